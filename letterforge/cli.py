@@ -1,0 +1,192 @@
+"""Command line. Thin commands: parse options, call one function, translate errors.
+
+Exit codes: 0 done; 1 bad input (a message naming the file and what to fix);
+2 usage error; 70 internal error (a bug: the traceback is shown); 130 interrupted.
+Heavy modules (WeasyPrint, python-docx) are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from . import __version__
+from .errors import EXIT_INTERRUPTED, LetterforgeError
+
+EXIT_INTERNAL = 70
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done; 1 bad input (the message names the file and line); "
+    "2 usage error; 70 internal error (please report it); 130 interrupted."
+)
+
+app = typer.Typer(
+    name="letterforge",
+    help="Open letters for every candidate: one master template, one DOCX, PDF and "
+    "e-mail per recipient.\n\n" + EXIT_CODES_HELP,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def handle_errors(func: F) -> F:
+    """Expected errors: one message, their exit code. Bugs: traceback, exit 70."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LetterforgeError as exc:
+            _err(f"error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _err("interrupted: nothing was changed")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception:
+            traceback.print_exc()
+            _err(
+                f"letterforge {__version__} hit an internal error: this is a bug, not your "
+                "input. Please report it with the command you ran and the traceback above."
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"letterforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    """Open letters for every candidate."""
+
+
+YearOpt = Annotated[int, typer.Option("--year", "-y", help="Election year to render.")]
+CandidatesOpt = Annotated[
+    Path, typer.Option("--candidates", help="Candidates CSV (year, name, short_name, email...).")
+]
+SignatoriesOpt = Annotated[Path, typer.Option("--signatories", help="Signatories CSV (year, name).")]
+TemplateOpt = Annotated[
+    Path, typer.Option("--template", help="Master letter (Markdown + Jinja2, front matter).")
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Encoding of the CSV files if not UTF-8 (e.g. cp1252)."),
+]
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date: write YYYY-MM-DD") from None
+
+
+@app.command()
+@handle_errors
+def render(
+    year: YearOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output root; the batch goes to OUT/YEAR.")] = Path("out"),  # noqa: E501
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Render only this candidate (short name, name or slug). "
+                     "Repeatable. The other letters of the batch are kept."),
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--format", "-f", help="Comma-separated formats: docx,pdf.")
+    ] = "docx,pdf",
+    candidates: CandidatesOpt = Path("candidates.csv"),
+    signatories: SignatoriesOpt = Path("signatories.csv"),
+    template: TemplateOpt = Path("templates/letter.md"),
+    encoding: EncodingOpt = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Date the letters YYYY-MM-DD instead of the "
+                                 "template's date.")
+    ] = None,
+) -> None:
+    """Render the letters of YEAR: DOCX and PDF per candidate, and a manifest."""
+    from .models import Settings
+    from .pipeline import Inputs, parse_formats, prepare, render_batch
+
+    fmts = parse_formats(formats)
+    settings = Settings(year=year, date=_date(date))
+    inputs = Inputs(candidates, signatories, template, encoding)
+    plan = prepare(inputs, settings, only or ())
+    total = len(plan.candidates)
+    if sys.stderr.isatty():
+        with typer.progressbar(length=total, label="Rendering", file=sys.stderr) as bar:
+            result = render_batch(plan, fmts, out, partial=bool(only),
+                                  on_letter=lambda c: bar.update(1))
+    else:
+        result = render_batch(plan, fmts, out, partial=bool(only))
+    size = result.bytes / 1_000_000
+    _err(
+        f"Rendered {result.letters} letter{'s' if result.letters != 1 else ''} "
+        f"({', '.join(fmts)}): {result.files} files, {size:.1f} MB in "
+        f"{result.out_dir}/ (manifest.json)"
+    )
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    year: YearOpt,
+    candidates: CandidatesOpt = Path("candidates.csv"),
+    signatories: SignatoriesOpt = Path("signatories.csv"),
+    encoding: EncodingOpt = None,
+) -> None:
+    """List the candidates of YEAR that `render` would write, as a table."""
+    from .errors import ValidationFailed
+    from .load import read_table
+    from .validate import candidates_for_year
+
+    table = read_table(candidates, encoding=encoding)
+    rows, problems = candidates_for_year(table, year)
+    if problems:
+        raise ValidationFailed(problems)
+    header = ("#", "Candidate", "In a sentence", "E-mail", "File")
+    data = [
+        (str(i), c.short_name, c.name, ", ".join(c.emails), c.slug)
+        for i, c in enumerate(rows, 1)
+    ]
+    widths = [max(len(r[i]) for r in [header, *data]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
+    typer.echo(line)
+    typer.echo("  ".join("-" * w for w in widths))
+    for r in data:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    _err(f"{len(rows)} candidate{'s' if len(rows) != 1 else ''} for {year}")
+
+
+def main() -> None:
+    app(prog_name="letterforge")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

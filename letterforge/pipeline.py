@@ -1,0 +1,358 @@
+"""The pipeline: load -> validate -> merge -> parse -> writers -> output.
+
+``prepare`` does everything up to a checked plan (and is all ``check`` runs);
+``render_batch`` renders each letter with the writers and hands the bytes to output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .document import parse
+from .errors import (
+    LetterforgeError,
+    Problem,
+    RenderError,
+    UsageError,
+    ValidationFailed,
+    display_path,
+)
+from .load import Table, read_table, read_template
+from .merge import Merger
+from .models import Assets, Candidate, Letter, Settings, Signatory, TemplateSource
+from .output import commit_batch, read_manifest, sha256
+from .validate import candidates_for_year, signatories_for_year
+from .writers import DEFAULT_FORMATS, WRITERS, UnsupportedNode, get_writer
+
+
+@dataclass(frozen=True)
+class Inputs:
+    candidates: Path = Path("candidates.csv")
+    signatories: Path = Path("signatories.csv")
+    template: Path = Path("templates/letter.md")
+    encoding: str | None = None
+
+
+@dataclass
+class Plan:
+    settings: Settings
+    inputs: Inputs
+    candidates: list[Candidate]
+    signatories: list[Signatory]
+    template: TemplateSource
+    assets: Assets
+    merger: Merger
+    input_hashes: dict[str, str] = field(default_factory=dict)
+
+
+def parse_formats(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_FORMATS
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    formats: list[str] = []
+    for part in parts:
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name not in WRITERS:
+            raise UsageError(
+                f"--format: unknown format {name!r}; choose from {', '.join(WRITERS)}"
+            )
+        if name not in formats:
+            formats.append(name)
+    if not formats:
+        raise UsageError(f"--format: give at least one of {', '.join(WRITERS)}")
+    return tuple(formats)
+
+
+def _read_assets(template: TemplateSource) -> tuple[Assets, list[Problem]]:
+    problems: list[Problem] = []
+    shown = display_path(template.path)
+    name = str(template.front_matter.get("stylesheet") or "letter.css")
+    css_path = (template.directory / name).resolve()
+    css = ""
+    if not css_path.is_relative_to(template.directory.resolve()):
+        problems.append(Problem(shown, None, "stylesheet",
+                                f"{name!r} is outside the templates folder: keep the "
+                                "stylesheet beside the template"))
+    else:
+        try:
+            css = css_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            problems.append(Problem(shown, None, "stylesheet",
+                                    f"stylesheet {display_path(css_path)} not found"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(display_path(css_path), None, None,
+                                    f"cannot be read as UTF-8 text: {exc}"))
+    reference: bytes | None = None
+    ref_name = template.front_matter.get("reference_docx")
+    ref_path = template.directory / str(ref_name or "reference.docx")
+    if ref_path.is_file():
+        reference = ref_path.read_bytes()
+    elif ref_name:
+        problems.append(Problem(shown, None, "reference_docx",
+                                f"{display_path(ref_path)} not found"))
+    return Assets(template.directory, name, css, reference), problems
+
+
+def _select(candidates: list[Candidate], only: Sequence[str]) -> list[Candidate]:
+    if not only:
+        return candidates
+    chosen: list[Candidate] = []
+    for wanted in only:
+        key = wanted.strip().casefold()
+        match = [c for c in candidates
+                 if key in (c.short_name.casefold(), c.name.casefold(), c.slug)]
+        if not match:
+            names = ", ".join(c.short_name for c in candidates)
+            raise UsageError(f"--only: no candidate {wanted!r} this year (candidates: {names})")
+        for c in match:
+            if c not in chosen:
+                chosen.append(c)
+    return [c for c in candidates if c in chosen]
+
+
+def _letter_meta(letter: Letter) -> Letter:
+    """Add the time values writers embed: SOURCE_DATE_EPOCH when set, else the letter's date."""
+    meta = dict(letter.meta)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when: dt.datetime
+    if epoch and epoch.strip().isdigit():
+        when = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    else:
+        date: dt.date = meta["date"]
+        when = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
+    meta["timestamp"] = when
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta["dcterms.created"] = stamp
+    meta["dcterms.modified"] = stamp
+    return Letter(candidate=letter.candidate, markdown=letter.markdown, meta=meta)
+
+
+def prepare(
+    inputs: Inputs, settings: Settings, only: Sequence[str] = ()
+) -> Plan:
+    """Load and validate everything; raise ValidationFailed with every problem found."""
+    problems: list[Problem] = []
+    tables: dict[str, Table] = {}
+    for key, path in (("candidates", inputs.candidates), ("signatories", inputs.signatories)):
+        try:
+            tables[key] = read_table(path, encoding=inputs.encoding)
+        except LetterforgeError as exc:
+            problems.extend(getattr(exc, "problems", None) or [getattr(exc, "problem", None)
+                                                             or Problem("", None, None, str(exc))])
+    template: TemplateSource | None = None
+    try:
+        template = read_template(inputs.template)
+    except LetterforgeError as exc:
+        problems.append(getattr(exc, "problem", None) or Problem("", None, None, str(exc)))
+
+    candidates: list[Candidate] = []
+    signatories: list[Signatory] = []
+    if "candidates" in tables:
+        candidates, found = candidates_for_year(tables["candidates"], settings.year)
+        problems.extend(found)
+    if "signatories" in tables:
+        signatories, found = signatories_for_year(tables["signatories"], settings.year)
+        problems.extend(found)
+    if template is None:
+        raise ValidationFailed(problems)
+
+    assets, found = _read_assets(template)
+    problems.extend(found)
+    try:
+        merger = Merger(template, signatories, settings)
+    except RenderError as exc:
+        problems.append(Problem(display_path(template.path), None, None, str(exc))
+                        if ":" not in str(exc) else _as_problem(str(exc)))
+        raise ValidationFailed(problems) from None
+    except LetterforgeError as exc:
+        problems.append(Problem(display_path(template.path), None, None, str(exc)))
+        raise ValidationFailed(problems) from None
+    except Exception as exc:  # jinja2.TemplateSyntaxError and friends
+        problems.append(_template_problem(exc, template))
+        raise ValidationFailed(problems) from None
+
+    if merger.date.year != settings.year and settings.date is None:
+        problems.append(Problem(display_path(template.path), None, "date",
+                                f"the letter is dated {merger.date.isoformat()} but the batch "
+                                f"is for {settings.year}: update 'date:' in the front matter "
+                                "or pass --date"))
+
+    if not problems:
+        # Merge and parse every letter once: catches unknown variables and unsupported
+        # Markdown for each candidate, with the template line, before anything is written.
+        from .writers.html import render_node
+
+        seen: set[str] = set()
+        for candidate in candidates:
+            try:
+                letter = merger.merge(candidate)
+                render_node(parse(letter).tree)
+            except RenderError as exc:
+                msg = str(exc)
+                if msg not in seen:
+                    seen.add(msg)
+                    problems.append(_as_problem(msg))
+            except UnsupportedNode as exc:
+                msg = f"{display_path(template.path)}: {exc}"
+                if msg not in seen:
+                    seen.add(msg)
+                    problems.append(Problem(display_path(template.path), None, None, str(exc)))
+    if problems:
+        raise ValidationFailed(problems)
+
+    hashes = {
+        "candidates": tables["candidates"].sha256,
+        "signatories": tables["signatories"].sha256,
+        "template": hashlib.sha256(template.path.read_bytes()).hexdigest(),
+        "stylesheet": hashlib.sha256(assets.stylesheet.encode()).hexdigest(),
+    }
+    return Plan(
+        settings=settings,
+        inputs=inputs,
+        candidates=_select(candidates, only),
+        signatories=signatories,
+        template=template,
+        assets=assets,
+        merger=merger,
+        input_hashes=hashes,
+    )
+
+
+def _as_problem(message: str) -> Problem:
+    """Turn 'path:line: rest' back into a Problem (messages from the merge stage)."""
+    import re
+
+    m = re.match(r"^(.*?):(\d+): (.*)$", message, re.S)
+    if m:
+        return Problem(m.group(1), int(m.group(2)), None, m.group(3))
+    path, _, rest = message.partition(": ")
+    return Problem(path, None, None, rest or message)
+
+
+def _template_problem(exc: Exception, template: TemplateSource) -> Problem:
+    import jinja2
+
+    shown = display_path(template.path)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = exc.filename or str(template.path)
+        shown_where = display_path(where) if where != str(template.path) else shown
+        return Problem(shown_where, exc.lineno, None,
+                       f"template syntax error: {exc.message}")
+    raise exc
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    candidate: Candidate
+    files: dict[str, bytes]  # relative path -> bytes
+
+
+def letter_paths(candidate: Candidate, formats: Sequence[str]) -> dict[str, str]:
+    """format -> relative path of that letter in the batch."""
+    out = {}
+    for fmt in formats:
+        _, ext, folder = WRITERS[fmt]
+        out[fmt] = f"{folder}/{candidate.slug}.{ext}"
+    return out
+
+
+def render_letter(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> RenderedLetter:
+    letter = _letter_meta(plan.merger.merge(candidate))
+    document = parse(letter)
+    files: dict[str, bytes] = {}
+    paths = letter_paths(candidate, formats)
+    for fmt in formats:
+        try:
+            files[paths[fmt]] = get_writer(fmt)(document, plan.assets)
+        except UnsupportedNode as exc:
+            raise RenderError(f"{display_path(plan.template.path)}: {exc}") from exc
+    return RenderedLetter(candidate, files)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    out_dir: Path
+    letters: int
+    files: int
+    bytes: int
+    manifest: dict[str, Any]
+
+
+def _letter_entry(candidate: Candidate, files: dict[str, bytes]) -> dict[str, Any]:
+    return {
+        "candidate": candidate.short_name,
+        "name": candidate.name,
+        "slug": candidate.slug,
+        "source": f"{candidate.source.path}:{candidate.source.line}",
+        "files": [
+            {
+                "path": rel,
+                "format": rel.rsplit(".", 1)[-1],
+                "size": len(data),
+                "sha256": sha256(data),
+            }
+            for rel, data in files.items()
+        ],
+    }
+
+
+def render_batch(
+    plan: Plan,
+    formats: Sequence[str],
+    out_root: Path,
+    *,
+    partial: bool = False,
+    on_letter: Callable[[Candidate], None] | None = None,
+) -> BatchResult:
+    """Render every selected letter, then write the batch in one atomic step.
+
+    ``partial`` (``--only``): letters not selected keep their files and manifest entries
+    from the existing batch.
+    """
+    out_dir = out_root / str(plan.settings.year)
+    all_files: dict[str, bytes] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    for candidate in plan.candidates:
+        rendered = render_letter(plan, candidate, formats)
+        all_files.update(rendered.files)
+        entries[candidate.slug] = _letter_entry(candidate, rendered.files)
+        if on_letter:
+            on_letter(candidate)
+
+    carry: list[str] = []
+    letters: list[dict[str, Any]] = []
+    if partial:
+        old = read_manifest(out_dir) or {}
+        for entry in old.get("letters", []):
+            slug = entry.get("slug")
+            if slug in entries or not isinstance(slug, str):
+                continue
+            files = [f for f in entry.get("files", []) if (out_dir / f["path"]).is_file()]
+            if files:
+                carry.extend(f["path"] for f in files)
+                entries[slug] = {**entry, "files": files}
+    letters = sorted(entries.values(), key=lambda e: e["slug"])
+    manifest: dict[str, Any] = {
+        "letterforge": __version__,
+        "year": plan.settings.year,
+        "formats": list(formats),
+        "inputs": plan.input_hashes,
+        "letters": letters,
+    }
+    commit_batch(out_dir, all_files, manifest, carry)
+    return BatchResult(
+        out_dir=out_dir,
+        letters=len(plan.candidates),
+        files=len(all_files),
+        bytes=sum(len(b) for b in all_files.values()),
+        manifest=manifest,
+    )

@@ -1,0 +1,225 @@
+"""Validate: tables and template -> typed rows and a list of every problem found.
+
+Pure: no reading, no writing. Each problem names the file, the line and the column and
+says what to do, so ``letterforge check`` can report them all at once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import Problem
+from .load import Row, Table
+from .models import Candidate, Signatory, Source
+
+CANDIDATE_COLUMNS = ("year", "name", "short_name", "email")
+SIGNATORY_COLUMNS = ("year", "name")
+# Columns whose values end up in e-mail headers or file names: one line, no controls.
+HEADER_COLUMNS = ("name", "short_name", "email", "cc", "bcc")
+
+_EMAIL_SPLIT = re.compile(r"[;,\n]")
+_WINDOWS_RESERVED = {
+    "con", "prn", "aux", "nul",
+    *(f"com{i}" for i in range(1, 10)),
+    *(f"lpt{i}" for i in range(1, 10)),
+}
+SLUG_MAX = 60
+
+
+def slug_for(text: str) -> str:
+    """A stable, ASCII, file-name-safe slug: 'Côte d'Ivoire' -> 'cote-d-ivoire'."""
+    from slugify import slugify
+
+    slug = slugify(text, max_length=SLUG_MAX, word_boundary=True, save_order=True)
+    if not slug:
+        return ""
+    if slug in _WINDOWS_RESERVED:
+        slug = f"{slug}-letter"
+    return slug
+
+
+def bad_character(text: str, *, allow_newline: bool) -> str | None:
+    """The first character that must not be in a value, described; None when clean."""
+    for ch in text:
+        if ch == "\n" and allow_newline:
+            continue
+        if ch == "\t":
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cs", "Co", "Cn") or ch in "\u2028\u2029":
+            if ch in "\n\r":
+                return "a line break"
+            return f"the control character U+{ord(ch):04X}"
+    return None
+
+
+def split_emails(cell: str) -> list[str]:
+    return [part.strip() for part in _EMAIL_SPLIT.split(cell) if part.strip()]
+
+
+def check_email(address: str) -> str | None:
+    """None when the address is valid, else the reason (from email-validator)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+@dataclass(frozen=True)
+class Rows:
+    candidates: list[Candidate]
+    signatories: list[Signatory]
+    problems: list[Problem]
+
+
+def _missing_columns(table: Table, required: Sequence[str]) -> list[Problem]:
+    missing = [c for c in required if c not in table.headers]
+    if not missing:
+        return []
+    found = ", ".join(h for h in table.raw_headers if h) or "none"
+    names = ", ".join(missing)
+    return [
+        Problem(table.display, 1, None,
+                f"missing column{'s' if len(missing) > 1 else ''} {names} "
+                f"(columns found: {found}); add {'them' if len(missing) > 1 else 'it'} "
+                "to the header row")
+    ]
+
+
+def _year_of(table: Table, row: Row, problems: list[Problem]) -> int | None:
+    raw = row.cells.get("year", "")
+    if not raw:
+        problems.append(Problem(table.display, row.line, "year", "empty cell: give the year"))
+        return None
+    try:
+        return int(raw.split(".")[0] if re.fullmatch(r"\d{4}\.0+", raw) else raw)
+    except ValueError:
+        problems.append(Problem(table.display, row.line, "year",
+                                f"{raw!r} is not a year: write it as four digits, e.g. 2013"))
+        return None
+
+
+def _check_cells(table: Table, row: Row, problems: list[Problem]) -> bool:
+    ok = True
+    for column, value in row.cells.items():
+        bad = bad_character(value, allow_newline=column not in HEADER_COLUMNS)
+        if bad:
+            problems.append(Problem(table.display, row.line, column,
+                                    f"contains {bad}: remove it"
+                                    + (" (this value goes into e-mail headers and file names)"
+                                       if column in HEADER_COLUMNS else "")))
+            ok = False
+    return ok
+
+
+def candidates_for_year(table: Table, year: int) -> tuple[list[Candidate], list[Problem]]:
+    problems = _missing_columns(table, CANDIDATE_COLUMNS)
+    if problems:
+        return [], problems
+    result: list[Candidate] = []
+    years: set[int] = set()
+    seen_names: dict[str, int] = {}
+    seen_slugs: dict[str, int] = {}
+    for row in table.rows:
+        row_year = _year_of(table, row, problems)
+        if row_year is None:
+            continue
+        years.add(row_year)
+        if row_year != year:
+            continue
+        before = len(problems)
+        _check_cells(table, row, problems)
+        for column in ("name", "short_name", "email"):
+            if not row.cells.get(column):
+                problems.append(Problem(table.display, row.line, column,
+                                        f"empty cell: every candidate needs a {column}"))
+        emails = split_emails(row.cells.get("email", ""))
+        for address in emails:
+            reason = check_email(address)
+            if reason:
+                problems.append(Problem(table.display, row.line, "email",
+                                        f"{address!r} is not a valid e-mail address: {reason}"))
+        for column in ("cc", "bcc"):
+            for address in split_emails(row.cells.get(column, "")):
+                reason = check_email(address)
+                if reason:
+                    problems.append(Problem(table.display, row.line, column,
+                                            f"{address!r} is not a valid e-mail address: "
+                                            f"{reason}"))
+        if len(problems) > before:
+            continue
+        name, short = row.cells["name"], row.cells["short_name"]
+        key = short.casefold()
+        if key in seen_names:
+            problems.append(Problem(table.display, row.line, "short_name",
+                                    f"{short!r} is already a candidate for {year} on line "
+                                    f"{seen_names[key]}: remove the duplicate row"))
+            continue
+        slug = slug_for(short)
+        if not slug:
+            problems.append(Problem(table.display, row.line, "short_name",
+                                    f"{short!r} gives no file name: write the short name "
+                                    "with at least one letter or digit"))
+            continue
+        if slug in seen_slugs:
+            problems.append(Problem(table.display, row.line, "short_name",
+                                    f"{short!r} gives the same file name ({slug}) as the "
+                                    f"candidate on line {seen_slugs[slug]}: make the short "
+                                    "names differ"))
+            continue
+        seen_names[key] = row.line
+        seen_slugs[slug] = row.line
+        result.append(Candidate(
+            year=year, name=name, short_name=short, emails=tuple(emails), slug=slug,
+            fields=dict(row.cells), source=Source(table.display, row.line),
+        ))
+    if not result and not problems:
+        present = ", ".join(str(y) for y in sorted(years)) or "none"
+        problems.append(Problem(table.display, None, None,
+                                f"no candidates for {year} (years in the file: {present}); "
+                                "add rows for that year or pick another --year"))
+    return result, problems
+
+
+def signatories_for_year(table: Table, year: int) -> tuple[list[Signatory], list[Problem]]:
+    problems = _missing_columns(table, SIGNATORY_COLUMNS)
+    if problems:
+        return [], problems
+    result: list[Signatory] = []
+    years: set[int] = set()
+    seen: dict[str, int] = {}
+    for row in table.rows:
+        row_year = _year_of(table, row, problems)
+        if row_year is None:
+            continue
+        years.add(row_year)
+        if row_year != year:
+            continue
+        if not _check_cells(table, row, problems):
+            continue
+        name = row.cells.get("name", "")
+        if not name:
+            problems.append(Problem(table.display, row.line, "name",
+                                    "empty cell: give the organisation's name or delete the row"))
+            continue
+        key = " ".join(name.casefold().split())
+        if key in seen:
+            problems.append(Problem(table.display, row.line, "name",
+                                    f"{name!r} already signs for {year} on line {seen[key]}: "
+                                    "remove the duplicate row"))
+            continue
+        seen[key] = row.line
+        result.append(Signatory(year=year, name=name, fields=dict(row.cells),
+                                source=Source(table.display, row.line)))
+    if not result and not problems:
+        present = ", ".join(str(y) for y in sorted(years)) or "none"
+        problems.append(Problem(table.display, None, None,
+                                f"no signatories for {year} (years in the file: {present}); "
+                                "a letter needs at least one: add rows for that year"))
+    return result, problems

@@ -1,0 +1,496 @@
+"""DOCX writer: the document tree walked into python-docx.
+
+Every paragraph gets a named style a user can restyle in Word or LibreOffice:
+Markdown headings -> "Heading N"; a block with a class (``{.date}`` in the template) ->
+the style of that name, title-cased ("Date", "Closing", "Signature", "Signer Title");
+list items -> "List Paragraph" (or the list's class); block quotes -> "Quote".
+Styles come from ``templates/reference.docx`` when it exists (as pandoc's
+``--reference-doc``); any style missing there is created with plain defaults.
+
+Each Markdown list gets its own numbering definition (``w:abstractNum`` + ``w:num``
+with a ``w:startOverride``), so every list restarts at its first number in Word and in
+LibreOffice; python-docx has no API for that, so the numbering XML is built here.
+
+Render rules are a table keyed by node type; an unknown node type raises.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import docx
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+from markdown_it.tree import SyntaxTreeNode
+
+from ..document import Document, classes
+from ..models import Assets
+from . import UnsupportedNode
+
+# Style defaults used only when the reference document lacks the style.
+PARAGRAPH_STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "Date": {"align": WD_ALIGN_PARAGRAPH.LEFT, "after": 12},
+    "Recipients": {"after": 6},
+    "Salutation": {"before": 12, "after": 12},
+    "Closing": {"before": 12, "after": 36, "keep_with_next": True},
+    "Signature": {"after": 0, "keep_with_next": True},
+    "Signer Title": {"after": 6, "keep_with_next": True},
+    "On Behalf": {"before": 6, "after": 6, "keep_with_next": True},
+    "Source Code": {"font": "Liberation Mono", "size": 9, "after": 0},
+    "Horizontal Rule": {"after": 12, "border_bottom": True},
+}
+
+ORDERED_FORMATS = [("decimal", "%{n}."), ("lowerLetter", "%{n}."), ("lowerRoman", "%{n}.")]
+BULLETS = ["•", "◦", "▪"]
+
+
+def style_name(css_class: str) -> str:
+    """'signer-title' -> 'Signer Title': the DOCX style for a block class."""
+    return " ".join(w.capitalize() for w in css_class.replace("_", "-").split("-") if w)
+
+
+@dataclass
+class Ctx:
+    doc: Any  # docx.document.Document
+    numbering: Any  # CT_Numbering
+    next_abstract: int
+    next_num: int
+    list_depth: int = 0
+    list_stack: list[tuple[int, str]] = field(default_factory=list)  # (numId, item style)
+    block_style: list[str] = field(default_factory=list)  # style inherited from a quote
+    first_in_item: bool = False
+    item_indent: list[int] = field(default_factory=list)
+
+
+Rule = Callable[[SyntaxTreeNode, Ctx], None]
+
+
+def _line(node: SyntaxTreeNode) -> int | None:
+    return node.map[0] + 1 if node.map else None
+
+
+# ----- styles -----------------------------------------------------------------------
+
+
+def _ensure_paragraph_style(d: Any, name: str) -> str:
+    styles = d.styles
+    try:
+        styles[name]
+        return name
+    except KeyError:
+        pass
+    style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = styles["Normal"]
+    style.quick_style = True
+    opts = PARAGRAPH_STYLE_DEFAULTS.get(name, {})
+    pf = style.paragraph_format
+    if "align" in opts:
+        pf.alignment = opts["align"]
+    if "before" in opts:
+        pf.space_before = Pt(opts["before"])
+    if "after" in opts:
+        pf.space_after = Pt(opts["after"])
+    if opts.get("keep_with_next"):
+        pf.keep_with_next = True
+    if "font" in opts:
+        style.font.name = opts["font"]
+    if "size" in opts:
+        style.font.size = Pt(opts["size"])
+    if opts.get("border_bottom"):
+        ppr = style.element.get_or_add_pPr()
+        ppr.append(
+            parse_xml(
+                f'<w:pBdr {nsdecls("w")}><w:bottom w:val="single" w:sz="6" w:space="1" '
+                'w:color="auto"/></w:pBdr>'
+            )
+        )
+    return name
+
+
+def _ensure_character_style(d: Any, name: str) -> str:
+    try:
+        d.styles[name]
+        return name
+    except KeyError:
+        pass
+    style = d.styles.add_style(name, WD_STYLE_TYPE.CHARACTER)
+    if name == "Hyperlink":
+        style.font.color.rgb = RGBColor(0x05, 0x63, 0xC1)
+        style.font.underline = True
+    elif name == "Verbatim Char":
+        style.font.name = "Liberation Mono"
+    return name
+
+
+def _set_language(d: Any, lang: str) -> None:
+    styles_el = d.styles.element
+    defaults = styles_el.find(qn("w:docDefaults"))
+    if defaults is None:
+        defaults = OxmlElement("w:docDefaults")
+        styles_el.insert(0, defaults)
+    rpr_default = defaults.find(qn("w:rPrDefault"))
+    if rpr_default is None:
+        rpr_default = OxmlElement("w:rPrDefault")
+        defaults.insert(0, rpr_default)
+    rpr = rpr_default.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        rpr_default.append(rpr)
+    lang_el = rpr.find(qn("w:lang"))
+    if lang_el is None:
+        lang_el = OxmlElement("w:lang")
+        rpr.append(lang_el)
+    lang_el.set(qn("w:val"), lang)
+
+
+# ----- numbering --------------------------------------------------------------------
+
+
+def _new_list(ctx: Ctx, ordered: bool, start: int) -> int:
+    """A fresh abstractNum + num for one Markdown list; returns the numId."""
+    abstract_id = ctx.next_abstract
+    num_id = ctx.next_num
+    ctx.next_abstract += 1
+    ctx.next_num += 1
+    levels = []
+    for ilvl in range(9):
+        indent = 720 + 360 * ilvl
+        if ordered:
+            fmt, text = ORDERED_FORMATS[ilvl % 3]
+            text = text.format(n=ilvl + 1)
+            first = start if ilvl == 0 else 1
+        else:
+            fmt, text, first = "bullet", BULLETS[ilvl % 3], 1
+        levels.append(
+            f'<w:lvl w:ilvl="{ilvl}"><w:start w:val="{first}"/><w:numFmt w:val="{fmt}"/>'
+            f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="left"/>'
+            f'<w:pPr><w:ind w:left="{indent}" w:hanging="360"/></w:pPr></w:lvl>'
+        )
+    abstract = parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="{abstract_id}">'
+        f'<w:nsid w:val="{0x4C460000 + abstract_id:08X}"/>'
+        '<w:multiLevelType w:val="hybridMultilevel"/>' + "".join(levels) + "</w:abstractNum>"
+    )
+    num = parse_xml(
+        f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="{abstract_id}"/>'
+        f'<w:lvlOverride w:ilvl="0"><w:startOverride w:val="{start}"/></w:lvlOverride></w:num>'
+    )
+    numbering = ctx.numbering
+    first_num = numbering.find(qn("w:num"))
+    if first_num is not None:
+        first_num.addprevious(abstract)
+    else:
+        numbering.append(abstract)
+    numbering.append(num)
+    return num_id
+
+
+def _numbering_ids(numbering: Any) -> tuple[int, int]:
+    abstract_ids = [int(e.get(qn("w:abstractNumId"))) for e in numbering.findall(qn("w:abstractNum"))]
+    num_ids = [int(e.get(qn("w:numId"))) for e in numbering.findall(qn("w:num"))]
+    return max(abstract_ids, default=0) + 1, max(num_ids, default=0) + 1
+
+
+# ----- blocks -----------------------------------------------------------------------
+
+
+def _children(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    for child in node.children:
+        render_block(child, ctx)
+
+
+def _new_paragraph(ctx: Ctx, style: str) -> Paragraph:
+    _ensure_paragraph_style(ctx.doc, style)
+    return ctx.doc.add_paragraph(style=style)
+
+
+def _block_style(node: SyntaxTreeNode, ctx: Ctx, default: str) -> str:
+    cls = classes(node)
+    if cls:
+        return style_name(cls[0])
+    if ctx.block_style:
+        return ctx.block_style[-1]
+    return default
+
+
+def _paragraph(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    if ctx.list_stack:
+        num_id, item_style = ctx.list_stack[-1]
+        p = _new_paragraph(ctx, _block_style(node, ctx, item_style))
+        ppr = p._p.get_or_add_pPr()
+        if ctx.first_in_item:
+            numpr = ppr.get_or_add_numPr()
+            numpr.get_or_add_ilvl().val = ctx.list_depth - 1
+            numpr.get_or_add_numId().val = num_id
+            ctx.first_in_item = False
+        else:
+            p.paragraph_format.left_indent = Pt((720 + 360 * (ctx.list_depth - 1)) / 20)
+    else:
+        p = _new_paragraph(ctx, _block_style(node, ctx, "Normal"))
+    for child in node.children:
+        _inline_root(child, p, ctx)
+
+
+def _heading(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    level = int(node.tag[1])
+    p = _new_paragraph(ctx, _block_style(node, ctx, f"Heading {level}"))
+    for child in node.children:
+        _inline_root(child, p, ctx)
+
+
+def _list(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    ordered = node.type == "ordered_list"
+    start = int(node.attrs.get("start", 1) or 1) if ordered else 1
+    num_id = _new_list(ctx, ordered, start)
+    cls = classes(node)
+    item_style = style_name(cls[0]) if cls else "List Paragraph"
+    ctx.list_stack.append((num_id, item_style))
+    ctx.list_depth += 1
+    try:
+        _children(node, ctx)
+    finally:
+        ctx.list_depth -= 1
+        ctx.list_stack.pop()
+
+
+def _list_item(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    ctx.first_in_item = True
+    if not node.children:  # an empty item still shows its number
+        num_id, item_style = ctx.list_stack[-1]
+        p = _new_paragraph(ctx, item_style)
+        numpr = p._p.get_or_add_pPr().get_or_add_numPr()
+        numpr.get_or_add_ilvl().val = ctx.list_depth - 1
+        numpr.get_or_add_numId().val = num_id
+    _children(node, ctx)
+    ctx.first_in_item = False
+
+
+def _blockquote(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    ctx.block_style.append(_block_style(node, ctx, "Quote") if classes(node) else "Quote")
+    try:
+        _children(node, ctx)
+    finally:
+        ctx.block_style.pop()
+
+
+def _code_block(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    p = _new_paragraph(ctx, "Source Code")
+    lines = node.content.rstrip("\n").split("\n")
+    for i, line in enumerate(lines):
+        run = p.add_run(line)
+        if i < len(lines) - 1:
+            run.add_break()
+
+
+def _hr(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    _new_paragraph(ctx, "Horizontal Rule")
+
+
+BLOCK_RULES: dict[str, Rule] = {
+    "root": _children,
+    "paragraph": _paragraph,
+    "heading": _heading,
+    "ordered_list": _list,
+    "bullet_list": _list,
+    "list_item": _list_item,
+    "blockquote": _blockquote,
+    "code_block": _code_block,
+    "fence": _code_block,
+    "hr": _hr,
+}
+
+
+def render_block(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    rule = BLOCK_RULES.get(node.type)
+    if rule is None:
+        raise UnsupportedNode("DOCX", node.type, _line(node))
+    rule(node, ctx)
+
+
+# ----- inline -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fmt:
+    italic: bool = False
+    bold: bool = False
+    code: bool = False
+    link: bool = False
+
+
+def _run(container: Any, text: str, fmt: Fmt) -> None:
+    r = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    style = "Hyperlink" if fmt.link else ("Verbatim Char" if fmt.code else None)
+    if style:
+        rstyle = OxmlElement("w:rStyle")
+        rstyle.set(qn("w:val"), style.replace(" ", ""))
+        rpr.append(rstyle)
+    if fmt.bold:
+        rpr.append(OxmlElement("w:b"))
+    if fmt.italic:
+        rpr.append(OxmlElement("w:i"))
+    if len(rpr):
+        r.append(rpr)
+    if text == "\n":
+        r.append(OxmlElement("w:br"))
+    else:
+        t = OxmlElement("w:t")
+        t.text = text
+        t.set(qn("xml:space"), "preserve")
+        r.append(t)
+    container.append(r)
+
+
+def _inline_root(node: SyntaxTreeNode, p: Paragraph, ctx: Ctx) -> None:
+    if node.type != "inline":
+        raise UnsupportedNode("DOCX", node.type, _line(node))
+    for child in node.children:
+        _inline(child, p._p, Fmt(), ctx)
+
+
+def _inline(node: SyntaxTreeNode, container: Any, fmt: Fmt, ctx: Ctx) -> None:
+    t = node.type
+    if t == "text":
+        if node.content:
+            _run(container, node.content, fmt)
+    elif t == "softbreak":
+        _run(container, " ", fmt)
+    elif t == "hardbreak":
+        _run(container, "\n", fmt)
+    elif t == "em":
+        for c in node.children:
+            _inline(c, container, Fmt(True, fmt.bold, fmt.code, fmt.link), ctx)
+    elif t == "strong":
+        for c in node.children:
+            _inline(c, container, Fmt(fmt.italic, True, fmt.code, fmt.link), ctx)
+    elif t == "code_inline":
+        _ensure_character_style(ctx.doc, "Verbatim Char")
+        _run(container, node.content, Fmt(fmt.italic, fmt.bold, True, fmt.link))
+    elif t == "link":
+        _ensure_character_style(ctx.doc, "Hyperlink")
+        href = str(node.attrs.get("href", ""))
+        link = OxmlElement("w:hyperlink")
+        if href.startswith("#"):
+            link.set(qn("w:anchor"), href[1:])
+        else:
+            r_id = ctx.doc.part.relate_to(href, RT.HYPERLINK, is_external=True)
+            link.set(qn("r:id"), r_id)
+        link.set(qn("w:history"), "1")
+        container.append(link)
+        for c in node.children:
+            _inline(c, link, Fmt(fmt.italic, fmt.bold, fmt.code, True), ctx)
+    else:
+        raise UnsupportedNode("DOCX", t, _line(node))
+
+
+# ----- document ---------------------------------------------------------------------
+
+
+def _page_number_footer(d: Any) -> None:
+    footer = d.sections[0].footer
+    p = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+    p.style = d.styles["Footer"]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for kind, text in (("begin", None), ("instr", " PAGE "), ("separate", None),
+                       ("text", "1"), ("end", None)):
+        r = OxmlElement("w:r")
+        if kind == "instr":
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+        elif kind == "text":
+            el = OxmlElement("w:t")
+            el.text = text
+        else:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        r.append(el)
+        p._p.append(r)
+
+
+def _timestamp(meta: Any) -> dt.datetime:
+    when = meta.get("timestamp")
+    if isinstance(when, dt.datetime):
+        return when
+    date = meta.get("date")
+    if isinstance(date, dt.date):
+        return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
+    return dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+
+
+def _normalise_zip(data: bytes, when: dt.datetime) -> bytes:
+    """Rewrite the package with fixed entry times and order: same input, same bytes."""
+    stamp = max(when, dt.datetime(1980, 1, 1, tzinfo=dt.UTC)).timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(
+        out, "w", zipfile.ZIP_DEFLATED
+    ) as zout:
+        for info in zin.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            zout.writestr(entry, zin.read(info.filename))
+    return out.getvalue()
+
+
+def render(doc: Document, assets: Assets) -> bytes:
+    meta = doc.meta
+    if assets.reference_docx:
+        d = docx.Document(io.BytesIO(assets.reference_docx))
+        body = d.element.body
+        for child in list(body):
+            if child.tag != qn("w:sectPr"):
+                body.remove(child)
+    else:
+        d = docx.Document()
+        section = d.sections[0]
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.left_margin = section.right_margin = Mm(25)
+        section.top_margin, section.bottom_margin = Mm(25), Mm(25)
+        normal = d.styles["Normal"]
+        normal.font.name = "Liberation Serif"
+        normal.font.size = Pt(11)
+        normal.paragraph_format.space_after = Pt(8)
+        _page_number_footer(d)
+    lang = str(meta.get("lang", "en"))
+    _set_language(d, lang)
+    for name in ("List Paragraph", "Hyperlink"):
+        if name == "Hyperlink":
+            _ensure_character_style(d, name)
+        else:
+            _ensure_paragraph_style(d, name)
+
+    numbering = d.part.numbering_part.element
+    next_abstract, next_num = _numbering_ids(numbering)
+    ctx = Ctx(doc=d, numbering=numbering, next_abstract=next_abstract, next_num=next_num)
+    render_block(doc.tree, ctx)
+
+    when = _timestamp(meta)
+    cp = d.core_properties
+    cp.title = str(meta.get("title", ""))
+    cp.subject = str(meta.get("subject", ""))
+    cp.author = str(meta.get("author", ""))
+    cp.last_modified_by = "letterforge"
+    cp.language = lang
+    cp.keywords = ""
+    cp.comments = ""
+    cp.category = ""
+    cp.revision = 1
+    cp.created = when.replace(tzinfo=None)
+    cp.modified = when.replace(tzinfo=None)
+    cp.last_printed = when.replace(tzinfo=None)
+
+    buf = io.BytesIO()
+    d.save(buf)
+    return _normalise_zip(buf.getvalue(), when)

@@ -1,0 +1,164 @@
+"""HTML writer: the document tree as one HTML page. The PDF writer lays this page out
+with WeasyPrint; the e-mail writer uses it as the HTML alternative.
+
+Render rules are a table keyed by node type; a node type without a rule raises
+:class:`~letterforge.writers.UnsupportedNode`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+from markdown_it.tree import SyntaxTreeNode
+
+from ..document import Document, classes
+from . import UnsupportedNode
+
+Rule = Callable[[SyntaxTreeNode], str]
+
+
+def _attrs(node: SyntaxTreeNode, extra: dict[str, Any] | None = None) -> str:
+    attrs: dict[str, Any] = {}
+    cls = classes(node)
+    if cls:
+        attrs["class"] = " ".join(cls)
+    if not node.is_root and node.attrs.get("id"):
+        attrs["id"] = node.attrs["id"]
+    attrs.update(extra or {})
+    return "".join(f' {k}="{escape(str(v), quote=True)}"' for k, v in attrs.items())
+
+
+def _children(node: SyntaxTreeNode) -> str:
+    return "".join(render_node(child) for child in node.children)
+
+
+def _line(node: SyntaxTreeNode) -> int | None:
+    return node.map[0] + 1 if node.map else None
+
+
+def _paragraph(node: SyntaxTreeNode) -> str:
+    if node.hidden:  # paragraph in a tight list item
+        return _children(node)
+    return f"<p{_attrs(node)}>{_children(node)}</p>\n"
+
+
+def _heading(node: SyntaxTreeNode) -> str:
+    return f"<{node.tag}{_attrs(node)}>{_children(node)}</{node.tag}>\n"
+
+
+def _ordered_list(node: SyntaxTreeNode) -> str:
+    start = node.attrs.get("start")
+    extra = {"start": start} if start not in (None, 1) else {}
+    return f"<ol{_attrs(node, extra)}>\n{_children(node)}</ol>\n"
+
+
+def _bullet_list(node: SyntaxTreeNode) -> str:
+    return f"<ul{_attrs(node)}>\n{_children(node)}</ul>\n"
+
+
+def _list_item(node: SyntaxTreeNode) -> str:
+    return f"<li{_attrs(node)}>{_children(node)}</li>\n"
+
+
+def _blockquote(node: SyntaxTreeNode) -> str:
+    return f"<blockquote{_attrs(node)}>\n{_children(node)}</blockquote>\n"
+
+
+def _code_block(node: SyntaxTreeNode) -> str:
+    return f"<pre{_attrs(node)}><code>{escape(node.content)}</code></pre>\n"
+
+
+def _hr(node: SyntaxTreeNode) -> str:
+    return f"<hr{_attrs(node)}>\n"
+
+
+def _text(node: SyntaxTreeNode) -> str:
+    return escape(node.content, quote=False)
+
+
+def _softbreak(node: SyntaxTreeNode) -> str:
+    return "\n"
+
+
+def _hardbreak(node: SyntaxTreeNode) -> str:
+    return "<br>\n"
+
+
+def _em(node: SyntaxTreeNode) -> str:
+    return f"<em>{_children(node)}</em>"
+
+
+def _strong(node: SyntaxTreeNode) -> str:
+    return f"<strong>{_children(node)}</strong>"
+
+
+def _code_inline(node: SyntaxTreeNode) -> str:
+    return f"<code>{escape(node.content)}</code>"
+
+
+def _link(node: SyntaxTreeNode) -> str:
+    href = str(node.attrs.get("href", ""))
+    title = node.attrs.get("title")
+    extra = f' title="{escape(str(title))}"' if title else ""
+    return f'<a href="{escape(href, quote=True)}"{extra}>{_children(node)}</a>'
+
+
+def _inline(node: SyntaxTreeNode) -> str:
+    return _children(node)
+
+
+RULES: dict[str, Rule] = {
+    "root": _children,
+    "paragraph": _paragraph,
+    "heading": _heading,
+    "ordered_list": _ordered_list,
+    "bullet_list": _bullet_list,
+    "list_item": _list_item,
+    "blockquote": _blockquote,
+    "code_block": _code_block,
+    "fence": _code_block,
+    "hr": _hr,
+    "inline": _inline,
+    "text": _text,
+    "softbreak": _softbreak,
+    "hardbreak": _hardbreak,
+    "em": _em,
+    "strong": _strong,
+    "code_inline": _code_inline,
+    "link": _link,
+}
+
+
+def render_node(node: SyntaxTreeNode) -> str:
+    rule = RULES.get(node.type)
+    if rule is None:
+        raise UnsupportedNode("HTML/PDF", node.type, _line(node))
+    return rule(node)
+
+
+def render_page(doc: Document, stylesheet: str | None = None) -> str:
+    """A complete HTML page: language, title and metadata in the head, the letter in the body."""
+    meta = doc.meta
+    lang = escape(str(meta.get("lang", "en")))
+    head = [
+        '<meta charset="utf-8">',
+        f"<title>{escape(str(meta.get('title', '')))}</title>",
+    ]
+    if meta.get("author"):
+        head.append(f'<meta name="author" content="{escape(str(meta["author"]))}">')
+    if meta.get("subject"):
+        head.append(f'<meta name="description" content="{escape(str(meta["subject"]))}">')
+    for name in ("dcterms.created", "dcterms.modified"):
+        if meta.get(name):
+            head.append(f'<meta name="{name}" content="{escape(str(meta[name]))}">')
+    head.append('<meta name="generator" content="letterforge">')
+    if stylesheet:
+        head.append(f"<style>\n{stylesheet}\n</style>")
+    body = render_node(doc.tree)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n'
+        + "\n".join(head)
+        + f"\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
+    )
