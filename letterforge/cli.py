@@ -89,7 +89,9 @@ YearOpt = Annotated[int, typer.Option("--year", "-y", help="Election year to ren
 CandidatesOpt = Annotated[
     Path, typer.Option("--candidates", help="Candidates CSV (year, name, short_name, email...).")
 ]
-SignatoriesOpt = Annotated[Path, typer.Option("--signatories", help="Signatories CSV (year, name).")]
+SignatoriesOpt = Annotated[
+    Path, typer.Option("--signatories", help="Signatories CSV (year, name).")
+]
 TemplateOpt = Annotated[
     Path, typer.Option("--template", help="Master letter (Markdown + Jinja2, front matter).")
 ]

@@ -158,7 +158,7 @@ class Merger:
             "lang": self.lang,
             "locale": self.locale,
         }
-        meta = {}
+        meta: dict[str, Any] = {}
         for key, value in self.front.items():
             meta[key] = self._render_value(value, {**base, **meta})
         meta["date"] = self.date

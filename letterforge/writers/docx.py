@@ -196,7 +196,9 @@ def _new_list(ctx: Ctx, ordered: bool, start: int) -> int:
 
 
 def _numbering_ids(numbering: Any) -> tuple[int, int]:
-    abstract_ids = [int(e.get(qn("w:abstractNumId"))) for e in numbering.findall(qn("w:abstractNum"))]
+    abstract_ids = [
+        int(e.get(qn("w:abstractNumId"))) for e in numbering.findall(qn("w:abstractNum"))
+    ]
     num_ids = [int(e.get(qn("w:numId"))) for e in numbering.findall(qn("w:num"))]
     return max(abstract_ids, default=0) + 1, max(num_ids, default=0) + 1
 
@@ -419,6 +421,24 @@ def _page_number_footer(d: Any) -> None:
         p._p.append(r)
 
 
+def _plain_headings(d: Any) -> None:
+    """Headings in the letter's font, black, as in the PDF (the default template's are
+    blue Calibri Light). Only when no reference document gives its own."""
+    for name, size in (("Title", 16), ("Heading 1", 14), ("Heading 2", 12), ("Heading 3", 11)):
+        style = d.styles[name]
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        if fonts is not None:
+            for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+                fonts.attrib.pop(qn(attr), None)
+        style.font.name = "Liberation Serif"
+        style.font.size = Pt(size)
+        style.font.bold = True
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        style.paragraph_format.space_before = Pt(12)
+        style.paragraph_format.space_after = Pt(6)
+
+
 def _timestamp(meta: Any) -> dt.datetime:
     when = meta.get("timestamp")
     if isinstance(when, dt.datetime):
@@ -462,6 +482,7 @@ def render(doc: Document, assets: Assets) -> bytes:
         normal.font.name = "Liberation Serif"
         normal.font.size = Pt(11)
         normal.paragraph_format.space_after = Pt(8)
+        _plain_headings(d)
         _page_number_footer(d)
     lang = str(meta.get("lang", "en"))
     _set_language(d, lang)

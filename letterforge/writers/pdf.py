@@ -27,7 +27,7 @@ _cache: dict[tuple[str, str], tuple[Any, Any]] = {}
 def _fetcher_class() -> Any:
     from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-    class TemplatesOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    class TemplatesOnlyFetcher(URLFetcher):
         """Serves files under the templates folder and nothing else."""
 
         def __init__(self, root: Path) -> None:

@@ -1,0 +1,109 @@
+"""Shared fixtures: the repository's sample data, small inline inputs, the 2013 batch."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from letterforge.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT.parent / "shared" / "seed" / "open-letter-2013.txt"
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def seed_text() -> str:
+    """The seed letter as a reader sees it: links and emphasis as their words."""
+    text = SEED.read_text(encoding="utf-8")
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\*([^*]+)\*", r"\1", text)
+    return normalise(text)
+
+
+def pdf_text(path: Path) -> str:
+    """Text of a PDF through poppler's pdftotext (an extractor independent of WeasyPrint),
+    with the page-number footers removed and line-end hyphens kept ("Secretary-\\nGeneral")."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        pytest.skip("pdftotext (Debian: poppler-utils) is not installed; ./setup.sh --test "
+                    "installs it")
+    out = subprocess.run([exe, "-layout", "-enc", "UTF-8", str(path), "-"],
+                         check=True, capture_output=True, text=True).stdout
+    out = re.sub(r"^\s*\d+\s*/\s*\d+\s*$", "", out, flags=re.M)
+    out = re.sub(r"-[ \t]*\n\s*", "-", out)
+    return normalise(out)
+
+
+def docx_text(path: Path) -> str:
+    """Body text of a DOCX through docx2python (not python-docx), with its list numbers
+    ("1)\\t") written as the letter writes them ("1. ")."""
+    from docx2python import docx2python
+
+    with docx2python(str(path)) as doc:
+        paragraphs = [p for p in _flatten(doc.body) if p.strip()]
+    text = "\n".join(paragraphs)
+    text = re.sub(r"^(\d+)\)\t", r"\1. ", text, flags=re.M)
+    text = re.sub(r'<a href="[^"]*">(.*?)</a>', r"\1", text)  # docx2python's links
+    return normalise(text)
+
+
+def _flatten(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    out: list[str] = []
+    for child in node:  # type: ignore[attr-defined]
+        out.extend(_flatten(child))
+    return out
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    """write('name', '''text''') -> path; dedented, in tmp_path."""
+
+    def _write(name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(textwrap.dedent(text).lstrip("\n").encode(encoding))
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A copy of the repository's sample campaign (CSV files and templates)."""
+    for name in ("candidates.csv", "signatories.csv"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def batch_2013(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full 2013 batch, rendered once through the CLI from the repository's data."""
+    out = tmp_path_factory.mktemp("out")
+    old = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        result = CliRunner().invoke(app, ["render", "--year", "2013", "--out", str(out)])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.output
+    return out / "2013"

@@ -1,0 +1,76 @@
+"""Output: a batch appears whole or not at all; the previous batch survives a failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from letterforge.errors import OutputError
+from letterforge.output import commit_batch
+
+
+def _manifest(paths: list[str]) -> dict:
+    return {"letters": [{"slug": "x", "files": [{"path": p} for p in paths]}]}
+
+
+def test_commit_replaces_the_batch_and_keeps_unlisted_files(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "2013"
+    commit_batch(target, {"pdf/a.pdf": b"A1", "pdf/b.pdf": b"B1"},
+                 _manifest(["pdf/a.pdf", "pdf/b.pdf"]))
+    (target / "ledger.csv").write_text("sent")
+    commit_batch(target, {"pdf/a.pdf": b"A2"}, _manifest(["pdf/a.pdf"]))
+    assert (target / "pdf" / "a.pdf").read_bytes() == b"A2"
+    assert not (target / "pdf" / "b.pdf").exists()  # listed before, gone from the batch now
+    assert (target / "ledger.csv").read_text() == "sent"
+    assert json.loads((target / "manifest.json").read_text()) == _manifest(["pdf/a.pdf"])
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["2013"]  # no temp folders left
+
+
+def test_failure_part_way_leaves_the_previous_batch(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "2013"
+    commit_batch(target, {"pdf/a.pdf": b"OLD"}, _manifest(["pdf/a.pdf"]))
+    before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+
+    import letterforge.output as output
+
+    real = output._write
+    calls = {"n": 0}
+
+    def failing(path: Path, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(output, "_write", failing)
+    with pytest.raises(OutputError, match="No space left on device.*previous batch is unchanged"):
+        commit_batch(target, {"pdf/a.pdf": b"NEW", "pdf/b.pdf": b"NEW"},
+                     _manifest(["pdf/a.pdf", "pdf/b.pdf"]))
+    after = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["2013"]
+
+
+def test_interrupt_leaves_the_previous_batch(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "2013"
+    commit_batch(target, {"pdf/a.pdf": b"OLD"}, _manifest(["pdf/a.pdf"]))
+    import letterforge.output as output
+
+    def interrupt(path: Path, data: bytes) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output, "_write", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        commit_batch(target, {"pdf/a.pdf": b"NEW"}, _manifest(["pdf/a.pdf"]))
+    assert (target / "pdf" / "a.pdf").read_bytes() == b"OLD"
+    assert [p.name for p in tmp_path.iterdir()] == ["2013"]
+
+
+def test_paths_cannot_escape_the_batch(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="outside the batch"):
+        commit_batch(tmp_path / "2013", {"../evil.pdf": b"x"}, {})
+    assert not (tmp_path / "evil.pdf").exists()
