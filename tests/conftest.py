@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from letterforge.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT.parent / "shared" / "seed" / "open-letter-2013.txt"
+# A copy of ../shared/seed/open-letter-2013.txt: the letter exactly as sent to Mexico.
+SEED = Path(__file__).parent / "golden" / "open-letter-2013.txt"
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
