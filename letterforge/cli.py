@@ -99,6 +99,10 @@ EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Encoding of the CSV files if not UTF-8 (e.g. cp1252)."),
 ]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", help="Date the letters YYYY-MM-DD instead of the template's date."),
+]
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -127,10 +131,7 @@ def render(
     signatories: SignatoriesOpt = Path("signatories.csv"),
     template: TemplateOpt = Path("templates/letter.md"),
     encoding: EncodingOpt = None,
-    date: Annotated[
-        str | None, typer.Option("--date", help="Date the letters YYYY-MM-DD instead of the "
-                                 "template's date.")
-    ] = None,
+    date: DateOpt = None,
 ) -> None:
     """Render the letters of YEAR: DOCX and PDF per candidate, and a manifest."""
     from .models import Settings
@@ -152,6 +153,37 @@ def render(
         f"Rendered {result.letters} letter{'s' if result.letters != 1 else ''} "
         f"({', '.join(fmts)}): {result.files} files, {size:.1f} MB in "
         f"{result.out_dir}/ (manifest.json)"
+    )
+
+
+@app.command()
+@handle_errors
+def check(
+    year: YearOpt,
+    candidates: CandidatesOpt = Path("candidates.csv"),
+    signatories: SignatoriesOpt = Path("signatories.csv"),
+    template: TemplateOpt = Path("templates/letter.md"),
+    encoding: EncodingOpt = None,
+    date: DateOpt = None,
+) -> None:
+    """Check the data files and the template for YEAR; write nothing.
+
+    Reports every problem at once, one per line as FILE:LINE: COLUMN: WHAT IS WRONG,
+    and exits 1; exits 0 with a summary when all is well.
+    """
+    from babel.dates import format_date
+
+    from .models import Settings
+    from .pipeline import Inputs, prepare
+
+    settings = Settings(year=year, date=_date(date))
+    plan = prepare(Inputs(candidates, signatories, template, encoding), settings)
+    when = format_date(plan.merger.date, format="long", locale=plan.merger.locale)
+    n, m = len(plan.candidates), len(plan.signatories)
+    _err(
+        f"OK: {n} candidate{'s' if n != 1 else ''} and {m} signator{'ies' if m != 1 else 'y'} "
+        f"for {year}; template {plan.template.path} ({plan.merger.lang}, dated {when}). "
+        "Nothing was written."
     )
 
 

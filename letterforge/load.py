@@ -42,9 +42,13 @@ class Table:
     sha256: str
 
 
+HEADER_ALIASES = {"e_mail": "email", "email_address": "email", "e_mail_address": "email"}
+
+
 def normalise_header(name: str) -> str:
     """'  Short Name ' -> 'short_name'; headers are matched case- and space-insensitively."""
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    return HEADER_ALIASES.get(key, key)
 
 
 def _decode(data: bytes, path: Path, encoding: str | None) -> str:
@@ -57,6 +61,8 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> str:
                 Problem(shown, None, None, f"unknown encoding {encoding!r} given with --encoding")
             ) from exc
         enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        enc = "utf-16"  # Excel's "Unicode Text" export
     else:
         enc = "utf-8-sig"
     try:
@@ -75,9 +81,15 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> str:
         ) from exc
 
 
+_SEP_LINE = re.compile(r"^sep=(.)\s*$", re.I)
+
+
 def _sniff_delimiter(text: str) -> str:
     """The delimiter of the header line: the candidate that splits it into most fields."""
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    m = _SEP_LINE.match(first)
+    if m:  # Excel's "sep=;" hint line
+        return m.group(1)
     counts = {d: first.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
@@ -115,6 +127,10 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
             start = reader.line_num + 1
             if not any(cell.strip() for cell in record):
                 continue
+            if raw_headers is None and len(record) <= 2 and _SEP_LINE.match(
+                delimiter.join(record)
+            ):
+                continue
             if raw_headers is None:
                 raw_headers = record
                 headers = [normalise_header(h) for h in record]
@@ -125,7 +141,7 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
                     Problem(shown, line, None,
                             f"this row has {len(record)} cells but the header has "
                             f"{len(headers)} columns: a cell may contain an unquoted "
-                            f"'{delimiter}' ")
+                            f"'{delimiter}'; put quotes around that cell")
                 )
             cells = {
                 h: _clean(record[i]) if i < len(record) else ""
@@ -134,6 +150,12 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
             }
             rows.append(Row(line, cells))
     except csv.Error as exc:
+        if "end of data" in str(exc):
+            raise InputError(
+                Problem(shown, start, None,
+                        "a quoted cell on this line is never closed: add the missing "
+                        "closing quote (\")")
+            ) from exc
         raise InputError(
             Problem(shown, reader.line_num, None,
                     f"not valid CSV ({exc}); check the quotes on this line")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,7 @@ def _read_assets(template: TemplateSource) -> tuple[Assets, list[Problem]]:
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(display_path(css_path), None, None,
                                     f"cannot be read as UTF-8 text: {exc}"))
+    problems.extend(stylesheet_problems(css, css_path, template.directory))
     reference: bytes | None = None
     ref_name = template.front_matter.get("reference_docx")
     ref_path = template.directory / str(ref_name or "reference.docx")
@@ -100,6 +102,37 @@ def _read_assets(template: TemplateSource) -> tuple[Assets, list[Problem]]:
         problems.append(Problem(shown, None, "reference_docx",
                                 f"{display_path(ref_path)} not found"))
     return Assets(template.directory, name, css, reference), problems
+
+
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]*)\1\s*\)|@import\s+(['"])([^'"]*)\3""", re.I)
+
+
+def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
+    """Every resource the stylesheet names must be a file in the templates folder."""
+    from urllib.parse import unquote, urlparse
+
+    problems = []
+    root = root.resolve()
+    for m in _CSS_URL.finditer(css):
+        ref = (m.group(2) or m.group(4) or "").strip()
+        if not ref or ref.startswith("data:"):
+            continue
+        line = css.count("\n", 0, m.start()) + 1
+        parsed = urlparse(ref)
+        if parsed.scheme and parsed.scheme != "file":
+            problems.append(Problem(display_path(css_path), line, None,
+                                    f"{ref!r}: letterforge fetches nothing from the network; "
+                                    "put the file in the templates folder and name it there"))
+            continue
+        target = (css_path.parent / unquote(parsed.path)).resolve()
+        if not target.is_relative_to(root):
+            problems.append(Problem(display_path(css_path), line, None,
+                                    f"{ref!r} is outside the templates folder "
+                                    f"({display_path(root)}): only files in it can be used"))
+        elif not target.is_file():
+            problems.append(Problem(display_path(css_path), line, None,
+                                    f"{ref!r} not found in {display_path(root)}"))
+    return problems
 
 
 def _select(candidates: list[Candidate], only: Sequence[str]) -> list[Candidate]:
@@ -186,7 +219,7 @@ def prepare(
                                 f"is for {settings.year}: update 'date:' in the front matter "
                                 "or pass --date"))
 
-    if not problems:
+    if not any(p.path == display_path(template.path) for p in problems):
         # Merge and parse every letter once: catches unknown variables and unsupported
         # Markdown for each candidate, with the template line, before anything is written.
         from .writers.html import render_node
@@ -246,7 +279,8 @@ def _template_problem(exc: Exception, template: TemplateSource) -> Problem:
         where = exc.filename or str(template.path)
         shown_where = display_path(where) if where != str(template.path) else shown
         return Problem(shown_where, exc.lineno, None,
-                       f"template syntax error: {exc.message}")
+                       f"template syntax error: {exc.message} (check the {{{{ }}}} and "
+                       "{% %} tags on this line)")
     raise exc
 
 

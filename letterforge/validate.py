@@ -156,10 +156,11 @@ def candidates_for_year(table: Table, year: int) -> tuple[list[Candidate], list[
             continue
         name, short = row.cells["name"], row.cells["short_name"]
         key = short.casefold()
-        if key in seen_names:
+        dup = seen_names.get(key) or seen_names.get(" ".join(name.casefold().split()))
+        if dup:
             problems.append(Problem(table.display, row.line, "short_name",
                                     f"{short!r} is already a candidate for {year} on line "
-                                    f"{seen_names[key]}: remove the duplicate row"))
+                                    f"{dup}: remove the duplicate row"))
             continue
         slug = slug_for(short)
         if not slug:
@@ -174,6 +175,7 @@ def candidates_for_year(table: Table, year: int) -> tuple[list[Candidate], list[
                                     "names differ"))
             continue
         seen_names[key] = row.line
+        seen_names[" ".join(name.casefold().split())] = row.line
         seen_slugs[slug] = row.line
         result.append(Candidate(
             year=year, name=name, short_name=short, emails=tuple(emails), slug=slug,

@@ -80,10 +80,10 @@ def render(doc: Document, assets: Assets) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
-    font_config, css = _resources(assets)
     page = render_page(doc)
     identifier = hashlib.sha256(page.encode() + assets.stylesheet.encode()).hexdigest()[:32]
     try:
+        font_config, css = _resources(assets)
         html = HTML(
             string=page,
             base_url=str(assets.template_dir) + "/",
