@@ -133,3 +133,29 @@ def _swap(new: Path, target: Path) -> None:
             os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A value that a spreadsheet shows as text, never runs as a formula (OWASP's
+    CSV-injection advice: a leading ``=``, ``+``, ``-``, ``@``, tab or CR gets a ``'``)."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def csv_bytes(header: Iterable[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """A CSV file letterforge writes: UTF-8 with BOM (Excel reads it as UTF-8), CRLF,
+    every cell safe to open in a spreadsheet."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([spreadsheet_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([spreadsheet_cell(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")

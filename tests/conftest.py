@@ -33,7 +33,7 @@ def seed_text() -> str:
     return normalise(text)
 
 
-def pdf_text(path: Path) -> str:
+def pdf_text(path: Path, footer: bool = True) -> str:
     """Text of a PDF through poppler's pdftotext (an extractor independent of WeasyPrint),
     with the page-number footers removed and line-end hyphens kept ("Secretary-\\nGeneral")."""
     exe = shutil.which("pdftotext")
@@ -42,7 +42,8 @@ def pdf_text(path: Path) -> str:
                     "installs it")
     out = subprocess.run([exe, "-layout", "-enc", "UTF-8", str(path), "-"],
                          check=True, capture_output=True, text=True).stdout
-    out = re.sub(r"^\s*\d+\s*/\s*\d+\s*$", "", out, flags=re.M)
+    if footer:
+        out = re.sub(r"^\s*\d+\s*/\s*\d+\s*$", "", out, flags=re.M)
     out = re.sub(r"-[ \t]*\n\s*", "-", out)
     return normalise(out)
 

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import pdf_text
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

@@ -74,3 +74,26 @@ def test_paths_cannot_escape_the_batch(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="outside the batch"):
         commit_batch(tmp_path / "2013", {"../evil.pdf": b"x"}, {})
     assert not (tmp_path / "evil.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-2", "'-2"),
+     ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("Mexico", "Mexico"), ("a=b", "a=b"),
+     (12, "12"), (None, "")],
+)
+def test_cells_letterforge_writes_never_run_as_formulas(value: object, shown: str) -> None:
+    from letterforge.output import spreadsheet_cell
+
+    assert spreadsheet_cell(value) == shown
+
+
+def test_csv_bytes_round_trip_through_our_own_reader(tmp_path: Path) -> None:
+    from letterforge.load import read_table
+    from letterforge.output import csv_bytes
+
+    path = tmp_path / "x.csv"
+    path.write_bytes(csv_bytes(["name", "note"], [["=cmd", "a,b\nc"], ["Côte d'Ivoire", ""]]))
+    table = read_table(path)
+    assert [dict(r.cells) for r in table.rows] == [
+        {"name": "'=cmd", "note": "a,b\nc"}, {"name": "Côte d'Ivoire", "note": ""}]

@@ -85,3 +85,42 @@ def test_long_unbroken_values_stay_on_the_page(sample: Path, runner) -> None:
     width = float(re.search(r'<page width="([\d.]+)"', xml).group(1))
     right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', xml))
     assert right <= width - 25 / 25.4 * 72 + 1  # inside the 25 mm right margin
+
+
+def test_the_pdf_fetcher_serves_only_the_templates_folder(tmp_path: Path) -> None:
+    import pytest
+    from weasyprint.urls import FatalURLFetchingError
+
+    from letterforge.writers.pdf import _fetcher_class
+
+    root = tmp_path / "templates"
+    root.mkdir()
+    (root / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (tmp_path / "secret.txt").write_text("secret")
+    fetcher = _fetcher_class()(root)
+    response = fetcher.fetch((root / "logo.svg").as_uri())
+    assert b"svg" in response.read()
+    for url in ("https://example.org/x.png", "http://127.0.0.1/x.css", "ftp://example.org/x",
+                (tmp_path / "secret.txt").as_uri(), (root / ".." / "secret.txt").as_uri()):
+        with pytest.raises(FatalURLFetchingError):
+            fetcher.fetch(url)
+
+
+def test_a_remote_resource_stops_the_render_with_a_clear_error(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pytest
+    from markdown_it.tree import SyntaxTreeNode
+
+    from letterforge.document import Document, parser
+    from letterforge.errors import RenderError
+    from letterforge.models import Assets, Candidate, Source
+    from letterforge.writers import pdf
+
+    cand = Candidate(2013, "X", "X", ("a@example.org",), "x", {}, Source("c.csv", 2))
+    doc = Document(SyntaxTreeNode(parser().parse("Hello\n")),
+                   {"lang": "en", "title": "t", "date": dt.date(2013, 1, 1)}, cand)
+    assets = Assets(tmp_path, "letter.css",
+                    "body { background: url(https://example.org/track.png) }")
+    with pytest.raises(RenderError, match="fetches nothing from the network"):
+        pdf.render(doc, assets)

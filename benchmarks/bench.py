@@ -1,0 +1,684 @@
+"""Side-by-side benchmark: letterforge vs. the usual stack (docxtpl + LibreOffice).
+
+Both sides render the same generated batch of N letters (DOCX + PDF each):
+
+* letterforge: one ``letterforge render`` of the batch;
+* the usual stack: docxtpl fills a DOCX template with the same letter text (built here
+  with python-docx from ``templates/letter.md``), one DOCX per letter, then ONE
+  ``soffice --headless --convert-to pdf`` call converts all of them.
+
+For each side: wall time, letters per second and the peak RSS summed over the whole
+process tree (parent and all descendants, sampled every 50 ms with psutil); also the
+peak PSS, which does not count shared pages (libraries, forked workers) twice.
+
+    .venv/bin/python benchmarks/bench.py --letters 200
+    .venv/bin/python benchmarks/bench.py --letters 200,1000 --repeat 3 --json
+
+Needs ``docxtpl`` and ``psutil`` in the venv (the ``bench`` extra), and ``soffice``.
+Progress goes to stderr; the results (table or JSON) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import psutil
+except ImportError:  # pragma: no cover - a set-up problem, said plainly
+    sys.exit("bench.py needs psutil and docxtpl: .venv/bin/pip install 'docxtpl>=0.20' "
+             "'psutil>=5.9'")
+
+ROOT = Path(__file__).resolve().parent.parent
+YEAR = 2013
+SAMPLE_INTERVAL = 0.05  # seconds between two RSS samples of a process tree
+WORKER_FLAG = "--docxtpl-worker"  # internal: run the docxtpl side in this child process
+REGIONS = (
+    "African States",
+    "Asia-Pacific States",
+    "Eastern European States",
+    "Latin American and Caribbean States",
+    "Western European and other States",
+)
+MB = 1024 * 1024
+
+
+class BenchError(Exception):
+    """A failed step: printed as one error message, exit status 1."""
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def tree_memory(root: psutil.Process) -> tuple[int, int]:
+    """RSS and PSS of ``root`` plus all its descendants, in bytes (0 once the root is gone).
+
+    Summed RSS counts the pages that processes share (libraries, a forked worker's
+    copy-on-write memory) once per process; summed PSS splits them, so it is the tree's
+    real footprint. Where PSS cannot be read (not Linux), RSS stands in for it.
+    """
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:  # ZombieProcess is a NoSuchProcess too
+        return 0, 0
+    rss = pss = 0
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            try:
+                full = proc.memory_full_info()
+                rss += full.rss
+                pss += getattr(full, "pss", full.rss)
+            except psutil.AccessDenied:
+                one = proc.memory_info().rss
+                rss += one
+                pss += one
+    return rss, pss
+
+
+class TreeSampler(threading.Thread):
+    """Samples a process tree's memory every ``interval`` seconds; keeps the maxima."""
+
+    def __init__(self, pid: int, interval: float = SAMPLE_INTERVAL) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self.samples = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while True:
+            rss, pss = tree_memory(root)
+            self.peak_rss = max(self.peak_rss, rss)
+            self.peak_pss = max(self.peak_pss, pss)
+            self.samples += 1
+            if self._done.wait(self.interval):
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def kill_tree(pid: int) -> None:
+    try:
+        root = psutil.Process(pid)
+        procs = [*root.children(recursive=True), root]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+
+
+@dataclass
+class Run:
+    label: str
+    cmd: list[str]
+    wall: float  # seconds
+    peak_rss: int  # bytes, summed over the process tree
+    peak_pss: int  # the same in PSS
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self) -> Run:
+        if self.returncode != 0:
+            tail = "\n".join((self.stderr or self.stdout).strip().splitlines()[-20:])
+            raise BenchError(f"{self.label} failed with exit status {self.returncode}:\n"
+                             f"  {shlex.join(self.cmd)}\n{tail}")
+        return self
+
+
+def measure(label: str, cmd: Sequence[str], log_dir: Path) -> Run:
+    """Run ``cmd``; its wall time and the peak RSS of its process tree."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")
+    out_path, err_path = log_dir / f"{stem}.out", log_dir / f"{stem}.err"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        try:
+            returncode = proc.wait()
+        except BaseException:
+            kill_tree(proc.pid)
+            proc.wait()
+            raise
+        finally:
+            wall = time.perf_counter() - start
+            sampler.stop()
+    return Run(label, list(cmd), wall, sampler.peak_rss, sampler.peak_pss, returncode,
+               out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
+
+
+def capture(cmd: Sequence[str]) -> str:
+    """First line of a short command's output, or a note that it failed."""
+    try:
+        done = subprocess.run(list(cmd), capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"(failed: {exc})"
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0].strip() if lines else f"(no output, exit {done.returncode})"
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def possessive(name: str) -> str:
+    return name + ("'" if name.endswith(("s", "S")) else "'s")
+
+
+def write_candidates(path: Path, count: int) -> list[str]:
+    """A candidates.csv of ``count`` distinct generated candidates; their short names."""
+    width = max(4, len(str(count)))
+    shorts = [f"Candidate {i:0{width}d}" for i in range(1, count + 1)]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["year", "name", "short_name", "email", "region"])
+        for i, short in enumerate(shorts):
+            writer.writerow([YEAR, f"the Republic of {short}", short,
+                             f"mission.{slug(short)}@example.org", REGIONS[i % len(REGIONS)]])
+    return shorts
+
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
+LOOP = re.compile(r"\{%-?\s*for\s+(\w+)\s+in\s+signatories\s*-?%\}(.*?)\{%-?\s*endfor\s*-?%\}",
+                  re.S)
+EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+SIGNATORIES_BLOCK = "\x00signatories\x00"
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(dotted)
+        value = value[part]
+    return value
+
+
+def letter_blocks(template: Path) -> list[tuple[str, str]]:
+    """The letter of ``template`` as (style, text) paragraphs with docxtpl's Jinja tags.
+
+    The candidate's values become ``{{ name }}``, ``{{ possessive }}``, ``{{ short_name }}``
+    ...; front-matter values and the date are written in as text (they are the same in
+    every letter); the signatories' loop becomes docxtpl paragraph tags.
+    """
+    import yaml  # a letterforge dependency
+
+    source = template.read_text(encoding="utf-8")
+    match = FRONT_MATTER.match(source)
+    if not match:
+        raise BenchError(f"{template}: no front matter")
+    front: dict[str, Any] = yaml.safe_load(match.group(1)) or {}
+    body = source[match.end():]
+    body = LOOP.sub(f"\n\n{SIGNATORIES_BLOCK}\n\n", body)
+
+    def expr(m: re.Match[str]) -> str:
+        text = re.sub(r"\s+", " ", m.group(1))
+        if text in ("candidate.name | possessive", "candidate.name|possessive"):
+            return "{{ possessive }}"
+        if text.startswith("candidate.") and re.fullmatch(r"candidate\.\w+", text):
+            return "{{ " + text.removeprefix("candidate.") + " }}"
+        if text.startswith("date") and "format_date" in text:
+            date = front.get("date")
+            if not isinstance(date, dt.date):
+                raise BenchError(f"{template}: front matter 'date' is not a date")
+            return f"{date.day} {date:%B %Y}"
+        if text == "year":
+            return str(YEAR)
+        try:
+            return str(_lookup(front, text))
+        except KeyError:
+            raise BenchError(f"{template}: bench.py cannot translate {{{{ {text} }}}} to "
+                             "docxtpl; teach letter_blocks() about it") from None
+
+    body = EXPR.sub(expr, body)
+    left = re.search(r"\{%.*?%\}", body)
+    if left:
+        raise BenchError(f"{template}: bench.py cannot translate {left.group()} to docxtpl")
+
+    blocks: list[tuple[str, str]] = []
+    for chunk in re.split(r"\n\s*\n", body):
+        lines = [ln.strip() for ln in chunk.strip().splitlines() if ln.strip()]
+        if lines and re.fullmatch(r"\{\.[\w-]+\}", lines[0]):
+            lines = lines[1:]  # a class line such as {.date}: no fidelity needed
+        if not lines:
+            continue
+        if lines == [SIGNATORIES_BLOCK]:
+            blocks += [("Normal", "{%p for s in signatories %}"),
+                       ("Normal", "{{ loop.index }}. {{ s.name }}"),
+                       ("Normal", "{%p endfor %}")]
+        elif all(re.match(r"\d+\.\s", ln) for ln in lines):
+            blocks += [("List Number", _inline(re.sub(r"^\d+\.\s+", "", ln))) for ln in lines]
+        elif lines[0].startswith("## "):
+            blocks.append(("Heading 2", _inline(" ".join(lines)[3:])))
+        elif lines[0].startswith("# "):
+            blocks.append(("Heading 1", _inline(" ".join(lines)[2:])))
+        else:
+            blocks.append(("Normal", _inline(" ".join(lines))))
+    return blocks
+
+
+def _inline(text: str) -> str:
+    """Markdown inline markup to plain text: links keep their text, emphasis its words."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"(\*\*|\*)(\S(?:.*?\S)?)\1", r"\2", text)
+
+
+def build_docx_template(template: Path, target: Path) -> int:
+    """Write the docxtpl template for the stack; the number of paragraphs."""
+    from docx import Document
+
+    document = Document()
+    blocks = letter_blocks(template)
+    for style, text in blocks:
+        document.add_paragraph(text, style=style)
+    document.save(str(target))
+    return len(blocks)
+
+
+def docxtpl_worker(template: str, candidates: str, signatories: str, out_dir: str) -> int:
+    """The docxtpl side, run in its own process: one DOCX per candidate of YEAR."""
+    from docxtpl import DocxTemplate
+
+    def rows(path: str) -> list[dict[str, str]]:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return [r for r in csv.DictReader(fh) if r.get("year", "").strip() == str(YEAR)]
+
+    sigs = [{"name": r["name"]} for r in rows(signatories)]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for row in rows(candidates):
+        doc = DocxTemplate(template)
+        doc.render({**row, "possessive": possessive(row["name"]), "signatories": sigs},
+                   autoescape=True)
+        doc.save(str(out / f"{slug(row['short_name'])}.docx"))
+        count += 1
+    print(f"docxtpl wrote {count} DOCX files in {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- the sides
+
+
+@dataclass
+class Tools:
+    python: Path
+    letterforge: Path
+    soffice: str
+    profile_url: str
+    render_options: set[str]  # the optional render options this letterforge has
+    jobs: int
+    lf_args: list[str]
+
+
+@dataclass
+class Row:
+    side: str
+    letters: int
+    walls: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
+    pss: list[int] = field(default_factory=list)
+
+    def add(self, run: Run) -> None:
+        self.walls.append(run.wall)
+        self.rss.append(run.peak_rss)
+        self.pss.append(run.peak_pss)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def peak_rss(self) -> int:
+        return max(self.rss)
+
+    @property
+    def peak_pss(self) -> int:
+        return max(self.pss)
+
+    @property
+    def rate(self) -> float | None:
+        return self.letters / self.wall if self.letters and self.wall > 0 else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "side": self.side,
+            "letters": self.letters,
+            "wall_s": round(self.wall, 3),
+            "letters_per_s": round(self.rate, 3) if self.rate is not None else None,
+            "peak_rss_mb": round(self.peak_rss / MB, 1),
+            "peak_pss_mb": round(self.peak_pss / MB, 1),
+            "runs_wall_s": [round(w, 3) for w in self.walls],
+        }
+
+
+def detect_render_options(letterforge: Path) -> set[str]:
+    done = subprocess.run([str(letterforge), "render", "--help"], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "200"})
+    if done.returncode != 0:
+        raise BenchError(f"{letterforge} render --help failed:\n{done.stderr.strip()}")
+    return {opt for opt in ("--force", "--jobs")
+            if re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", done.stdout)}
+
+
+def render_cmd(tools: Tools, work: Path, out: Path, *, force: bool,
+               extra: Sequence[str] = ()) -> list[str]:
+    cmd = [str(tools.letterforge), "render", "--year", str(YEAR), "--out", str(out),
+           "--candidates", str(work / "candidates.csv"),
+           "--signatories", str(work / "signatories.csv"),
+           "--template", str(work / "templates" / "letter.md")]
+    given = set(tools.lf_args)
+    if force and "--force" in tools.render_options and "--force" not in given:
+        cmd.append("--force")
+    if "--jobs" in tools.render_options and not given & {"--jobs", "-j"} \
+            and not any(a.startswith("--jobs=") for a in given):
+        cmd += ["--jobs", str(tools.jobs)]
+    return cmd + list(extra) + tools.lf_args
+
+
+def count(folder: Path, ext: str) -> int:
+    return len(list(folder.glob(f"*.{ext}"))) if folder.is_dir() else 0
+
+
+def expect(what: str, found: int, wanted: int) -> None:
+    if found != wanted:
+        raise BenchError(f"{what}: {found} files, expected {wanted}")
+
+
+def run_letterforge(tools: Tools, work: Path, n: int) -> Run:
+    out = work / "lf-out"
+    shutil.rmtree(out, ignore_errors=True)
+    run = measure(f"letterforge render {n}", render_cmd(tools, work, out, force=True),
+                  work / "logs").check()
+    batch = out / str(YEAR)
+    expect("letterforge PDFs", count(batch / "pdf", "pdf"), n)
+    expect("letterforge DOCX", count(batch / "docx", "docx"), n)
+    return run
+
+
+def run_stack(tools: Tools, work: Path, docx_template: Path, n: int) -> tuple[Run, Run]:
+    stack = work / "stack"
+    shutil.rmtree(stack, ignore_errors=True)
+    docx_dir, pdf_dir = stack / "docx", stack / "pdf"
+    fill = measure(f"docxtpl {n}", [str(tools.python), str(Path(__file__).resolve()),
+                                    WORKER_FLAG, str(docx_template),
+                                    str(work / "candidates.csv"),
+                                    str(work / "signatories.csv"), str(docx_dir)],
+                   work / "logs").check()
+    expect("docxtpl DOCX", count(docx_dir, "docx"), n)
+    files = sorted(str(p) for p in docx_dir.glob("*.docx"))
+    pdf_dir.mkdir(parents=True)
+    convert = measure(f"soffice {n}", [tools.soffice, "--headless",
+                                       f"-env:UserInstallation={tools.profile_url}",
+                                       "--convert-to", "pdf", "--outdir", str(pdf_dir), *files],
+                      work / "logs").check()
+    expect("LibreOffice PDFs", count(pdf_dir, "pdf"), n)
+    return fill, convert
+
+
+@dataclass
+class SizeResult:
+    letters: int
+    rows: list[Row]
+    ratio: float  # letterforge wall / stack wall (medians)
+
+
+def bench_size(tools: Tools, tmp: Path, docx_template: Path, n: int, repeat: int,
+               rerun: bool) -> SizeResult:
+    work = tmp / f"n{n}"
+    work.mkdir()
+    shutil.copytree(ROOT / "templates", work / "templates")
+    shutil.copy2(ROOT / "signatories.csv", work / "signatories.csv")
+    shorts = write_candidates(work / "candidates.csv", n)
+
+    lf, fill, convert = Row("letterforge", n), Row("stack: docxtpl", n), Row("stack: soffice", n)
+    total = Row("stack total (docxtpl + soffice)", n)
+    for rep in range(repeat):
+        order = ("lf", "stack") if rep % 2 == 0 else ("stack", "lf")
+        for side in order:
+            log(f"[{n} letters] run {rep + 1}/{repeat}: {side}")
+            if side == "lf":
+                lf.add(run_letterforge(tools, work, n))
+            else:
+                a, b = run_stack(tools, work, docx_template, n)
+                fill.add(a)
+                convert.add(b)
+                total.walls.append(a.wall + b.wall)
+                total.rss.append(max(a.peak_rss, b.peak_rss))
+                total.pss.append(max(a.peak_pss, b.peak_pss))
+    rows = [lf, fill, convert, total]
+
+    if rerun:
+        log(f"[{n} letters] letterforge re-run, --help, --only")
+        again = Row("letterforge re-run (nothing changed)", n)
+        again.add(measure(f"letterforge rerun {n}",
+                          render_cmd(tools, work, work / "lf-out", force=False),
+                          work / "logs").check())
+        batch = work / "lf-out" / str(YEAR)
+        expect("letterforge PDFs after the re-run", count(batch / "pdf", "pdf"), n)
+        helped = Row("letterforge --help", 0)
+        helped.add(measure("letterforge help", [str(tools.letterforge), "--help"],
+                           work / "logs").check())
+        only = Row(f'letterforge --only "{shorts[0]}" (fresh out dir)', 1)
+        only_out = work / "lf-only"
+        only.add(measure(f"letterforge only {n}",
+                         render_cmd(tools, work, only_out, force=True,
+                                    extra=["--only", shorts[0]]),
+                         work / "logs").check())
+        expect("letterforge --only PDFs", count(only_out / str(YEAR) / "pdf", "pdf"), 1)
+        rows += [again, helped, only]
+    return SizeResult(n, rows, lf.wall / total.wall)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_facts(tools: Tools) -> dict[str, str]:
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        nproc = os.cpu_count() or 0
+    return {
+        "nproc": str(nproc),
+        "cpu": cpu_model(),
+        "memory": f"{psutil.virtual_memory().total / 1024**3:.1f} GiB",
+        "python": f"{platform.python_version()} ({tools.python})",
+        "letterforge": capture([str(tools.letterforge), "--version"]),
+        "soffice": capture([tools.soffice, "--headless",
+                            f"-env:UserInstallation={tools.profile_url}", "--version"]),
+    }
+
+
+def table(results: Sequence[SizeResult]) -> str:
+    head = ["side", "letters", "wall s", "letters/s", "peak RSS MB", "peak PSS MB"]
+    body: list[list[str] | str] = []  # a row of cells, or a line of text
+    for res in results:
+        if body:
+            body.append("")
+        for row in res.rows:
+            rate = f"{row.rate:.2f}" if row.rate is not None else "-"
+            body.append([row.side, str(row.letters), f"{row.wall:.2f}", rate,
+                         f"{row.peak_rss / MB:.0f}", f"{row.peak_pss / MB:.0f}"])
+        body.append(f"ratio letterforge wall / stack wall ({res.letters} letters): "
+                    f"{res.ratio:.2f}")
+    cells = [head, *(ln for ln in body if isinstance(ln, list))]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+
+    def fmt(row: Sequence[str]) -> str:
+        rest = (c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))
+        return "  ".join([row[0].ljust(widths[0]), *rest])
+
+    lines = [fmt(head), "  ".join("-" * w for w in widths)]
+    lines += [ln if isinstance(ln, str) else fmt(ln) for ln in body]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_sizes(value: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {value!r}") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError("give one or more positive numbers, e.g. 200,1000")
+    return sizes
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--letters", type=parse_sizes, default=[200], metavar="N[,N...]",
+                        help="batch size(s) to run (default 200)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="R",
+                        help="runs per side, alternating which goes first; the table shows "
+                             "the median wall time and the highest peak RSS (default 1)")
+    parser.add_argument("--rerun", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time a re-run with nothing changed, `letterforge --help` "
+                             "and a cold --only render of one letter (default on)")
+    parser.add_argument("--lf-args", default="", metavar='"ARGS"',
+                        help="extra arguments for every `letterforge render`")
+    parser.add_argument("--jobs", type=int, default=None, metavar="J",
+                        help="--jobs for letterforge if it has that option (default nproc)")
+    parser.add_argument("--letterforge", type=Path, default=None,
+                        help="the letterforge executable (default: beside this python)")
+    parser.add_argument("--soffice", default=None, help="the soffice executable")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary folder (its path is printed)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def find_letterforge(given: Path | None) -> Path:
+    candidates = [given] if given else [Path(sys.executable).parent / "letterforge",
+                                        ROOT / ".venv" / "bin" / "letterforge"]
+    for path in candidates:
+        if path and path.is_file() and os.access(path, os.X_OK):
+            return path
+    raise BenchError(f"letterforge not found (tried {', '.join(map(str, candidates))}); "
+                     "pass --letterforge")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [WORKER_FLAG]:
+        return docxtpl_worker(*argv[1:5])
+    args = parse_args(argv)
+    if importlib.util.find_spec("docxtpl") is None:
+        log("error: bench.py needs docxtpl: .venv/bin/pip install 'docxtpl>=0.20'")
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix="letterforge-bench-"))
+    try:
+        soffice = args.soffice or shutil.which("soffice") or shutil.which("libreoffice")
+        if not soffice:
+            raise BenchError("soffice (LibreOffice) not found on PATH; pass --soffice")
+        letterforge = find_letterforge(args.letterforge)
+        nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        tools = Tools(python=Path(sys.executable), letterforge=letterforge, soffice=soffice,
+                      profile_url=(tmp / "lo-profile").as_uri(),
+                      render_options=detect_render_options(letterforge),
+                      jobs=args.jobs or nproc, lf_args=shlex.split(args.lf_args))
+        facts = machine_facts(tools)
+        lf_options = ", ".join(sorted(tools.render_options)) or "none"
+        if not args.json:
+            for key, value in facts.items():
+                print(f"{key + ':':13} {value}")
+            print(f"{'render opts:':13} --force/--jobs supported: {lf_options}; "
+                  f"--lf-args: {args.lf_args or '-'}")
+            print(flush=True)
+
+        docx_template = tmp / "stack-template.docx"
+        paragraphs = build_docx_template(ROOT / "templates" / "letter.md", docx_template)
+        log(f"docxtpl template: {paragraphs} paragraphs from templates/letter.md")
+        # LibreOffice creates its user profile on first start; do that once, untimed.
+        log("creating the LibreOffice profile (untimed warm-up conversion)")
+        warm_dir = tmp / "warm-up"
+        warm = measure("soffice warm-up", [soffice, "--headless",
+                                           f"-env:UserInstallation={tools.profile_url}",
+                                           "--convert-to", "pdf", "--outdir", str(warm_dir),
+                                           str(docx_template)], tmp / "logs").check()
+        log(f"  LibreOffice first start with a new profile: {warm.wall:.2f} s")
+
+        results = [bench_size(tools, tmp, docx_template, n, args.repeat, args.rerun)
+                   for n in args.letters]
+        if args.json:
+            print(json.dumps({
+                "machine": facts,
+                "letterforge_render_options": sorted(tools.render_options),
+                "lf_args": tools.lf_args,
+                "repeat": args.repeat,
+                "soffice_profile_creation_s": round(warm.wall, 3),
+                "results": [{"letters": r.letters,
+                             "ratio_letterforge_over_stack": round(r.ratio, 3),
+                             "rows": [row.as_dict() for row in r.rows]} for r in results],
+            }, indent=2))
+        else:
+            print(table(results))
+            print(f"\nwall: median of {args.repeat} run(s). Peak RSS/PSS: highest sample of "
+                  f"the sum over the process tree, sampled every {SAMPLE_INTERVAL * 1000:.0f} "
+                  "ms (summed RSS counts shared pages once per process; PSS splits them).\n"
+                  f"LibreOffice profile created before timing ({warm.wall:.2f} s).")
+        return 0
+    except BenchError as exc:
+        log(f"error: {exc}")
+        return 1
+    finally:
+        if args.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
