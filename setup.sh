@@ -37,8 +37,8 @@ done
 # fonts-liberation2 holds the fonts the stylesheet names (Liberation Serif / Mono).
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 fontconfig)
 if [ "$with_test" = 1 ]; then
-  # pdftotext reads the PDFs back; LibreOffice opens every DOCX in the tests.
-  packages+=(poppler-utils libreoffice-writer-nogui)
+  # pdftotext reads the PDFs back, LibreOffice opens every DOCX, munpack every .eml.
+  packages+=(poppler-utils libreoffice-writer-nogui mpack)
 fi
 
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then

@@ -401,6 +401,8 @@ def render_cmd(tools: Tools, work: Path, out: Path, *, force: bool,
            "--signatories", str(work / "signatories.csv"),
            "--template", str(work / "templates" / "letter.md")]
     given = set(tools.lf_args)
+    if not given & {"--format", "-f"} and not any(a.startswith("--format=") for a in given):
+        cmd += ["--format", "docx,pdf"]  # what the stack makes, whatever the default becomes
     if force and "--force" in tools.render_options and "--force" not in given:
         cmd.append("--force")
     if "--jobs" in tools.render_options and not given & {"--jobs", "-j"} \

@@ -99,6 +99,11 @@ EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Encoding of the CSV files if not UTF-8 (e.g. cp1252)."),
 ]
+EmailTemplateOpt = Annotated[
+    Path | None,
+    typer.Option("--email-template", help="E-mail template (default: email.md beside the "
+                 "letter template)."),
+]
 DateOpt = Annotated[
     str | None,
     typer.Option("--date", help="Date the letters YYYY-MM-DD instead of the template's date."),
@@ -125,22 +130,25 @@ def render(
                      "Repeatable. The other letters of the batch are kept."),
     ] = None,
     formats: Annotated[
-        str, typer.Option("--format", "-f", help="Comma-separated formats: docx,pdf.")
-    ] = "docx,pdf",
+        str, typer.Option("--format", "-f", help="Comma-separated formats: docx, pdf, eml "
+                          "(the e-mail carries the PDF, so eml implies pdf).")
+    ] = "docx,pdf,eml",
     candidates: CandidatesOpt = Path("candidates.csv"),
     signatories: SignatoriesOpt = Path("signatories.csv"),
     template: TemplateOpt = Path("templates/letter.md"),
     encoding: EncodingOpt = None,
     date: DateOpt = None,
+    email_template: EmailTemplateOpt = None,
 ) -> None:
-    """Render the letters of YEAR: DOCX and PDF per candidate, and a manifest."""
+    """Render the letters of YEAR: DOCX, PDF and e-mail (.eml) per candidate, batch.mbox,
+    outbox.csv and a manifest, in OUT/YEAR."""
     from .models import Settings
     from .pipeline import Inputs, parse_formats, prepare, render_batch
 
     fmts = parse_formats(formats)
     settings = Settings(year=year, date=_date(date))
-    inputs = Inputs(candidates, signatories, template, encoding)
-    plan = prepare(inputs, settings, only or ())
+    inputs = Inputs(candidates, signatories, template, encoding, email_template)
+    plan = prepare(inputs, settings, only or (), fmts)
     total = len(plan.candidates)
     if sys.stderr.isatty():
         with typer.progressbar(length=total, label="Rendering", file=sys.stderr) as bar:
@@ -165,6 +173,7 @@ def check(
     template: TemplateOpt = Path("templates/letter.md"),
     encoding: EncodingOpt = None,
     date: DateOpt = None,
+    email_template: EmailTemplateOpt = None,
 ) -> None:
     """Check the data files and the template for YEAR; write nothing.
 
@@ -177,7 +186,7 @@ def check(
     from .pipeline import Inputs, prepare
 
     settings = Settings(year=year, date=_date(date))
-    plan = prepare(Inputs(candidates, signatories, template, encoding), settings)
+    plan = prepare(Inputs(candidates, signatories, template, encoding, email_template), settings)
     when = format_date(plan.merger.date, format="long", locale=plan.merger.locale)
     n, m = len(plan.candidates), len(plan.signatories)
     _err(

@@ -244,3 +244,15 @@ def read_template(path: Path) -> TemplateSource:
     return TemplateSource(
         path=path, front_matter=front, body="\n".join(lines), body_first_line=body_first
     )
+
+
+def read_batch_file(batch: Path, rel: str) -> bytes:
+    """A file of an existing batch (letters kept by ``--only``)."""
+    from .errors import OutputError
+
+    path = batch / rel
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise OutputError(f"{display_path(path)}: cannot be read back from the batch "
+                          f"({exc.strerror}); render the whole batch again") from exc

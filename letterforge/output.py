@@ -39,12 +39,15 @@ def manifest_files(manifest: Mapping[str, Any] | None) -> set[str]:
     """Relative paths of every file a manifest lists."""
     if not manifest:
         return set()
-    return {
+    listed = {
         str(f["path"])
         for letter in manifest.get("letters", [])
         for f in letter.get("files", [])
         if isinstance(f, dict) and "path" in f
     }
+    listed.update(str(f["path"]) for f in manifest.get("batch_files", [])
+                  if isinstance(f, dict) and "path" in f)
+    return listed
 
 
 def _safe_relpath(rel: str) -> Path:

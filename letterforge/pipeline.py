@@ -30,7 +30,7 @@ from .merge import Merger
 from .models import Assets, Candidate, Letter, Settings, Signatory, TemplateSource
 from .output import commit_batch, read_manifest, sha256
 from .validate import candidates_for_year, signatories_for_year
-from .writers import DEFAULT_FORMATS, WRITERS, UnsupportedNode, get_writer
+from .writers import DEFAULT_FORMATS, EMAIL_FORMAT, FORMATS, WRITERS, UnsupportedNode, get_writer
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,11 @@ class Inputs:
     signatories: Path = Path("signatories.csv")
     template: Path = Path("templates/letter.md")
     encoding: str | None = None
+    email_template: Path | None = None  # default: email.md beside the letter template
+
+    @property
+    def email_template_path(self) -> Path:
+        return self.email_template or self.template.parent / "email.md"
 
 
 @dataclass
@@ -50,6 +55,8 @@ class Plan:
     template: TemplateSource
     assets: Assets
     merger: Merger
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    mailer: Any = None  # letterforge.mail.Mailer when e-mails are made
     input_hashes: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,14 +69,16 @@ def parse_formats(value: str | Sequence[str] | None) -> tuple[str, ...]:
         name = part.strip().lower()
         if not name:
             continue
-        if name not in WRITERS:
+        if name not in FORMATS:
             raise UsageError(
-                f"--format: unknown format {name!r}; choose from {', '.join(WRITERS)}"
+                f"--format: unknown format {name!r}; choose from {', '.join(FORMATS)}"
             )
         if name not in formats:
             formats.append(name)
     if not formats:
-        raise UsageError(f"--format: give at least one of {', '.join(WRITERS)}")
+        raise UsageError(f"--format: give at least one of {', '.join(FORMATS)}")
+    if EMAIL_FORMAT in formats and "pdf" not in formats:
+        formats.insert(formats.index(EMAIL_FORMAT), "pdf")  # the e-mail carries the PDF
     return tuple(formats)
 
 
@@ -170,7 +179,10 @@ def _letter_meta(letter: Letter) -> Letter:
 
 
 def prepare(
-    inputs: Inputs, settings: Settings, only: Sequence[str] = ()
+    inputs: Inputs,
+    settings: Settings,
+    only: Sequence[str] = (),
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> Plan:
     """Load and validate everything; raise ValidationFailed with every problem found."""
     problems: list[Problem] = []
@@ -213,6 +225,11 @@ def prepare(
         problems.append(_template_problem(exc, template))
         raise ValidationFailed(problems) from None
 
+    mailer = None
+    if EMAIL_FORMAT in formats:
+        mailer, found = _prepare_mailer(inputs, template, signatories, settings, merger)
+        problems.extend(found)
+
     if merger.date.year != settings.year and settings.date is None:
         problems.append(Problem(display_path(template.path), None, "date",
                                 f"the letter is dated {merger.date.isoformat()} but the batch "
@@ -220,25 +237,7 @@ def prepare(
                                 "or pass --date"))
 
     if not any(p.path == display_path(template.path) for p in problems):
-        # Merge and parse every letter once: catches unknown variables and unsupported
-        # Markdown for each candidate, with the template line, before anything is written.
-        from .writers.html import render_node
-
-        seen: set[str] = set()
-        for candidate in candidates:
-            try:
-                letter = merger.merge(candidate)
-                render_node(parse(letter).tree)
-            except RenderError as exc:
-                msg = str(exc)
-                if msg not in seen:
-                    seen.add(msg)
-                    problems.append(_as_problem(msg))
-            except UnsupportedNode as exc:
-                msg = f"{display_path(template.path)}: {exc}"
-                if msg not in seen:
-                    seen.add(msg)
-                    problems.append(Problem(display_path(template.path), None, None, str(exc)))
+        problems.extend(_check_letters(candidates, merger, mailer, template))
     if problems:
         raise ValidationFailed(problems)
 
@@ -248,6 +247,9 @@ def prepare(
         "template": hashlib.sha256(template.path.read_bytes()).hexdigest(),
         "stylesheet": hashlib.sha256(assets.stylesheet.encode()).hexdigest(),
     }
+    if mailer is not None:
+        hashes["email_template"] = hashlib.sha256(
+            inputs.email_template_path.read_bytes()).hexdigest()
     return Plan(
         settings=settings,
         inputs=inputs,
@@ -256,8 +258,76 @@ def prepare(
         template=template,
         assets=assets,
         merger=merger,
+        formats=tuple(formats),
+        mailer=mailer,
         input_hashes=hashes,
     )
+
+
+def _check_letters(
+    candidates: Sequence[Candidate], merger: Merger, mailer: Any, template: TemplateSource
+) -> list[Problem]:
+    """Merge and parse every letter (and e-mail) once, before anything is written: catches
+    unknown variables, unsupported Markdown and bad header values, with the template line.
+    The same problem for many candidates is reported once."""
+    from .writers.html import render_node
+    from .writers.text import render_text
+
+    problems: dict[str, Problem] = {}
+
+    def record(exc: Exception, path: Path) -> None:
+        if isinstance(exc, UnsupportedNode):
+            problem = Problem(display_path(path), None, None, str(exc))
+        else:
+            problem = _as_problem(str(exc))
+        problems.setdefault(str(problem), problem)
+
+    for candidate in candidates:
+        try:
+            letter = merger.merge(candidate)
+            render_node(parse(letter).tree)
+        except (RenderError, UnsupportedNode) as exc:
+            record(exc, template.path)
+            continue
+        if mailer is None:
+            continue
+        try:
+            mailer.headers(candidate, letter)
+            render_text(parse(mailer.merger.merge(candidate)).tree)
+        except (RenderError, UnsupportedNode) as exc:
+            record(exc, mailer.template.path)
+    return list(problems.values())
+
+
+def _prepare_mailer(
+    inputs: Inputs,
+    template: TemplateSource,
+    signatories: list[Signatory],
+    settings: Settings,
+    merger: Merger,
+) -> tuple[Any, list[Problem]]:
+    from .mail import Mailer
+
+    path = inputs.email_template_path
+    shown = display_path(path)
+    if not path.is_file():
+        return None, [Problem(shown, None, None,
+                              "e-mail template not found: it is needed for the e-mails "
+                              "(or leave eml out of --format)")]
+    try:
+        email_template = read_template(path)
+        mailer = Mailer(email_template, template, signatories,
+                        Settings(settings.year, merger.date))
+    except LetterforgeError as exc:
+        return None, [getattr(exc, "problem", None) or _as_problem(str(exc))]
+    except Exception as exc:  # jinja2.TemplateSyntaxError
+        import jinja2
+
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            return None, [Problem(shown, exc.lineno, None,
+                                  f"template syntax error: {exc.message}")]
+        raise
+    return mailer, mailer.problems()
 
 
 def _as_problem(message: str) -> Problem:
@@ -290,25 +360,52 @@ class RenderedLetter:
     files: dict[str, bytes]  # relative path -> bytes
 
 
+EMAIL_FOLDER = "email"
+MBOX = "batch.mbox"
+OUTBOX = "outbox.csv"
+
+
 def letter_paths(candidate: Candidate, formats: Sequence[str]) -> dict[str, str]:
     """format -> relative path of that letter in the batch."""
     out = {}
     for fmt in formats:
+        if fmt == EMAIL_FORMAT:
+            out[fmt] = f"{EMAIL_FOLDER}/{candidate.slug}.eml"
+            continue
         _, ext, folder = WRITERS[fmt]
         out[fmt] = f"{folder}/{candidate.slug}.{ext}"
     return out
 
 
 def render_letter(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> RenderedLetter:
+    """Every format of one letter, in memory. Pure: reads and writes nothing."""
     letter = _letter_meta(plan.merger.merge(candidate))
     document = parse(letter)
     files: dict[str, bytes] = {}
     paths = letter_paths(candidate, formats)
-    for fmt in formats:
+    needed = [f for f in formats if f != EMAIL_FORMAT]
+    if EMAIL_FORMAT in formats and plan.mailer is not None and plan.mailer.attach_docx:
+        needed += [] if "docx" in needed else ["docx"]
+    rendered: dict[str, bytes] = {}
+    for fmt in needed:
         try:
-            files[paths[fmt]] = get_writer(fmt)(document, plan.assets)
+            rendered[fmt] = get_writer(fmt)(document, plan.assets)
         except UnsupportedNode as exc:
             raise RenderError(f"{display_path(plan.template.path)}: {exc}") from exc
+        if fmt in paths:
+            files[paths[fmt]] = rendered[fmt]
+    if EMAIL_FORMAT in formats:
+        from .mail import Attachment
+
+        mailer = plan.mailer
+        name = mailer.headers(candidate, letter)["attachment"]
+        attachments = [Attachment(f"{name}.pdf", rendered["pdf"], "application", "pdf")]
+        if mailer.attach_docx:
+            attachments.append(Attachment(
+                f"{name}.docx", rendered["docx"], "application",
+                "vnd.openxmlformats-officedocument.wordprocessingml.document"))
+        files[paths[EMAIL_FORMAT]] = mailer.message(
+            candidate, letter, attachments, letter.meta["timestamp"])
     return RenderedLetter(candidate, files)
 
 
@@ -321,22 +418,39 @@ class BatchResult:
     manifest: dict[str, Any]
 
 
+def _file_entry(rel: str, data: bytes) -> dict[str, Any]:
+    return {"path": rel, "format": rel.rsplit(".", 1)[-1], "size": len(data),
+            "sha256": sha256(data)}
+
+
 def _letter_entry(candidate: Candidate, files: dict[str, bytes]) -> dict[str, Any]:
     return {
         "candidate": candidate.short_name,
         "name": candidate.name,
         "slug": candidate.slug,
         "source": f"{candidate.source.path}:{candidate.source.line}",
-        "files": [
-            {
-                "path": rel,
-                "format": rel.rsplit(".", 1)[-1],
-                "size": len(data),
-                "sha256": sha256(data),
-            }
-            for rel, data in files.items()
-        ],
+        "files": [_file_entry(rel, data) for rel, data in files.items()],
     }
+
+
+def _batch_mail_files(
+    letters: Sequence[dict[str, Any]], new_files: dict[str, bytes], out_dir: Path
+) -> dict[str, bytes]:
+    """batch.mbox and outbox.csv over every e-mail of the batch (carried ones included)."""
+    from .load import read_batch_file
+    from .mail import mbox_bytes, outbox_rows
+
+    messages: list[tuple[str, str, bytes]] = []
+    for entry in letters:
+        for f in entry["files"]:
+            if f["path"].endswith(".eml"):
+                data = new_files.get(f["path"])
+                if data is None:
+                    data = read_batch_file(out_dir, f["path"])
+                messages.append((entry["candidate"], f["path"], data))
+    if not messages:
+        return {}
+    return {MBOX: mbox_bytes(m for _, _, m in messages), OUTBOX: outbox_rows(messages)}
 
 
 def render_batch(
@@ -363,7 +477,6 @@ def render_batch(
             on_letter(candidate)
 
     carry: list[str] = []
-    letters: list[dict[str, Any]] = []
     if partial:
         old = read_manifest(out_dir) or {}
         for entry in old.get("letters", []):
@@ -375,12 +488,15 @@ def render_batch(
                 carry.extend(f["path"] for f in files)
                 entries[slug] = {**entry, "files": files}
     letters = sorted(entries.values(), key=lambda e: e["slug"])
+    batch_files = _batch_mail_files(letters, all_files, out_dir)
+    all_files.update(batch_files)
     manifest: dict[str, Any] = {
         "letterforge": __version__,
         "year": plan.settings.year,
         "formats": list(formats),
         "inputs": plan.input_hashes,
         "letters": letters,
+        "batch_files": [_file_entry(rel, data) for rel, data in batch_files.items()],
     }
     commit_batch(out_dir, all_files, manifest, carry)
     return BatchResult(

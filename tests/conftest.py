@@ -33,7 +33,7 @@ def seed_text() -> str:
     return normalise(text)
 
 
-def pdf_text(path: Path, footer: bool = True) -> str:
+def pdf_text(path: Path, footer: bool = True, wrapped: bool = True) -> str:
     """Text of a PDF through poppler's pdftotext (an extractor independent of WeasyPrint),
     with the page-number footers removed and line-end hyphens kept ("Secretary-\\nGeneral")."""
     exe = shutil.which("pdftotext")
@@ -44,7 +44,8 @@ def pdf_text(path: Path, footer: bool = True) -> str:
                          check=True, capture_output=True, text=True).stdout
     if footer:
         out = re.sub(r"^\s*\d+\s*/\s*\d+\s*$", "", out, flags=re.M)
-    out = re.sub(r"-[ \t]*\n\s*", "-", out)
+    if wrapped:  # a hyphen that ends a line is the letter's own: join the two lines
+        out = re.sub(r"-[ \t]*\n\s*", "-", out)
     return normalise(out)
 
 

@@ -1,4 +1,5 @@
-"""Property: arbitrary Unicode in a CSV cell reaches the outputs unchanged, or is
+"""Property: arbitrary Unicode in a CSV cell reaches the DOCX, the PDF and the e-mail
+(subject, text body, attached PDF) unchanged, or is
 rejected with a clear message naming the file, line and column. It never crashes.
 
 The PDF side compares text extracted with pdftotext, which gives right-to-left scripts
@@ -14,6 +15,7 @@ import os
 import shutil
 import subprocess
 import unicodedata
+from email import message_from_bytes, policy
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +30,8 @@ from letterforge.pipeline import Inputs, prepare, render_letter
 
 TEMPLATE = "---\nlang: en-GB\ndate: 2013-11-05\ntitle: T\n---\n{{ candidate.name }}\n\n" \
            "{{ candidate.note }}\n"
+EMAIL = "---\nfrom: Sender <s@example.org>\nsubject: 'T {{ candidate.name }}'\n---\n" \
+        "{{ candidate.name }}\n\n{{ candidate.note }}\n"
 CSS = "@page { size: A4; margin: 20mm } html { font-family: 'Liberation Serif' }"
 
 
@@ -73,6 +77,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "templates").mkdir()
     (d / "templates" / "letter.md").write_text(TEMPLATE, encoding="utf-8")
     (d / "templates" / "letter.css").write_text(CSS, encoding="utf-8")
+    (d / "templates" / "email.md").write_text(EMAIL, encoding="utf-8")
     (d / "signatories.csv").write_text("year,name\n2013,Org\n", encoding="utf-8")
     return d
 
@@ -106,12 +111,17 @@ def test_any_text_in_a_cell_prints_unchanged_or_is_rejected(workdir: Path, name:
         return
     event("rendered")
     (candidate,) = plan.candidates
-    rendered = render_letter(plan, candidate, ("docx", "pdf"))
+    rendered = render_letter(plan, candidate, ("docx", "pdf", "eml"))
     expected = _nfc(f"{name.strip()} {note.strip()}")
     out = workdir / "out"
     out.mkdir(exist_ok=True)
     (out / "l.docx").write_bytes(rendered.files["docx/test.docx"])
     assert _nfc(docx_text(out / "l.docx")) == expected
+    msg = message_from_bytes(rendered.files["email/test.eml"], policy=policy.default)
+    assert _nfc(str(msg["Subject"])) == _nfc(f"T {name.strip()}")
+    assert _nfc(msg.get_body(("plain",)).get_content()) == expected
+    (attachment,) = msg.iter_attachments()
+    assert attachment.get_content() == rendered.files["pdf/test.pdf"]
     if _comparable_in_pdf(name + note):
         (out / "l.pdf").write_bytes(rendered.files["pdf/test.pdf"])
-        assert _nfc(pdf_text(out / "l.pdf", footer=False)) == expected
+        assert _nfc(pdf_text(out / "l.pdf", footer=False, wrapped=False)) == expected

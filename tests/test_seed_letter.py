@@ -33,7 +33,8 @@ def test_every_candidate_has_a_pdf_and_a_docx_naming_it(batch_2013: Path) -> Non
     assert len(manifest["letters"]) == 17
     russia = next(e for e in manifest["letters"] if e["slug"] == "russian-federation")
     assert {f["path"] for f in russia["files"]} == {
-        "pdf/russian-federation.pdf", "docx/russian-federation.docx"}
+        "pdf/russian-federation.pdf", "docx/russian-federation.docx",
+        "email/russian-federation.eml"}
     text = pdf_text(batch_2013 / "pdf" / "russian-federation.pdf")
     assert "it is incumbent on the Russian Federation to set an example" in text
     assert "in the pursuit of the Russian Federation's candidacy" in text

@@ -22,7 +22,11 @@ WRITERS: dict[str, tuple[str, str, str]] = {
     "pdf": ("letterforge.writers.pdf", "pdf", "pdf"),
 }
 
-DEFAULT_FORMATS = ("docx", "pdf")
+# "eml" is not a writer of the tree: the e-mail carries the PDF, so it is built by
+# letterforge.mail after the other formats of the same letter.
+EMAIL_FORMAT = "eml"
+FORMATS = (*WRITERS, EMAIL_FORMAT)
+DEFAULT_FORMATS = ("docx", "pdf", "eml")
 
 
 def get_writer(fmt: str) -> Writer:
