@@ -587,7 +587,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="also time a re-run with nothing changed, `letterforge --help` "
                              "and a cold --only render of one letter (default on)")
     parser.add_argument("--lf-args", default="", metavar='"ARGS"',
-                        help="extra arguments for every `letterforge render`")
+                        help="extra arguments for every `letterforge render`; write "
+                             "--lf-args=\"--date 2013-11-06\" when they start with -")
     parser.add_argument("--jobs", type=int, default=None, metavar="J",
                         help="--jobs for letterforge if it has that option (default nproc)")
     parser.add_argument("--letterforge", type=Path, default=None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -56,6 +57,10 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             _err("interrupted: nothing was changed")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:  # `letterforge list ... | head`: the reader left, stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception:
@@ -194,6 +199,99 @@ def check(
         f"for {year}; template {plan.template.path} ({plan.merger.lang}, dated {when}). "
         "Nothing was written."
     )
+
+
+@app.command()
+@handle_errors
+def send(
+    year: YearOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output root of the batch.")] = Path("out"),  # noqa: E501
+    really: Annotated[bool, typer.Option("--send", help="Really send. Without it: a dry run "
+                                         "that shows what would go to whom.")] = False,
+    host: Annotated[str, typer.Option("--host", envvar="LETTERFORGE_SMTP_HOST",
+                                      help="SMTP server.")] = "localhost",
+    port: Annotated[int | None, typer.Option("--port", envvar="LETTERFORGE_SMTP_PORT",
+                                             help="Port (default: 587, 465 with tls, 25 with "
+                                             "none).")] = None,
+    security: Annotated[str, typer.Option("--security", envvar="LETTERFORGE_SMTP_SECURITY",
+                                          help="starttls, tls or none.")] = "starttls",
+    user: Annotated[str | None, typer.Option("--user", envvar="LETTERFORGE_SMTP_USER",
+                                             help="Log in as this user.")] = None,
+    password_env: Annotated[str, typer.Option(
+        "--password-env", help="Environment variable holding the password.")
+    ] = "LETTERFORGE_SMTP_PASSWORD",
+    password_command: Annotated[str | None, typer.Option(
+        "--password-command", help="Command that prints the password (e.g. 'pass show smtp').")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=0,
+                                              help="Send at most N messages.")] = None,
+    rate: Annotated[float, typer.Option("--rate", min=0, help="At most N messages per minute "
+                                        "(0: no limit).")] = 30.0,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only this letter (repeatable).")] = None,  # noqa: E501
+    resend: Annotated[list[str] | None, typer.Option(
+        "--resend", help="Send this letter again although it was sent, changed or its "
+        "state is unknown (repeatable).")] = None,
+    mark_sent: Annotated[list[str] | None, typer.Option(
+        "--mark-sent", help="Record this letter as sent without sending it (repeatable).")
+    ] = None,
+    export_failed: Annotated[Path | None, typer.Option(
+        "--export-failed", help="Write the letters that failed or need a look to this CSV.")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the "
+                                           "server.")] = 30.0,
+) -> None:
+    """Send the rendered e-mails of YEAR over SMTP, each exactly once.
+
+    A dry run unless --send is given. The send ledger (send-ledger.jsonl in the batch)
+    records every message; a rerun sends only what was not sent. The password comes
+    only from the environment or --password-command: letterforge never prompts.
+    """
+    from .send import SmtpConfig, export_problems, password_from, send_batch
+
+    if security not in ("starttls", "tls", "none"):
+        raise typer.BadParameter("choose starttls, tls or none", param_hint="--security")
+    if port is None:
+        port = {"starttls": 587, "tls": 465, "none": 25}[security]
+    config = None
+    if really:
+        password = password_from(password_env, password_command) if user else None
+        if user and password is None:
+            from .send import SendError
+
+            raise SendError(f"no password for {user}: set {password_env} or give "
+                            "--password-command")
+        config = SmtpConfig(host, port, security, user, password, timeout)
+
+    def event(state: str, m: Any, note: str) -> None:
+        _err(f"{state:8} {m.candidate} -> {', '.join(m.to)}: {note}")
+
+    batch = out / str(year)
+    report = send_batch(batch, config, really=really, limit=limit, rate=rate,
+                        only=only or (), resend=resend or (), mark_sent=mark_sent or (),
+                        on_event=event)
+    if report.dry_run:
+        rows = [(m.candidate, ", ".join(m.recipients), m.state, m.note)
+                for m in report.messages]
+        header = ("Candidate", "Recipients", "State", "Note")
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+        for r in [header, *rows]:
+            typer.echo("  ".join(v.ljust(w) for v, w in zip(r[:3], widths, strict=True))
+                       + "  " + r[3])
+    if export_failed is not None:
+        n = export_problems(report, export_failed)
+        _err(f"{n} letter{'s' if n != 1 else ''} to retry or check written to {export_failed}")
+    counts = {s: report.count(s) for s in ("pending", "sent", "failed", "unknown", "changed",
+                                            "modified", "skipped")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    if report.dry_run:
+        _err(f"Dry run, nothing sent: {summary}. Add --send to send the pending ones.")
+    else:
+        _err(f"Sent {len(report.sent)} this run; now {summary}.")
+    if report.stopped:
+        _err(f"stopped: {report.stopped}")
+    attention = counts["failed"] + counts["unknown"] + counts["changed"] + counts["modified"]
+    if report.stopped or (not report.dry_run and attention):
+        raise typer.Exit(1)
 
 
 @app.command("list")
