@@ -144,27 +144,46 @@ def render(
     encoding: EncodingOpt = None,
     date: DateOpt = None,
     email_template: EmailTemplateOpt = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="Processes to render with (default: the number of CPUs).")
+    ] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Render every letter again, even those whose inputs have not changed.")
+    ] = False,
+    shard: Annotated[str | None, typer.Option(
+        "--shard", help="Render only part K of N of the batch (e.g. 2/4), for N CI jobs; "
+        "'letterforge combine' joins the parts.")
+    ] = None,
 ) -> None:
     """Render the letters of YEAR: DOCX, PDF and e-mail (.eml) per candidate, batch.mbox,
-    outbox.csv and a manifest, in OUT/YEAR."""
+    outbox.csv and a manifest, in OUT/YEAR.
+
+    Letters whose inputs (their row, the signatories, the templates, the stylesheet,
+    letterforge's version) have not changed since the last render are kept as they are.
+    """
     from .models import Settings
-    from .pipeline import Inputs, parse_formats, prepare, render_batch
+    from .pipeline import Inputs, parse_formats, parse_shard, prepare, render_batch
 
     fmts = parse_formats(formats)
     settings = Settings(year=year, date=_date(date))
     inputs = Inputs(candidates, signatories, template, encoding, email_template)
-    plan = prepare(inputs, settings, only or (), fmts)
-    total = len(plan.candidates)
+    plan = prepare(inputs, settings, only or (), fmts, parse_shard(shard))
+    n_jobs = jobs or os.cpu_count() or 1
     if sys.stderr.isatty():
-        with typer.progressbar(length=total, label="Rendering", file=sys.stderr) as bar:
-            result = render_batch(plan, fmts, out, partial=bool(only),
-                                  on_letter=lambda c: bar.update(1))
+        with typer.progressbar(length=len(plan.candidates), label="Rendering",
+                               file=sys.stderr) as bar:
+            result = render_batch(plan, fmts, out, partial=bool(only), force=force,
+                                  jobs=n_jobs, on_letter=lambda c: bar.update(1))
     else:
-        result = render_batch(plan, fmts, out, partial=bool(only))
-    size = result.bytes / 1_000_000
+        result = render_batch(plan, fmts, out, partial=bool(only), force=force, jobs=n_jobs)
+    if not result.changed:
+        _err(f"Nothing to do: the {result.letters} letters in {result.out_dir}/ are up to date "
+             "(--force renders them again)")
+        return
+    up_to_date = f", {result.reused} up to date" if result.reused else ""
     _err(
-        f"Rendered {result.letters} letter{'s' if result.letters != 1 else ''} "
-        f"({', '.join(fmts)}): {result.files} files, {size:.1f} MB in "
+        f"Rendered {result.rendered} letter{'s' if result.rendered != 1 else ''}{up_to_date} "
+        f"({', '.join(fmts)}): {result.letters} letters, {result.files} files in "
         f"{result.out_dir}/ (manifest.json)"
     )
 
@@ -292,6 +311,24 @@ def send(
     attention = counts["failed"] + counts["unknown"] + counts["changed"] + counts["modified"]
     if report.stopped or (not report.dry_run and attention):
         raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def combine(
+    parts: Annotated[list[Path], typer.Argument(help="The batch folders of the parts "
+                                                "(each OUT/YEAR of a --shard render).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output root; the combined batch "
+                                      "goes to OUT/YEAR.")] = Path("out"),
+) -> None:
+    """Combine the parts of a sharded render into one batch and one manifest.
+
+    Refuses a missing part, a part given twice and parts of different renders.
+    """
+    from .combine import combine as run
+
+    target, manifest = run(parts, out)
+    _err(f"Combined {len(parts)} parts: {len(manifest['letters'])} letters in {target}/")
 
 
 @app.command("list")

@@ -202,8 +202,11 @@ FRONT_MATTER_FENCE = re.compile(r"^(---|\.\.\.)\s*$")
 def read_template(path: Path) -> TemplateSource:
     """Read the master letter and split its YAML front matter from the body."""
     shown = display_path(path)
+    import hashlib
+
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError as exc:
         raise InputError(Problem(shown, None, None, "template not found")) from exc
     except UnicodeDecodeError as exc:
@@ -223,9 +226,9 @@ def read_template(path: Path) -> TemplateSource:
                 Problem(shown, 1, None, "front matter starts with '---' but never ends: "
                         "add a line '---' after it")
             )
-        raw = "\n".join(lines[1:end])
+        yaml_text = "\n".join(lines[1:end])
         try:
-            loaded = yaml.safe_load(raw) if raw.strip() else {}
+            loaded = yaml.safe_load(yaml_text) if yaml_text.strip() else {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 2 if mark is not None else 1
@@ -242,7 +245,8 @@ def read_template(path: Path) -> TemplateSource:
         # Keep the line count so Jinja's line numbers are the file's.
         lines = [""] * (end + 1) + lines[end + 1:]
     return TemplateSource(
-        path=path, front_matter=front, body="\n".join(lines), body_first_line=body_first
+        path=path, front_matter=front, body="\n".join(lines), body_first_line=body_first,
+        sha256=hashlib.sha256(raw).hexdigest(),
     )
 
 

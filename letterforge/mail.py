@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -252,3 +252,9 @@ def outbox_rows(entries: Iterable[tuple[str, str, bytes]]) -> bytes:
     return csv_bytes(["candidate", "to", "cc", "bcc", "subject", "file", "size", "sha256"],
                      rows)
 
+
+
+def mbox_chunks(messages: Iterable[bytes]) -> Iterator[bytes]:
+    """mbox_bytes, one message at a time."""
+    for data in messages:
+        yield mbox_bytes([data])

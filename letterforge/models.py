@@ -72,6 +72,7 @@ class TemplateSource:
     front_matter: Mapping[str, Any]
     body: str
     body_first_line: int
+    sha256: str = ""  # of the file as read
 
     @property
     def directory(self) -> Path:

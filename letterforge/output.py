@@ -69,56 +69,128 @@ def dump_manifest(manifest: Mapping[str, Any]) -> bytes:
     return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
 
 
+class BatchWriter:
+    """Builds a batch in a temporary folder beside ``target``; ``commit`` moves it into
+    place, anything else (an error, Ctrl-C, ``abort``) removes it and leaves the
+    previous batch exactly as it was. Files are written as they come, so memory stays
+    flat however large the batch.
+
+    Files of the existing batch that no manifest lists (notes, a send ledger) are
+    carried over on commit: a render never deletes them.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target.absolute()
+        self.shown = display_path(self.target)
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.new-",
+                                             dir=self.target.parent))
+        except OSError as exc:
+            raise OutputError(
+                f"{self.shown}: cannot create the output folder: {exc.strerror}") from exc
+        self.written: set[str] = set()
+        self.done = False
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if not self.done:
+            self.abort()
+
+    def _fail(self, exc: OSError) -> OutputError:
+        self.abort()
+        return OutputError(f"{self.shown}: the batch could not be written "
+                           f"({exc.strerror or exc}); the previous batch is unchanged")
+
+    def path(self, rel: str) -> Path:
+        return self.tmp / _safe_relpath(rel)
+
+    def write(self, rel: str, data: bytes) -> dict[str, Any]:
+        """Write one file; returns its manifest entry (path, format, size, sha256)."""
+        try:
+            _write(self.path(rel), data)
+        except OSError as exc:
+            raise self._fail(exc) from exc
+        self.written.add(rel)
+        return {"path": rel, "format": rel.rsplit(".", 1)[-1], "size": len(data),
+                "sha256": sha256(data)}
+
+    def write_chunks(self, rel: str, chunks: Iterable[bytes]) -> dict[str, Any]:
+        """Write one file from pieces (a large mbox) without holding it whole."""
+        digest = hashlib.sha256()
+        size = 0
+        dest = self.path(rel)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise self._fail(exc) from exc
+        self.written.add(rel)
+        return {"path": rel, "format": rel.rsplit(".", 1)[-1], "size": size,
+                "sha256": digest.hexdigest()}
+
+    def keep(self, rel: str) -> None:
+        """Take ``rel`` over from the existing batch unchanged (a hard link if possible)."""
+        src = self.target / _safe_relpath(rel)
+        dest = self.path(rel)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dest)
+            except OSError:
+                shutil.copy2(src, dest)
+        except OSError as exc:
+            raise self._fail(exc) from exc
+        self.written.add(rel)
+
+    def read(self, rel: str) -> bytes:
+        return self.path(rel).read_bytes()
+
+    def commit(self, manifest: Mapping[str, Any]) -> None:
+        try:
+            if self.target.is_dir():
+                listed = manifest_files(read_manifest(self.target)) | {MANIFEST}
+                for path in sorted(self.target.rglob("*")):
+                    if not path.is_file():
+                        continue
+                    rel = path.relative_to(self.target).as_posix()
+                    if rel in self.written or rel in listed:
+                        continue
+                    self.keep(rel)
+            _write(self.tmp / MANIFEST, dump_manifest(manifest))
+            _swap(self.tmp, self.target)
+        except OSError as exc:
+            raise self._fail(exc) from exc
+        self.done = True
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.done = True
+
+
 def commit_batch(
     target: Path,
     files: Mapping[str, bytes],
     manifest: Mapping[str, Any],
     carry: Iterable[str] = (),
 ) -> None:
-    """Write ``files`` and the manifest as the new content of ``target``, atomically.
-
-    ``carry`` lists relative paths to take over from the existing batch unchanged
-    (letters not re-rendered this time). Files in the existing folder that no manifest
-    lists (notes, a send ledger) are carried over too: a render never deletes them.
-    """
-    target = target.absolute()
-    shown = display_path(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    except OSError as exc:
-        raise OutputError(f"{shown}: cannot create the output folder: {exc.strerror}") from exc
-    try:
+    """Write ``files`` (and keep ``carry`` from the existing batch) as the new content of
+    ``target``, atomically."""
+    with BatchWriter(target) as writer:
         for rel, data in files.items():
-            _write(tmp / _safe_relpath(rel), data)
-        if target.is_dir():
-            old_manifest = read_manifest(target)
-            listed = manifest_files(old_manifest) | {MANIFEST}
-            keep = set(carry)
-            for path in sorted(target.rglob("*")):
-                if not path.is_file():
-                    continue
-                rel = path.relative_to(target).as_posix()
-                if rel in files or rel == MANIFEST:
-                    continue
-                if rel in keep or rel not in listed:
-                    dest = tmp / rel
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        os.link(path, dest)
-                    except OSError:
-                        shutil.copy2(path, dest)
-        _write(tmp / MANIFEST, dump_manifest(manifest))
-        _swap(tmp, target)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(
-            f"{shown}: the batch could not be written ({exc.strerror or exc}); "
-            "the previous batch is unchanged"
-        ) from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            writer.write(rel, data)
+        for rel in carry:
+            if rel not in files:
+                writer.keep(rel)
+        writer.commit(manifest)
 
 
 def _swap(new: Path, target: Path) -> None:

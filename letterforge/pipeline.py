@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from .errors import (
 from .load import Table, read_table, read_template
 from .merge import Merger
 from .models import Assets, Candidate, Letter, Settings, Signatory, TemplateSource
-from .output import commit_batch, read_manifest, sha256
+from .output import BatchWriter, dump_manifest, read_manifest, sha256
 from .validate import candidates_for_year, signatories_for_year
 from .writers import DEFAULT_FORMATS, EMAIL_FORMAT, FORMATS, WRITERS, UnsupportedNode, get_writer
 
@@ -54,10 +55,23 @@ class Plan:
     signatories: list[Signatory]
     template: TemplateSource
     assets: Assets
-    merger: Merger
+    renderer: Renderer
     formats: tuple[str, ...] = DEFAULT_FORMATS
-    mailer: Any = None  # letterforge.mail.Mailer when e-mails are made
     input_hashes: dict[str, str] = field(default_factory=dict)
+    signatories_sha256: str = ""
+    shard: dict[str, Any] | None = None
+
+    @property
+    def merger(self) -> Merger:
+        return self.renderer.merger
+
+    @property
+    def mailer(self) -> Any:
+        return self.renderer.mailer
+
+    @property
+    def spec(self) -> RenderSpec:
+        return self.renderer.spec
 
 
 def parse_formats(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -183,8 +197,12 @@ def prepare(
     settings: Settings,
     only: Sequence[str] = (),
     formats: Sequence[str] = DEFAULT_FORMATS,
+    shard: tuple[int, int] | None = None,
 ) -> Plan:
-    """Load and validate everything; raise ValidationFailed with every problem found."""
+    """Load and validate everything; raise ValidationFailed with every problem found.
+
+    The letters selected (``only``, ``shard``) are merged once here to catch template
+    problems for each of them before anything is written."""
     problems: list[Problem] = []
     tables: dict[str, Table] = {}
     for key, path in (("candidates", inputs.candidates), ("signatories", inputs.signatories)):
@@ -236,32 +254,66 @@ def prepare(
                                 f"is for {settings.year}: update 'date:' in the front matter "
                                 "or pass --date"))
 
+    selected = _select(candidates, only) if not problems else candidates
+    shard_info = None
+    if shard is not None:
+        selected, shard_info = _shard(selected, candidates, *shard)
     if not any(p.path == display_path(template.path) for p in problems):
-        problems.extend(_check_letters(candidates, merger, mailer, template))
+        problems.extend(_check_letters(selected, merger, mailer, template))
     if problems:
         raise ValidationFailed(problems)
 
     hashes = {
         "candidates": tables["candidates"].sha256,
         "signatories": tables["signatories"].sha256,
-        "template": hashlib.sha256(template.path.read_bytes()).hexdigest(),
+        "template": template.sha256,
         "stylesheet": hashlib.sha256(assets.stylesheet.encode()).hexdigest(),
     }
     if mailer is not None:
-        hashes["email_template"] = hashlib.sha256(
-            inputs.email_template_path.read_bytes()).hexdigest()
+        hashes["email_template"] = mailer.template.sha256
+    spec = RenderSpec(
+        template=template,
+        email_template=mailer.template if mailer is not None else None,
+        signatories=tuple(signatories),
+        settings=Settings(settings.year, merger.date),
+        assets=assets,
+    )
     return Plan(
         settings=settings,
         inputs=inputs,
-        candidates=_select(candidates, only),
+        candidates=selected,
         signatories=signatories,
         template=template,
         assets=assets,
-        merger=merger,
+        renderer=Renderer(spec, merger, mailer),
         formats=tuple(formats),
-        mailer=mailer,
         input_hashes=hashes,
+        signatories_sha256=hashlib.sha256(json.dumps(
+            [dict(sorted(s.fields.items())) for s in signatories]).encode()).hexdigest(),
+        shard=shard_info,
     )
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """'2/4' -> (2, 4)."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise UsageError(f"--shard: {value!r} is not K/N with 1 <= K <= N (e.g. 2/4)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _shard(
+    selected: list[Candidate], everyone: list[Candidate], k: int, n: int
+) -> tuple[list[Candidate], dict[str, Any]]:
+    """A deterministic 1/N of the batch: the K-th of every N letters in slug order."""
+    order = sorted(everyone, key=lambda c: c.slug)
+    mine = {c.slug for i, c in enumerate(order) if i % n == k - 1}
+    slugs = [c.slug for c in order]
+    info = {"index": k, "count": n, "letters_total": len(order),
+            "letters_sha256": hashlib.sha256("\n".join(slugs).encode()).hexdigest()}
+    return [c for c in selected if c.slug in mine], info
 
 
 def _check_letters(
@@ -363,6 +415,7 @@ class RenderedLetter:
 EMAIL_FOLDER = "email"
 MBOX = "batch.mbox"
 OUTBOX = "outbox.csv"
+RECYCLE_AFTER = 100  # letters per worker process before a fresh one takes over
 
 
 def letter_paths(candidate: Candidate, formats: Sequence[str]) -> dict[str, str]:
@@ -377,80 +430,171 @@ def letter_paths(candidate: Candidate, formats: Sequence[str]) -> dict[str, str]
     return out
 
 
-def render_letter(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> RenderedLetter:
-    """Every format of one letter, in memory. Pure: reads and writes nothing."""
-    letter = _letter_meta(plan.merger.merge(candidate))
-    document = parse(letter)
-    files: dict[str, bytes] = {}
-    paths = letter_paths(candidate, formats)
-    needed = [f for f in formats if f != EMAIL_FORMAT]
-    if EMAIL_FORMAT in formats and plan.mailer is not None and plan.mailer.attach_docx:
-        needed += [] if "docx" in needed else ["docx"]
-    rendered: dict[str, bytes] = {}
-    for fmt in needed:
-        try:
-            rendered[fmt] = get_writer(fmt)(document, plan.assets)
-        except UnsupportedNode as exc:
-            raise RenderError(f"{display_path(plan.template.path)}: {exc}") from exc
-        if fmt in paths:
-            files[paths[fmt]] = rendered[fmt]
-    if EMAIL_FORMAT in formats:
-        from .mail import Attachment
+@dataclass(frozen=True)
+class RenderSpec:
+    """Everything a renderer needs, as plain data: sent once to each worker process."""
 
-        mailer = plan.mailer
-        name = mailer.headers(candidate, letter)["attachment"]
-        attachments = [Attachment(f"{name}.pdf", rendered["pdf"], "application", "pdf")]
-        if mailer.attach_docx:
-            attachments.append(Attachment(
-                f"{name}.docx", rendered["docx"], "application",
-                "vnd.openxmlformats-officedocument.wordprocessingml.document"))
-        files[paths[EMAIL_FORMAT]] = mailer.message(
-            candidate, letter, attachments, letter.meta["timestamp"])
-    return RenderedLetter(candidate, files)
+    template: TemplateSource
+    email_template: TemplateSource | None
+    signatories: tuple[Signatory, ...]
+    settings: Settings  # with the letter's date resolved
+    assets: Assets
+
+
+class Renderer:
+    """Renders letters: the template compiled once, the writers' resources made once."""
+
+    def __init__(self, spec: RenderSpec, merger: Merger | None = None,
+                 mailer: Any = None) -> None:
+        self.spec = spec
+        self.merger = merger or Merger(spec.template, spec.signatories, spec.settings)
+        if mailer is None and spec.email_template is not None:
+            from .mail import Mailer
+
+            mailer = Mailer(spec.email_template, spec.template, spec.signatories,
+                            spec.settings)
+        self.mailer = mailer
+
+    def render(self, candidate: Candidate, formats: Sequence[str]) -> RenderedLetter:
+        """Every format of one letter, in memory. Reads and writes nothing."""
+        letter = _letter_meta(self.merger.merge(candidate))
+        document = parse(letter)
+        files: dict[str, bytes] = {}
+        paths = letter_paths(candidate, formats)
+        mailer = self.mailer if EMAIL_FORMAT in formats else None
+        needed = [f for f in formats if f != EMAIL_FORMAT]
+        if mailer is not None and mailer.attach_docx and "docx" not in needed:
+            needed.append("docx")
+        rendered: dict[str, bytes] = {}
+        for fmt in needed:
+            try:
+                rendered[fmt] = get_writer(fmt)(document, self.spec.assets)
+            except UnsupportedNode as exc:
+                raise RenderError(f"{display_path(self.spec.template.path)}: {exc}") from exc
+            if fmt in paths:
+                files[paths[fmt]] = rendered[fmt]
+        if mailer is not None:
+            from .mail import Attachment
+
+            name = mailer.headers(candidate, letter)["attachment"]
+            attachments = [Attachment(f"{name}.pdf", rendered["pdf"], "application", "pdf")]
+            if mailer.attach_docx:
+                attachments.append(Attachment(
+                    f"{name}.docx", rendered["docx"], "application",
+                    "vnd.openxmlformats-officedocument.wordprocessingml.document"))
+            files[paths[EMAIL_FORMAT]] = mailer.message(
+                candidate, letter, attachments, letter.meta["timestamp"])
+        return RenderedLetter(candidate, files)
+
+
+def render_letter(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> RenderedLetter:
+    return plan.renderer.render(candidate, formats)
+
+
+# ----- worker processes --------------------------------------------------------------
+
+_WORKER: Renderer | None = None
+
+
+def _worker_init(spec: RenderSpec) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    global _WORKER
+    _WORKER = Renderer(spec)
+
+
+def _worker_render(task: tuple[Candidate, tuple[str, ...]]) -> RenderedLetter:
+    assert _WORKER is not None
+    try:
+        return _WORKER.render(*task)
+    except LetterforgeError as exc:
+        raise RenderError(str(exc)) from None  # a plain message crosses the process boundary
+
+
+def render_many(
+    plan: Plan, candidates: Sequence[Candidate], formats: Sequence[str], jobs: int
+) -> Iterator[RenderedLetter]:
+    """Rendered letters in the order given, on ``jobs`` processes (a spawn pool: WeasyPrint
+    is not fork-safe). One letter or one job renders here, without a pool."""
+    jobs = max(1, min(jobs, len(candidates)))
+    if jobs == 1:
+        for candidate in candidates:
+            yield plan.renderer.render(candidate, formats)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(plan.spec,),
+                    maxtasksperchild=RECYCLE_AFTER)
+    try:
+        yield from pool.imap(_worker_render, [(c, tuple(formats)) for c in candidates])
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+# ----- the batch ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class BatchResult:
     out_dir: Path
-    letters: int
+    letters: int  # letters in the batch
+    rendered: int  # letters rendered this run
+    reused: int  # letters whose inputs had not changed
     files: int
     bytes: int
     manifest: dict[str, Any]
+    changed: bool  # False when the batch on disk was already up to date
 
 
-def _file_entry(rel: str, data: bytes) -> dict[str, Any]:
-    return {"path": rel, "format": rel.rsplit(".", 1)[-1], "size": len(data),
-            "sha256": sha256(data)}
-
-
-def _letter_entry(candidate: Candidate, files: dict[str, bytes]) -> dict[str, Any]:
-    return {
-        "candidate": candidate.short_name,
-        "name": candidate.name,
-        "slug": candidate.slug,
-        "source": f"{candidate.source.path}:{candidate.source.line}",
-        "files": [_file_entry(rel, data) for rel, data in files.items()],
+def letter_key(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> str:
+    """A hash of everything one letter's files depend on, recorded in the manifest: equal
+    keys mean the letter need not be rendered again."""
+    spec = plan.spec
+    doc = {
+        "letterforge": __version__,
+        "formats": list(formats),
+        "template": spec.template.sha256,
+        "email_template": spec.email_template.sha256
+        if spec.email_template is not None and EMAIL_FORMAT in formats else None,
+        "stylesheet": hashlib.sha256(spec.assets.stylesheet.encode()).hexdigest(),
+        "reference_docx": hashlib.sha256(spec.assets.reference_docx).hexdigest()
+        if spec.assets.reference_docx else None,
+        "signatories": plan.signatories_sha256,
+        "candidate": dict(sorted(candidate.fields.items())),
+        "date": spec.settings.date.isoformat() if spec.settings.date else None,
+        "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
     }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def _batch_mail_files(
-    letters: Sequence[dict[str, Any]], new_files: dict[str, bytes], out_dir: Path
-) -> dict[str, bytes]:
-    """batch.mbox and outbox.csv over every e-mail of the batch (carried ones included)."""
-    from .load import read_batch_file
-    from .mail import mbox_bytes, outbox_rows
+def _intact(out_dir: Path, entry: Mapping[str, Any]) -> bool:
+    """Every file of a manifest entry is there with the recorded content."""
+    for f in entry.get("files", []):
+        try:
+            if sha256((out_dir / f["path"]).read_bytes()) != f.get("sha256"):
+                return False
+        except (OSError, KeyError, TypeError):
+            return False
+    return bool(entry.get("files"))
 
-    messages: list[tuple[str, str, bytes]] = []
-    for entry in letters:
-        for f in entry["files"]:
-            if f["path"].endswith(".eml"):
-                data = new_files.get(f["path"])
-                if data is None:
-                    data = read_batch_file(out_dir, f["path"])
-                messages.append((entry["candidate"], f["path"], data))
-    if not messages:
-        return {}
-    return {MBOX: mbox_bytes(m for _, _, m in messages), OUTBOX: outbox_rows(messages)}
+
+def _mail_files(letters: Sequence[dict[str, Any]], writer: BatchWriter) -> list[dict]:
+    """batch.mbox and outbox.csv over every e-mail of the batch, read back one by one."""
+    from .mail import mbox_chunks, outbox_rows
+
+    emails = [(e["candidate"], f["path"]) for e in letters for f in e["files"]
+              if f["path"].endswith(".eml")]
+    if not emails:
+        return []
+    mbox = writer.write_chunks(MBOX, mbox_chunks(writer.read(p) for _, p in emails))
+    outbox = writer.write(OUTBOX, outbox_rows((c, p, writer.read(p)) for c, p in emails))
+    return [mbox, outbox]
 
 
 def render_batch(
@@ -459,50 +603,78 @@ def render_batch(
     out_root: Path,
     *,
     partial: bool = False,
+    force: bool = False,
+    jobs: int = 1,
     on_letter: Callable[[Candidate], None] | None = None,
 ) -> BatchResult:
-    """Render every selected letter, then write the batch in one atomic step.
+    """Render the plan's letters into OUT/YEAR in one atomic step.
 
-    ``partial`` (``--only``): letters not selected keep their files and manifest entries
-    from the existing batch.
+    A letter whose inputs have not changed since the batch on disk was rendered (same
+    key in the manifest, files intact) is kept as it is, unless ``force``. ``partial``
+    (``--only``): letters not selected keep their files and manifest entries too.
     """
     out_dir = out_root / str(plan.settings.year)
-    all_files: dict[str, bytes] = {}
-    entries: dict[str, dict[str, Any]] = {}
-    for candidate in plan.candidates:
-        rendered = render_letter(plan, candidate, formats)
-        all_files.update(rendered.files)
-        entries[candidate.slug] = _letter_entry(candidate, rendered.files)
-        if on_letter:
-            on_letter(candidate)
+    old = read_manifest(out_dir) or {}
+    old_entries = {e.get("slug"): e for e in old.get("letters", []) if isinstance(e, dict)}
+    keys = {c.slug: letter_key(plan, c, formats) for c in plan.candidates}
+    todo: list[Candidate] = []
+    reuse: list[dict[str, Any]] = []
+    for c in plan.candidates:
+        entry = old_entries.get(c.slug)
+        if (not force and entry is not None and entry.get("key") == keys[c.slug]
+                and _intact(out_dir, entry)):
+            reuse.append(entry)
+        else:
+            todo.append(c)
 
-    carry: list[str] = []
-    if partial:
-        old = read_manifest(out_dir) or {}
-        for entry in old.get("letters", []):
-            slug = entry.get("slug")
-            if slug in entries or not isinstance(slug, str):
-                continue
-            files = [f for f in entry.get("files", []) if (out_dir / f["path"]).is_file()]
-            if files:
-                carry.extend(f["path"] for f in files)
-                entries[slug] = {**entry, "files": files}
-    letters = sorted(entries.values(), key=lambda e: e["slug"])
-    batch_files = _batch_mail_files(letters, all_files, out_dir)
-    all_files.update(batch_files)
-    manifest: dict[str, Any] = {
-        "letterforge": __version__,
-        "year": plan.settings.year,
-        "formats": list(formats),
-        "inputs": plan.input_hashes,
-        "letters": letters,
-        "batch_files": [_file_entry(rel, data) for rel, data in batch_files.items()],
-    }
-    commit_batch(out_dir, all_files, manifest, carry)
-    return BatchResult(
-        out_dir=out_dir,
-        letters=len(plan.candidates),
-        files=len(all_files),
-        bytes=sum(len(b) for b in all_files.values()),
-        manifest=manifest,
-    )
+    entries: dict[str, dict[str, Any]] = {}
+    total_bytes = 0
+    with BatchWriter(out_dir) as writer:
+        for rendered in render_many(plan, todo, formats, jobs):
+            c = rendered.candidate
+            files = [writer.write(rel, data) for rel, data in rendered.files.items()]
+            total_bytes += sum(len(d) for d in rendered.files.values())
+            entries[c.slug] = {
+                "candidate": c.short_name,
+                "name": c.name,
+                "slug": c.slug,
+                "source": f"{c.source.path}:{c.source.line}",
+                "key": keys[c.slug],
+                "files": files,
+            }
+            if on_letter:
+                on_letter(c)
+        for entry in reuse:
+            for f in entry["files"]:
+                writer.keep(f["path"])
+            entries[entry["slug"]] = entry
+        if partial:
+            for slug, entry in old_entries.items():
+                if slug in entries or not isinstance(slug, str):
+                    continue
+                files = [f for f in entry.get("files", []) if (out_dir / f["path"]).is_file()]
+                if files:
+                    for f in files:
+                        writer.keep(f["path"])
+                    entries[slug] = {**entry, "files": files}
+        letters = sorted(entries.values(), key=lambda e: e["slug"])
+        manifest: dict[str, Any] = {
+            "letterforge": __version__,
+            "year": plan.settings.year,
+            "formats": list(formats),
+            "inputs": plan.input_hashes,
+        }
+        if plan.shard is not None:
+            manifest["shard"] = plan.shard
+        manifest["letters"] = letters
+        manifest["batch_files"] = _mail_files(letters, writer)
+        changed = bool(todo) or dump_manifest(manifest) != dump_manifest(old) or not all(
+            _intact(out_dir, {"files": [f]}) for f in manifest["batch_files"])
+        if changed:
+            writer.commit(manifest)
+        else:
+            writer.abort()  # the batch on disk is already exactly this
+    n_files = sum(len(e["files"]) for e in letters) + len(manifest["batch_files"])
+    return BatchResult(out_dir=out_dir, letters=len(letters), rendered=len(todo),
+                       reused=len(reuse), files=n_files, bytes=total_bytes,
+                       manifest=manifest, changed=changed)

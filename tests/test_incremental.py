@@ -1,0 +1,144 @@
+"""Incremental re-runs, parallel rendering and shards give the same bytes as one full
+render, and re-render exactly what changed."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from letterforge.cli import app
+
+ROWS = [
+    "2013,Mexico,Mexico,mission.mexico@example.org,Latin American and Caribbean States",
+    "2013,the Russian Federation,Russian Federation,ru@example.org,Eastern European States",
+    "2013,Maldives,Maldives,mv@example.org,Asia-Pacific States",
+    "2013,Côte d'Ivoire,Côte d'Ivoire,ci@example.org,African States",
+    "2013,Türkiye,Türkiye,tr@example.org,Western European and other States",
+]
+
+
+@pytest.fixture
+def small(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (sample / "candidates.csv").write_text(
+        "year,name,short_name,email,region\n" + "\n".join(ROWS) + "\n", encoding="utf-8")
+    monkeypatch.chdir(sample)
+    return sample
+
+
+def render(*args: str) -> str:
+    result = CliRunner().invoke(app, ["render", "--year", "2013", *args])
+    assert result.exit_code == 0, result.output
+    return result.stderr
+
+
+def _inodes(batch: Path) -> dict[str, int]:
+    return {p.relative_to(batch).as_posix(): p.stat().st_ino
+            for p in batch.rglob("*") if p.is_file()}
+
+
+def _same_tree(a: Path, b: Path) -> None:
+    files_a = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    match, mismatch, errors = filecmp.cmpfiles(a, b, files_a, shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def test_rerun_with_nothing_changed_renders_nothing(small: Path) -> None:
+    render("-j", "1")
+    batch = small / "out" / "2013"
+    before = _inodes(batch)
+    manifest = (batch / "manifest.json").read_bytes()
+    assert "Nothing to do: the 5 letters" in render()
+    assert _inodes(batch) == before  # not even rewritten
+    assert (batch / "manifest.json").read_bytes() == manifest
+
+
+def test_changing_one_row_renders_that_letter_only(small: Path) -> None:
+    render("-j", "1")
+    batch = small / "out" / "2013"
+    before = _inodes(batch)
+    csv = small / "candidates.csv"
+    csv.write_text(csv.read_text().replace("mv@example.org", "maldives@example.org"))
+    assert "Rendered 1 letter, 4 up to date" in render()
+    after = _inodes(batch)
+    changed = {k for k in before if before[k] != after.get(k)}
+    assert changed == {"pdf/maldives.pdf", "docx/maldives.docx", "email/maldives.eml",
+                       "batch.mbox", "outbox.csv", "manifest.json"}
+    assert b"maldives@example.org" in (batch / "email" / "maldives.eml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["template", "stylesheet", "signatories", "email", "version", "force"],
+)
+def test_shared_inputs_rerender_everything(small: Path, change: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    render("-j", "1")
+    extra: list[str] = []
+    if change == "template":
+        path = small / "templates" / "letter.md"
+        path.write_text(path.read_text().replace("Excellency,", "Your Excellency,"))
+    elif change == "stylesheet":
+        path = small / "templates" / "letter.css"
+        path.write_text(path.read_text().replace("font-size: 11pt;", "font-size: 10.5pt;"))
+    elif change == "signatories":
+        path = small / "signatories.csv"
+        path.write_text(path.read_text() + "2013,One More Organisation\n")
+    elif change == "email":
+        path = small / "templates" / "email.md"
+        path.write_text(path.read_text().replace("Excellency,", "Dear Excellency,"))
+    elif change == "version":
+        monkeypatch.setattr("letterforge.pipeline.__version__", "99.0")
+    else:
+        extra = ["--force"]
+    assert "Rendered 5 letters (" in render(*extra)
+
+
+def test_parallel_render_gives_the_same_bytes_as_serial(small: Path) -> None:
+    render("-j", "1", "--out", "serial")
+    render("-j", "2", "--out", "parallel")
+    _same_tree(small / "serial" / "2013", small / "parallel" / "2013")
+
+
+def test_shards_combine_into_the_full_batch(small: Path) -> None:
+    render("-j", "1", "--out", "full")
+    for k in (1, 2, 3):
+        render("-j", "1", "--shard", f"{k}/3", "--out", f"part{k}")
+    slugs = [
+        {e["slug"] for e in json.loads(
+            (small / f"part{k}" / "2013" / "manifest.json").read_text())["letters"]}
+        for k in (1, 2, 3)]
+    assert sum(len(s) for s in slugs) == 5 and len(set().union(*slugs)) == 5
+    runner = CliRunner()
+    parts = [str(small / f"part{k}" / "2013") for k in (1, 2, 3)]
+    result = runner.invoke(app, ["combine", *parts, "--out", "combined"])
+    assert result.exit_code == 0, result.output
+    _same_tree(small / "full" / "2013", small / "combined" / "2013")
+
+    missing = runner.invoke(app, ["combine", *parts[:2], "--out", "x"])
+    assert missing.exit_code == 1 and "part 3 of 3 missing" in missing.stderr
+    twice = runner.invoke(app, ["combine", parts[0], parts[0], parts[1], "--out", "x"])
+    assert twice.exit_code == 1 and "part 1/3 is given twice" in twice.stderr
+    not_a_part = runner.invoke(app, ["combine", str(small / "full" / "2013"), "--out", "x"])
+    assert not_a_part.exit_code == 1 and "not a part of a sharded render" in not_a_part.stderr
+    assert not (small / "x").exists()
+
+
+def test_shards_of_different_renders_are_refused(small: Path) -> None:
+    render("-j", "1", "--shard", "1/2", "--out", "a")
+    path = small / "templates" / "letter.md"
+    path.write_text(path.read_text().replace("Excellency,", "Your Excellency,"))
+    render("-j", "1", "--shard", "2/2", "--out", "b")
+    result = CliRunner().invoke(app, ["combine", str(small / "a" / "2013"),
+                                      str(small / "b" / "2013"), "--out", "x"])
+    assert result.exit_code == 1 and "come from different renders" in result.stderr
+
+
+def test_bad_shard_value(small: Path) -> None:
+    result = CliRunner().invoke(app, ["render", "--year", "2013", "--shard", "3/2"])
+    assert result.exit_code == 2 and "is not K/N" in result.stderr
