@@ -69,7 +69,7 @@ class Ctx:
     list_stack: list[tuple[int, str]] = field(default_factory=list)  # (numId, item style)
     block_style: list[str] = field(default_factory=list)  # style inherited from a quote
     first_in_item: bool = False
-    item_indent: list[int] = field(default_factory=list)
+    style_ids: dict[str, str] = field(default_factory=dict)  # style name -> id, looked up once
 
 
 Rule = Callable[[SyntaxTreeNode, Ctx], None]
@@ -212,8 +212,13 @@ def _children(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 
 def _new_paragraph(ctx: Ctx, style: str) -> Paragraph:
-    _ensure_paragraph_style(ctx.doc, style)
-    return ctx.doc.add_paragraph(style=style)
+    style_id = ctx.style_ids.get(style)
+    if style_id is None:  # python-docx looks a style up by scanning styles.xml: once each
+        _ensure_paragraph_style(ctx.doc, style)
+        style_id = ctx.style_ids[style] = ctx.doc.styles[style].style_id
+    p = ctx.doc.add_paragraph()
+    p._p.get_or_add_pPr().style = style_id
+    return p
 
 
 def _block_style(node: SyntaxTreeNode, ctx: Ctx, default: str) -> str:
