@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
 import sys
 import traceback
@@ -40,8 +41,26 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# --json: one JSON document on stdout and nothing else there; --quiet: no messages but
+# errors on stderr. Set per command by handle_errors.
+_OUT = {"json": False, "quiet": False}
+
+
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    """A message for people: stderr, unless --quiet."""
+    if not _OUT["quiet"]:
+        typer.echo(message, err=True)
+
+
+def _emit(doc: dict[str, Any]) -> None:
+    """The machine-readable result: stdout, with --json only."""
+    if _OUT["json"]:
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+
+
+def _progress_allowed() -> bool:
+    return (sys.stderr.isatty() and not _OUT["quiet"] and not _OUT["json"]
+            and "NO_COLOR" not in os.environ)
 
 
 def handle_errors(func: F) -> F:
@@ -49,13 +68,21 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _OUT["json"] = bool(kwargs.get("as_json"))
+        _OUT["quiet"] = bool(kwargs.get("quiet"))
         try:
             return func(*args, **kwargs)
         except LetterforgeError as exc:
-            _err(f"error: {exc}")
+            typer.echo(f"error: {exc}", err=True)
+            problems = getattr(exc, "problems", None) or (
+                [exc.problem] if hasattr(exc, "problem") else [])
+            _emit({"ok": False, "exit_code": exc.exit_code, "error": str(exc),
+                   "problems": [
+                       {"path": p.path, "line": p.line, "column": p.column,
+                        "message": p.message} for p in problems]})
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            _err("interrupted: nothing was changed")
+            typer.echo("interrupted: nothing was changed", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:  # `letterforge list ... | head`: the reader left, stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -109,6 +136,10 @@ EmailTemplateOpt = Annotated[
     typer.Option("--email-template", help="E-mail template (default: email.md beside the "
                  "letter template)."),
 ]
+JsonOpt = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document with the result on stdout (messages go to "
+    "stderr).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages but errors.")]
 DateOpt = Annotated[
     str | None,
     typer.Option("--date", help="Date the letters YYYY-MM-DD instead of the template's date."),
@@ -154,6 +185,8 @@ def render(
         "--shard", help="Render only part K of N of the batch (e.g. 2/4), for N CI jobs; "
         "'letterforge combine' joins the parts.")
     ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Render the letters of YEAR: DOCX, PDF and e-mail (.eml) per candidate, batch.mbox,
     outbox.csv and a manifest, in OUT/YEAR.
@@ -169,13 +202,17 @@ def render(
     inputs = Inputs(candidates, signatories, template, encoding, email_template)
     plan = prepare(inputs, settings, only or (), fmts, parse_shard(shard))
     n_jobs = jobs or os.cpu_count() or 1
-    if sys.stderr.isatty():
+    if _progress_allowed():
         with typer.progressbar(length=len(plan.candidates), label="Rendering",
                                file=sys.stderr) as bar:
             result = render_batch(plan, fmts, out, partial=bool(only), force=force,
                                   jobs=n_jobs, on_letter=lambda c: bar.update(1))
     else:
         result = render_batch(plan, fmts, out, partial=bool(only), force=force, jobs=n_jobs)
+    _emit({"ok": True, "year": year, "out_dir": str(result.out_dir), "formats": list(fmts),
+           "letters": result.letters, "rendered": result.rendered, "up_to_date": result.reused,
+           "changed": result.changed, "files": result.files,
+           "manifest": str(result.out_dir / "manifest.json")})
     if not result.changed:
         _err(f"Nothing to do: the {result.letters} letters in {result.out_dir}/ are up to date "
              "(--force renders them again)")
@@ -198,6 +235,8 @@ def check(
     encoding: EncodingOpt = None,
     date: DateOpt = None,
     email_template: EmailTemplateOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Check the data files and the template for YEAR; write nothing.
 
@@ -213,6 +252,9 @@ def check(
     plan = prepare(Inputs(candidates, signatories, template, encoding, email_template), settings)
     when = format_date(plan.merger.date, format="long", locale=plan.merger.locale)
     n, m = len(plan.candidates), len(plan.signatories)
+    _emit({"ok": True, "year": year, "candidates": n, "signatories": m,
+           "template": str(plan.template.path), "lang": plan.merger.lang,
+           "date": plan.merger.date.isoformat(), "problems": []})
     _err(
         f"OK: {n} candidate{'s' if n != 1 else ''} and {m} signator{'ies' if m != 1 else 'y'} "
         f"for {year}; template {plan.template.path} ({plan.merger.lang}, dated {when}). "
@@ -258,6 +300,8 @@ def send(
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the "
                                            "server.")] = 30.0,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Send the rendered e-mails of YEAR over SMTP, each exactly once.
 
@@ -288,7 +332,7 @@ def send(
     report = send_batch(batch, config, really=really, limit=limit, rate=rate,
                         only=only or (), resend=resend or (), mark_sent=mark_sent or (),
                         on_event=event)
-    if report.dry_run:
+    if report.dry_run and not as_json:
         rows = [(m.candidate, ", ".join(m.recipients), m.state, m.note)
                 for m in report.messages]
         header = ("Candidate", "Recipients", "State", "Note")
@@ -309,6 +353,12 @@ def send(
     if report.stopped:
         _err(f"stopped: {report.stopped}")
     attention = counts["failed"] + counts["unknown"] + counts["changed"] + counts["modified"]
+    _emit({"ok": not (report.stopped or (not report.dry_run and attention)),
+           "dry_run": report.dry_run, "batch": str(batch), "sent_this_run": len(report.sent),
+           "counts": {s: n for s, n in counts.items() if n}, "stopped": report.stopped,
+           "messages": [{"candidate": m.candidate, "slug": m.slug, "file": m.path,
+                         "recipients": m.recipients, "state": m.state, "note": m.note}
+                        for m in report.messages]})
     if report.stopped or (not report.dry_run and attention):
         raise typer.Exit(1)
 
@@ -329,6 +379,58 @@ def combine(
 
     target, manifest = run(parts, out)
     _err(f"Combined {len(parts)} parts: {len(manifest['letters'])} letters in {target}/")
+
+
+@app.command()
+@handle_errors
+def verify(
+    year: YearOpt,
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="Published files to check against the batch's manifest (by content); "
+        "without them, the whole batch is rendered again and compared.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output root of the batch.")] = Path("out"),  # noqa: E501
+    manifest: Annotated[Path | None, typer.Option(
+        "--manifest", help="Check FILES against this manifest.json instead of "
+        "OUT/YEAR/manifest.json.")] = None,
+    candidates: CandidatesOpt = Path("candidates.csv"),
+    signatories: SignatoriesOpt = Path("signatories.csv"),
+    template: TemplateOpt = Path("templates/letter.md"),
+    encoding: EncodingOpt = None,
+    date: DateOpt = None,
+    email_template: EmailTemplateOpt = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
+                                             help="Processes to render with.")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Prove a batch is what the data and templates produce.
+
+    Renders OUT/YEAR again in a temporary folder and compares every file byte for byte
+    with the batch and its manifest: exits 0 when identical, 1 with the files that
+    differ (and the candidate of each letter). With FILES, checks those files (say,
+    a published PDF) against the manifest instead.
+    """
+    from .models import Settings
+    from .pipeline import Inputs
+    from .verify import verify_batch, verify_files
+
+    if files:
+        report = verify_files(files, manifest or out / str(year) / "manifest.json")
+        for shown, rel, who in report.matched:
+            _err(f"ok: {shown} is {rel}" + (f" ({who})" if who else ""))
+    else:
+        inputs = Inputs(candidates, signatories, template, encoding, email_template)
+        report = verify_batch(inputs, Settings(year, _date(date)), out,
+                              jobs or os.cpu_count() or 1)
+    _emit({"ok": report.identical, **report.as_json()})
+    for difference in report.differences:
+        typer.echo(f"differs: {difference}", err=True)
+    if report.identical:
+        _err(f"Verified: {report.checked} files identical to what the inputs produce"
+             if not files else f"Verified: {report.checked} files match the manifest")
+        return
+    typer.echo(f"{len(report.differences)} of {report.checked} files differ", err=True)
+    raise typer.Exit(1)
 
 
 @app.command("list")

@@ -260,3 +260,21 @@ def read_batch_file(batch: Path, rel: str) -> bytes:
     except OSError as exc:
         raise OutputError(f"{display_path(path)}: cannot be read back from the batch "
                           f"({exc.strerror}); render the whole batch again") from exc
+
+
+def installed_font_families() -> frozenset[str] | None:
+    """Font families fontconfig (which WeasyPrint uses) knows, lower-cased; None when
+    fontconfig's fc-list is not there to ask."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("fc-list")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--format", "%{family}\\n"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = {name.strip().lower() for line in out.splitlines() for name in line.split(",")}
+    return frozenset(n for n in names if n)

@@ -158,6 +158,43 @@ def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
     return problems
 
 
+GENERIC_FAMILIES = {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui",
+                    "emoji", "math", "fangsong", "ui-serif", "ui-sans-serif", "ui-monospace",
+                    "ui-rounded", "inherit", "initial", "unset", "revert"}
+_FONT_FAMILY = re.compile(r"font-family\s*:\s*([^;}]+)", re.I)
+_FONT_FACE = re.compile(r"@font-face\s*{[^}]*}", re.I | re.S)
+
+
+def font_problems(css: str, css_path: Path, installed: frozenset[str] | None) -> list[Problem]:
+    """Every font the stylesheet names must be installed or given by an @font-face rule:
+    a missing font is an error, never a silent fallback to another one."""
+    shown = display_path(css_path)
+    if installed is None:
+        return [Problem(shown, None, None, "cannot check the fonts the stylesheet names: "
+                        "fontconfig's fc-list is not installed (Debian: fontconfig)")]
+    provided = set()
+    for face in _FONT_FACE.finditer(css):
+        for m in _FONT_FAMILY.finditer(face.group(0)):
+            provided.add(m.group(1).strip().strip("'\"").lower())
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for m in _FONT_FAMILY.finditer(_FONT_FACE.sub(lambda f: " " * len(f.group(0)), css)):
+        line = css.count("\n", 0, m.start()) + 1
+        for family in m.group(1).split(","):
+            name = family.strip().strip("'\"")
+            key = name.lower()
+            if not name or key in GENERIC_FAMILIES or key in provided or key in seen:
+                continue
+            seen.add(key)
+            if key not in installed:
+                problems.append(Problem(shown, line, None,
+                                        f"the font {name!r} is not installed: install it "
+                                        "(./setup.sh installs the sample's fonts) or name "
+                                        "another; letterforge does not fall back to another "
+                                        "font silently"))
+    return problems
+
+
 def _select(candidates: list[Candidate], only: Sequence[str]) -> list[Candidate]:
     if not only:
         return candidates
@@ -230,6 +267,12 @@ def prepare(
 
     assets, found = _read_assets(template)
     problems.extend(found)
+    if "pdf" in formats and assets.stylesheet:
+        from .load import installed_font_families
+
+        problems.extend(font_problems(assets.stylesheet,
+                                      template.directory / assets.stylesheet_name,
+                                      installed_font_families()))
     try:
         merger = Merger(template, signatories, settings)
     except RenderError as exc:

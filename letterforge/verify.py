@@ -1,0 +1,148 @@
+"""verify: prove a batch is what the data and templates produce.
+
+``verify_batch`` re-renders the batch in a temporary folder from the same inputs and
+compares every file, byte for byte, with the batch on disk and with its manifest.
+``verify_files`` checks published files (a PDF someone downloaded) against a manifest.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import LetterforgeError, display_path
+from .models import Settings
+from .output import MANIFEST, read_manifest, sha256
+
+
+class VerifyError(LetterforgeError):
+    pass
+
+
+@dataclass
+class Difference:
+    path: str
+    candidate: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        who = f" ({self.candidate})" if self.candidate else ""
+        return f"{self.path}{who}: {self.problem}"
+
+
+@dataclass
+class VerifyReport:
+    batch: Path
+    checked: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    matched: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        return not self.differences
+
+    def as_json(self) -> dict[str, Any]:
+        return {"batch": str(self.batch), "identical": self.identical,
+                "files_checked": self.checked,
+                "matched": [{"file": f, "path": r, "candidate": c} for f, r, c in self.matched],
+                "differences": [{"path": d.path, "candidate": d.candidate,
+                                 "problem": d.problem} for d in self.differences]}
+
+
+def _owners(manifest: dict[str, Any]) -> dict[str, str]:
+    return {f["path"]: str(e.get("candidate"))
+            for e in manifest.get("letters", []) for f in e.get("files", [])}
+
+
+def _listed_sha(manifest: dict[str, Any]) -> dict[str, str]:
+    out = {f["path"]: f["sha256"] for e in manifest.get("letters", []) for f in e["files"]}
+    out.update({f["path"]: f["sha256"] for f in manifest.get("batch_files", [])})
+    return out
+
+
+def _load(batch: Path) -> dict[str, Any]:
+    manifest = read_manifest(batch)
+    if manifest is None:
+        raise VerifyError(f"{display_path(batch / MANIFEST)}: no manifest: not a rendered "
+                          "batch (render it first, or give --out)")
+    return manifest
+
+
+def verify_batch(inputs: Any, settings: Settings, out_root: Path, jobs: int) -> VerifyReport:
+    from .pipeline import prepare, render_batch
+
+    batch = out_root / str(settings.year)
+    manifest = _load(batch)
+    formats = tuple(manifest.get("formats") or ())
+    shard_info = manifest.get("shard")
+    shard = (shard_info["index"], shard_info["count"]) if shard_info else None
+    plan = prepare(inputs, settings, (), formats, shard)
+    report = VerifyReport(batch)
+    owners = _owners(manifest)
+    with tempfile.TemporaryDirectory(prefix="letterforge-verify-") as tmp:
+        render_batch(plan, formats, Path(tmp), force=True, jobs=jobs)
+        fresh_dir = Path(tmp) / str(settings.year)
+        fresh = _load(fresh_dir)
+        owners.update(_owners(fresh))
+        old_sha, new_sha = _listed_sha(manifest), _listed_sha(fresh)
+        for rel in sorted(set(old_sha) | set(new_sha)):
+            report.checked += 1
+            who = owners.get(rel)
+            on_disk = batch / rel
+            if rel not in new_sha:
+                report.differences.append(Difference(rel, who, "in the batch, but the inputs "
+                                                     "do not produce it"))
+                continue
+            if rel not in old_sha or not on_disk.is_file():
+                report.differences.append(Difference(rel, who, "missing from the batch"))
+                continue
+            disk = sha256(on_disk.read_bytes())
+            if disk != old_sha[rel]:
+                report.differences.append(Difference(rel, who, "changed since it was "
+                                                     "rendered (differs from the manifest)"))
+            elif disk != new_sha[rel]:
+                report.differences.append(Difference(rel, who, "differs from what the "
+                                                     "inputs produce now"))
+        report.checked += 1
+        if (batch / MANIFEST).read_bytes() != (fresh_dir / MANIFEST).read_bytes():
+            report.differences.append(Difference(MANIFEST, None, "differs from the manifest "
+                                                 "the inputs produce now"))
+    return report
+
+
+def verify_files(files: Sequence[Path], manifest_path: Path) -> VerifyReport:
+    """Check files (published copies) against a manifest, by content."""
+    batch = manifest_path.parent
+    manifest = _load(batch) if manifest_path.name == MANIFEST else None
+    if manifest is None:
+        raise VerifyError(f"{display_path(manifest_path)}: not a manifest.json")
+    by_sha: dict[str, str] = {}
+    by_name: dict[str, str] = {}
+    for rel, digest in _listed_sha(manifest).items():
+        by_sha.setdefault(digest, rel)
+        by_name[Path(rel).name] = rel
+    owners = _owners(manifest)
+    report = VerifyReport(batch)
+    for path in files:
+        report.checked += 1
+        try:
+            digest = sha256(path.read_bytes())
+        except OSError as exc:
+            raise VerifyError(f"{display_path(path)}: cannot be read ({exc.strerror})") from exc
+        if digest in by_sha:
+            rel = by_sha[digest]
+            report.matched.append((display_path(path), rel, owners.get(rel)))
+            continue
+        rel = by_name.get(path.name, "")
+        if rel:
+            report.differences.append(Difference(
+                display_path(path), owners.get(rel),
+                f"differs from {rel} in {display_path(manifest_path)}"))
+        else:
+            report.differences.append(Difference(
+                display_path(path), None, f"not in {display_path(manifest_path)}"))
+    return report
+

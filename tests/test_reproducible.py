@@ -1,0 +1,162 @@
+"""Same inputs, same bytes: across processes and time, SOURCE_DATE_EPOCH, verify,
+and the machine-readable output of the commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from letterforge.cli import app
+
+SMALL = ("year,name,short_name,email\n"
+         "2013,Mexico,Mexico,mission.mexico@example.org\n"
+         "2013,the Russian Federation,Russian Federation,ru@example.org\n"
+         "2013,Maldives,Maldives,mv@example.org\n")
+
+
+@pytest.fixture
+def small(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (sample / "candidates.csv").write_text(SMALL, encoding="utf-8")
+    monkeypatch.chdir(sample)
+    return sample
+
+
+def _render_process(cwd: Path, out: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run([sys.executable, "-m", "letterforge.cli", "render", "--year", "2013",
+                    "--out", out, "-j", "1", "--quiet"], cwd=cwd, check=True,
+                   env={**os.environ, **(env or {})})
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_two_renders_in_separate_processes_are_byte_identical(small: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    _render_process(small, "a", env)
+    time.sleep(2)  # a different second on the clock changes nothing
+    _render_process(small, "b", env)
+    a, b = _tree(small / "a"), _tree(small / "b")
+    assert len(a) == 3 * 3 + 3 and a == b
+
+
+def test_source_date_epoch_sets_every_time_value(small: Path) -> None:
+    epoch = 1700000000  # 2023-11-14 22:13:20 UTC
+    _render_process(small, "e1", {"SOURCE_DATE_EPOCH": str(epoch)})
+    _render_process(small, "e2", {"SOURCE_DATE_EPOCH": str(epoch)})
+    assert _tree(small / "e1") == _tree(small / "e2")
+    batch = small / "e1" / "2013"
+    with zipfile.ZipFile(batch / "docx" / "mexico.docx") as z:
+        assert {i.date_time for i in z.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+        core = z.read("docProps/core.xml").decode()
+    assert "2023-11-14T22:13:20Z" in core
+    meta = PdfReader(batch / "pdf" / "mexico.pdf").metadata
+    assert meta.creation_date.astimezone(dt.UTC) == dt.datetime(2023, 11, 14, 22, 13, 20,
+                                                                 tzinfo=dt.UTC)
+    msg = message_from_bytes((batch / "email" / "mexico.eml").read_bytes(), policy=policy.default)
+    assert msg["Date"].datetime == dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.UTC)
+    assert b"From open-letters@example.org Tue Nov 14 22:13:20 2023" in \
+        (batch / "batch.mbox").read_bytes()
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_verify_passes_on_a_fresh_batch_and_names_a_changed_letter(small: Path) -> None:
+    assert _invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+    ok = _invoke("verify", "--year", "2013", "-j", "1")
+    assert ok.exit_code == 0, ok.output
+    assert "Verified: 12 files identical" in ok.stderr
+
+    # One character changed in one published letter
+    pdf = small / "out" / "2013" / "pdf" / "russian-federation.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 2] ^= 1
+    pdf.write_bytes(bytes(data))
+    bad = _invoke("verify", "--year", "2013", "-j", "1")
+    assert bad.exit_code == 1
+    assert ("differs: pdf/russian-federation.pdf (Russian Federation): changed since it was "
+            "rendered") in bad.stderr
+    assert "1 of 12 files differ" in bad.stderr
+
+
+def test_verify_catches_a_one_character_change_in_the_data(small: Path) -> None:
+    assert _invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+    csv = small / "candidates.csv"
+    csv.write_text(csv.read_text().replace("2013,Maldives,", "2013,Maldivez,"))
+    result = _invoke("verify", "--year", "2013", "-j", "1", "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["identical"] is False
+    letters = {d["path"]: d["candidate"] for d in doc["differences"]}
+    assert letters["pdf/maldives.pdf"] == "Maldives"
+    assert {d["candidate"] for d in doc["differences"] if d["candidate"]} == {"Maldives"}
+
+
+def test_verify_a_published_file(small: Path, tmp_path: Path) -> None:
+    assert _invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+    published = tmp_path / "downloaded.pdf"
+    published.write_bytes((small / "out" / "2013" / "pdf" / "mexico.pdf").read_bytes())
+    ok = _invoke("verify", "--year", "2013", str(published))
+    assert ok.exit_code == 0 and "is pdf/mexico.pdf (Mexico)" in ok.stderr
+    renamed = tmp_path / "mexico.pdf"
+    renamed.write_bytes(published.read_bytes() + b"\n")
+    bad = _invoke("verify", "--year", "2013", str(renamed))
+    assert bad.exit_code == 1 and "differs from pdf/mexico.pdf" in bad.stderr
+
+
+def test_json_documents_on_stdout_only(small: Path) -> None:
+    result = _invoke("render", "--year", "2013", "-j", "1", "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True and doc["letters"] == 3 and doc["rendered"] == 3
+    assert "Rendered 3 letters" in result.stderr
+    again = json.loads(_invoke("render", "--year", "2013", "--json").stdout)
+    assert again["rendered"] == 0 and again["changed"] is False
+    check = _invoke("check", "--year", "2013", "--json")
+    assert json.loads(check.stdout)["candidates"] == 3
+    send = _invoke("send", "--year", "2013", "--json")
+    doc = json.loads(send.stdout)
+    assert doc["dry_run"] is True and doc["counts"] == {"pending": 3}
+    csv = small / "candidates.csv"
+    csv.write_text(csv.read_text() + "2013,,X,x@example.org\n")
+    bad = _invoke("check", "--year", "2013", "--json")
+    assert bad.exit_code == 1
+    doc = json.loads(bad.stdout)
+    assert doc["ok"] is False and doc["exit_code"] == 1
+    assert doc["problems"][0] == {"path": "candidates.csv", "line": 5, "column": "name",
+                                  "message": "empty cell: every candidate needs a name"}
+
+
+def test_quiet_and_no_progress_when_not_a_terminal(small: Path) -> None:
+    result = _invoke("render", "--year", "2013", "-j", "1", "--quiet")
+    assert result.exit_code == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_exit_codes_are_documented_in_help() -> None:
+    result = _invoke("--help")
+    assert "Exit codes: 0 done; 1 bad input" in " ".join(result.stdout.split())
+    assert "130 interrupted" in " ".join(result.stdout.split())
+
+
+def test_a_missing_font_is_an_error_not_a_fallback(small: Path) -> None:
+    css = small / "templates" / "letter.css"
+    css.write_text(css.read_text().replace('"Liberation Serif", serif',
+                                           '"No Such Font Pro", serif'))
+    result = _invoke("check", "--year", "2013")
+    assert result.exit_code == 1
+    assert "the font 'No Such Font Pro' is not installed" in result.stderr
+    assert "does not fall back" in result.stderr
