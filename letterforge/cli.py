@@ -200,7 +200,7 @@ def render(
     fmts = parse_formats(formats)
     settings = Settings(year=year, date=_date(date))
     inputs = Inputs(candidates, signatories, template, encoding, email_template)
-    plan = prepare(inputs, settings, only or (), fmts, parse_shard(shard))
+    plan = prepare(inputs, settings, only or (), fmts, parse_shard(shard), check_letters=False)
     n_jobs = jobs or os.cpu_count() or 1
     if _progress_allowed():
         with typer.progressbar(length=len(plan.candidates), label="Rendering",

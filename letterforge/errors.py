@@ -56,6 +56,9 @@ class InputError(LetterforgeError):
         super().__init__(str(problem))
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type, tuple[Problem]]:
+        return (InputError, (self.problem,))
+
 
 class ValidationFailed(LetterforgeError):
     """Bad input: several problems, all reported at once."""
@@ -69,6 +72,13 @@ class ValidationFailed(LetterforgeError):
 
 class RenderError(LetterforgeError):
     """A letter could not be rendered because of what the template or data asks for."""
+
+    def __init__(self, what: Problem | str) -> None:
+        self.problem = what if isinstance(what, Problem) else None
+        super().__init__(str(what))
+
+    def __reduce__(self) -> tuple[type, tuple[Problem | str]]:  # crosses process boundaries
+        return (RenderError, (self.problem or str(self),))
 
 
 class OutputError(LetterforgeError):

@@ -250,18 +250,6 @@ def read_template(path: Path) -> TemplateSource:
     )
 
 
-def read_batch_file(batch: Path, rel: str) -> bytes:
-    """A file of an existing batch (letters kept by ``--only``)."""
-    from .errors import OutputError
-
-    path = batch / rel
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise OutputError(f"{display_path(path)}: cannot be read back from the batch "
-                          f"({exc.strerror}); render the whole batch again") from exc
-
-
 def installed_font_families() -> frozenset[str] | None:
     """Font families fontconfig (which WeasyPrint uses) knows, lower-cased; None when
     fontconfig's fc-list is not there to ask."""

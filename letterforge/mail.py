@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -36,7 +36,6 @@ from .writers.text import render_text
 
 # CRLF on disk, as on the wire: what mail clients and munpack expect of an .eml file.
 EML_POLICY = policy.default.clone(linesep="\r\n")
-HEADER_KEYS = ("from", "reply_to", "bcc", "subject", "attachment")
 
 
 def header_problem(field: str, value: str) -> str | None:
@@ -117,12 +116,12 @@ class Mailer:
         for key in ("from", "reply_to", "subject", "attachment"):
             problem = header_problem(key, values[key])
             if problem:
-                raise RenderError(str(Problem(self.shown, None, key,
-                                              f"{problem} (letter to {candidate.short_name})")))
+                raise RenderError(Problem(self.shown, None, key,
+                                              f"{problem} (letter to {candidate.short_name})"))
         if not values["subject"].strip():
-            raise RenderError(str(Problem(self.shown, None, "subject",
+            raise RenderError(Problem(self.shown, None, "subject",
                                           "the e-mail has no subject: give the letter a "
-                                          "'subject:' in its front matter")))
+                                          "'subject:' in its front matter"))
         name = _safe_filename(values["attachment"]) or candidate.slug
         values["attachment"] = name
         return values
@@ -192,19 +191,6 @@ def _content_digest(msg: EmailMessage) -> bytes:
             payload = part.get_payload(decode=True)
             h.update(payload if isinstance(payload, bytes) else b"")
     return h.digest()
-
-
-def attachments_for(
-    mailer: Mailer, files: Mapping[str, bytes], pdf_path: str, docx_path: str | None,
-    candidate: Candidate, letter: Letter,
-) -> list[Attachment]:
-    name = mailer.headers(candidate, letter)["attachment"]
-    out = [Attachment(f"{name}.pdf", files[pdf_path], "application", "pdf")]
-    if mailer.attach_docx and docx_path:
-        out.append(Attachment(
-            f"{name}.docx", files[docx_path], "application",
-            "vnd.openxmlformats-officedocument.wordprocessingml.document"))
-    return out
 
 
 # ----- batch files -------------------------------------------------------------------

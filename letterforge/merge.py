@@ -87,24 +87,22 @@ class Merger:
         try:
             self.locale = _locale_for(lang)
         except ValueError as exc:
-            raise RenderError(str(Problem(self.shown, None, "lang", str(exc)))) from exc
+            raise RenderError(Problem(self.shown, None, "lang", str(exc))) from exc
         self.lang = lang
         date = settings.date or fm.get("date")
         if isinstance(date, str):
             try:
                 date = dt.date.fromisoformat(date.strip())
             except ValueError as exc:
-                raise RenderError(
-                    str(Problem(self.shown, None, "date",
-                                f"{date!r} is not a date: write it as YYYY-MM-DD"))
-                ) from exc
+                raise RenderError(Problem(self.shown, None, "date",
+                                          f"{date!r} is not a date: write it as YYYY-MM-DD")
+                                  ) from exc
         if isinstance(date, dt.datetime):
             date = date.date()
         if not isinstance(date, dt.date):
-            raise RenderError(
-                str(Problem(self.shown, None, "date",
-                            "the letter has no date: add 'date: YYYY-MM-DD' to the front matter"))
-            )
+            raise RenderError(Problem(
+                self.shown, None, "date",
+                "the letter has no date: add 'date: YYYY-MM-DD' to the front matter"))
         self.date: dt.date = date
         self.env = self._environment(markdown=True)
         self.text_env = self._environment(markdown=False)
@@ -173,10 +171,9 @@ class Merger:
             raise RenderError(self._undefined_message(exc, candidate)) from exc
         except jinja2.TemplateError as exc:
             line = template_line(exc, self.template)
-            raise RenderError(
-                str(Problem(self.shown, line, None,
-                            f"{exc} (while writing the letter to {candidate.short_name})"))
-            ) from exc
+            raise RenderError(Problem(
+                self.shown, line, None,
+                f"{exc} (while writing the letter to {candidate.short_name})")) from exc
         meta = {k: ctx[k] for k in self.front}
         meta.update(
             lang=self.lang,
@@ -188,7 +185,7 @@ class Merger:
         )
         return Letter(candidate=candidate, markdown=text, meta=meta)
 
-    def _undefined_message(self, exc: jinja2.UndefinedError, candidate: Candidate) -> str:
+    def _undefined_message(self, exc: jinja2.UndefinedError, candidate: Candidate) -> Problem:
         line = template_line(exc, self.template)
         m = re.search(r"has no attribute '([^']+)'", str(exc))
         m2 = re.search(r"'([^']+)' is undefined", str(exc))
@@ -203,7 +200,7 @@ class Merger:
             msg = f"the template uses '{name}', which is not defined (variables: {known})"
         else:
             msg = str(exc)
-        return str(Problem(self.shown, line, None, msg))
+        return Problem(self.shown, line, None, msg)
 
 
 def _author(ctx: Mapping[str, Any]) -> str:

@@ -60,6 +60,7 @@ class Plan:
     input_hashes: dict[str, str] = field(default_factory=dict)
     signatories_sha256: str = ""
     shard: dict[str, Any] | None = None
+    letters_checked: bool = True  # prepare merged every selected letter once already
 
     @property
     def merger(self) -> Merger:
@@ -235,11 +236,13 @@ def prepare(
     only: Sequence[str] = (),
     formats: Sequence[str] = DEFAULT_FORMATS,
     shard: tuple[int, int] | None = None,
+    check_letters: bool = True,
 ) -> Plan:
     """Load and validate everything; raise ValidationFailed with every problem found.
 
-    The letters selected (``only``, ``shard``) are merged once here to catch template
-    problems for each of them before anything is written."""
+    With ``check_letters`` the letters selected (``only``, ``shard``) are merged once
+    here to catch template problems for each of them; ``render_batch`` does it for the
+    letters it is about to render instead, so an up-to-date letter costs nothing."""
     problems: list[Problem] = []
     tables: dict[str, Table] = {}
     for key, path in (("candidates", inputs.candidates), ("signatories", inputs.signatories)):
@@ -276,8 +279,7 @@ def prepare(
     try:
         merger = Merger(template, signatories, settings)
     except RenderError as exc:
-        problems.append(Problem(display_path(template.path), None, None, str(exc))
-                        if ":" not in str(exc) else _as_problem(str(exc)))
+        problems.append(_as_problem(exc))
         raise ValidationFailed(problems) from None
     except LetterforgeError as exc:
         problems.append(Problem(display_path(template.path), None, None, str(exc)))
@@ -301,7 +303,7 @@ def prepare(
     shard_info = None
     if shard is not None:
         selected, shard_info = _shard(selected, candidates, *shard)
-    if not any(p.path == display_path(template.path) for p in problems):
+    if check_letters and not any(p.path == display_path(template.path) for p in problems):
         problems.extend(_check_letters(selected, merger, mailer, template))
     if problems:
         raise ValidationFailed(problems)
@@ -334,6 +336,7 @@ def prepare(
         signatories_sha256=hashlib.sha256(json.dumps(
             [dict(sorted(s.fields.items())) for s in signatories]).encode()).hexdigest(),
         shard=shard_info,
+        letters_checked=check_letters,
     )
 
 
@@ -374,7 +377,7 @@ def _check_letters(
         if isinstance(exc, UnsupportedNode):
             problem = Problem(display_path(path), None, None, str(exc))
         else:
-            problem = _as_problem(str(exc))
+            problem = _as_problem(exc)
         problems.setdefault(str(problem), problem)
 
     for candidate in candidates:
@@ -414,7 +417,7 @@ def _prepare_mailer(
         mailer = Mailer(email_template, template, signatories,
                         Settings(settings.year, merger.date))
     except LetterforgeError as exc:
-        return None, [getattr(exc, "problem", None) or _as_problem(str(exc))]
+        return None, [_as_problem(exc)]
     except Exception as exc:  # jinja2.TemplateSyntaxError
         import jinja2
 
@@ -425,10 +428,12 @@ def _prepare_mailer(
     return mailer, mailer.problems()
 
 
-def _as_problem(message: str) -> Problem:
-    """Turn 'path:line: rest' back into a Problem (messages from the merge stage)."""
-    import re
-
+def _as_problem(exc: Exception | str) -> Problem:
+    """The Problem an error carries, or one made from its 'path:line: rest' message."""
+    problem = getattr(exc, "problem", None)
+    if isinstance(problem, Problem):
+        return problem
+    message = str(exc)
     m = re.match(r"^(.*?):(\d+): (.*)$", message, re.S)
     if m:
         return Problem(m.group(1), int(m.group(2)), None, m.group(3))
@@ -551,6 +556,8 @@ def _worker_render(task: tuple[Candidate, tuple[str, ...]]) -> RenderedLetter:
     assert _WORKER is not None
     try:
         return _WORKER.render(*task)
+    except RenderError:
+        raise
     except LetterforgeError as exc:
         raise RenderError(str(exc)) from None  # a plain message crosses the process boundary
 
@@ -669,6 +676,10 @@ def render_batch(
             reuse.append(entry)
         else:
             todo.append(c)
+    if not plan.letters_checked:
+        problems = _check_letters(todo, plan.merger, plan.mailer, plan.template)
+        if problems:
+            raise ValidationFailed(problems)
 
     entries: dict[str, dict[str, Any]] = {}
     total_bytes = 0
