@@ -122,6 +122,17 @@ def _read_assets(template: TemplateSource) -> tuple[Assets, list[Problem]]:
     ref_path = template.directory / str(ref_name or "reference.docx")
     if ref_path.is_file():
         reference = ref_path.read_bytes()
+        import io
+
+        import docx
+
+        try:
+            docx.Document(io.BytesIO(reference))
+        except Exception as exc:  # python-docx raises several kinds on a broken package
+            problems.append(Problem(display_path(ref_path), None, None,
+                                    f"is not a Word document python-docx can open ({exc}); "
+                                    "save it again from Word or LibreOffice as .docx"))
+            reference = None
     elif ref_name:
         problems.append(Problem(shown, None, "reference_docx",
                                 f"{display_path(ref_path)} not found"))

@@ -112,3 +112,34 @@ def test_document_properties_and_language(batch_2013: Path) -> None:
 def test_zip_entries_have_fixed_times(batch_2013: Path) -> None:
     with zipfile.ZipFile(batch_2013 / "docx" / "mexico.docx") as z:
         assert {i.date_time for i in z.infolist()} == {(2013, 11, 5, 0, 0, 0)}
+
+
+def test_reference_docx_gives_its_styles(sample: Path, monkeypatch) -> None:
+    import docx
+    from docx.shared import Pt
+    from typer.testing import CliRunner
+
+    from letterforge.cli import app
+
+    ref = docx.Document()
+    ref.styles["Normal"].font.name = "DejaVu Sans"
+    ref.styles["Normal"].font.size = Pt(13)
+    ref.add_paragraph("letterhead placeholder that must not appear")
+    ref.save(sample / "templates" / "reference.docx")
+    monkeypatch.chdir(sample)
+    result = CliRunner().invoke(app, ["render", "--year", "2013", "--only", "Cuba",
+                                      "--format", "docx"])
+    assert result.exit_code == 0, result.output
+    out = sample / "out" / "2013" / "docx" / "cuba.docx"
+    styles = _xml(out, "word/styles.xml")
+    normal = next(s for s in styles.findall("w:style", NS)
+                  if s.get(f"{{{W}}}styleId") == "Normal")
+    assert normal.find("w:rPr/w:rFonts", NS).get(f"{{{W}}}ascii") == "DejaVu Sans"
+    text = "".join(t.text or "" for t in _xml(out, "word/document.xml").iter(f"{{{W}}}t"))
+    assert "placeholder" not in text and "incumbent on Cuba" in text
+
+    (sample / "templates" / "reference.docx").write_bytes(b"not a zip")
+    result = CliRunner().invoke(app, ["check", "--year", "2013"])
+    assert result.exit_code == 1
+    assert "templates/reference.docx: is not a Word document python-docx can open" in \
+        result.stderr
