@@ -74,10 +74,11 @@ fi
 extra=""
 [ "$with_test" = 1 ] && extra="[test]"
 stamp=".venv/.letterforge-setup$extra"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   say "installing letterforge$extra into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".$extra" || die "pip install failed (see above)"
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".$extra" ||
+    die "pip install failed (see above)"
   touch "$stamp"
 fi
 say "ready: .venv/bin/letterforge"

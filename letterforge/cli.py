@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, LetterforgeError
+from .errors import EXIT_INTERRUPTED, LetterforgeError, UsageError
 
 EXIT_INTERNAL = 70
 EXIT_CODES_HELP = (
@@ -152,7 +152,7 @@ def _date(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date: write YYYY-MM-DD") from None
+        raise UsageError(f"--date: {value!r} is not a date: write YYYY-MM-DD") from None
 
 
 @app.command()
@@ -312,7 +312,7 @@ def send(
     from .send import SmtpConfig, export_problems, password_from, send_batch
 
     if security not in ("starttls", "tls", "none"):
-        raise typer.BadParameter("choose starttls, tls or none", param_hint="--security")
+        raise UsageError(f"--security: {security!r} is not starttls, tls or none")
     if port is None:
         port = {"starttls": 587, "tls": 465, "none": 25}[security]
     config = None
@@ -329,9 +329,14 @@ def send(
         _err(f"{state:8} {m.candidate} -> {', '.join(m.to)}: {note}")
 
     batch = out / str(year)
-    report = send_batch(batch, config, really=really, limit=limit, rate=rate,
-                        only=only or (), resend=resend or (), mark_sent=mark_sent or (),
-                        on_event=event)
+    try:
+        report = send_batch(batch, config, really=really, limit=limit, rate=rate,
+                            only=only or (), resend=resend or (), mark_sent=mark_sent or (),
+                            on_event=event)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: every message handed to the server so far is in the send "
+                   "ledger; run the same command again to send the rest", err=True)
+        raise typer.Exit(130) from None
     if report.dry_run and not as_json:
         rows = [(m.candidate, ", ".join(m.recipients), m.state, m.note)
                 for m in report.messages]
@@ -344,7 +349,7 @@ def send(
         n = export_problems(report, export_failed)
         _err(f"{n} letter{'s' if n != 1 else ''} to retry or check written to {export_failed}")
     counts = {s: report.count(s) for s in ("pending", "sent", "failed", "unknown", "changed",
-                                            "modified", "skipped")}
+                                            "modified", "stale", "skipped")}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     if report.dry_run:
         _err(f"Dry run, nothing sent: {summary}. Add --send to send the pending ones.")
@@ -352,7 +357,7 @@ def send(
         _err(f"Sent {len(report.sent)} this run; now {summary}.")
     if report.stopped:
         _err(f"stopped: {report.stopped}")
-    attention = counts["failed"] + counts["unknown"] + counts["changed"] + counts["modified"]
+    attention = sum(counts[s] for s in ("failed", "unknown", "changed", "modified", "stale"))
     _emit({"ok": not (report.stopped or (not report.dry_run and attention)),
            "dry_run": report.dry_run, "batch": str(batch), "sent_this_run": len(report.sent),
            "counts": {s: n for s, n in counts.items() if n}, "stopped": report.stopped,

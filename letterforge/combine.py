@@ -33,6 +33,15 @@ def combine(parts: Sequence[Path], out_root: Path) -> tuple[Path, dict[str, Any]
             raise CombineError(f"{display_path(part)}: not a part of a sharded render "
                                "(it was not rendered with --shard)")
         manifests.append((part, m))
+    try:
+        return _combine(manifests, out_root)
+    except (KeyError, TypeError) as exc:
+        raise CombineError(f"a part's manifest.json is damaged ({exc!r} missing or wrong): "
+                           "render that part again") from exc
+
+
+def _combine(manifests: list[tuple[Path, dict[str, Any]]],
+             out_root: Path) -> tuple[Path, dict[str, Any]]:
     first_part, first = manifests[0]
     count = first["shard"]["count"]
     seen: dict[int, Path] = {}
@@ -78,8 +87,13 @@ def combine(parts: Sequence[Path], out_root: Path) -> tuple[Path, dict[str, Any]
         for slug in sorted(letters):
             part, entry = letters[slug]
             for f in entry["files"]:
-                data = (part / f["path"]).read_bytes()
-                if sha256(data) != f["sha256"]:
+                try:
+                    data = (part / f["path"]).read_bytes()
+                except (OSError, KeyError, TypeError) as exc:
+                    raise CombineError(f"{display_path(part)}: a file its manifest lists "
+                                       f"cannot be read ({exc}): render that part "
+                                       "again") from exc
+                if sha256(data) != f.get("sha256"):
                     raise CombineError(f"{display_path(part / f['path'])} differs from its "
                                        "manifest: render that part again")
                 writer.write(f["path"], data)

@@ -101,7 +101,7 @@ class Mailer:
 
     def headers(self, candidate: Candidate, letter: Letter) -> dict[str, Any]:
         """The header values for one candidate, checked for line breaks."""
-        ctx = self.merger.context(candidate)
+        ctx = self.merger.checked_context(candidate)
         sender = str(ctx["from"])
         values: dict[str, Any] = {
             "from": sender,

@@ -114,8 +114,15 @@ class Merger:
         if name == "__letter__":
             return self.template.body, str(self.template.path), lambda: True
         # Other templates (includes) come from the templates folder only.
-        path = self.template.directory / name
-        return path.read_text(encoding="utf-8"), str(path), lambda: True
+        root = self.template.directory.resolve()
+        path = (root / name).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise jinja2.TemplateNotFound(
+                f"{name} (templates are read from {display_path(root)} only)")
+        try:
+            return path.read_text(encoding="utf-8"), str(path), lambda: True
+        except (OSError, UnicodeDecodeError) as exc:
+            raise jinja2.TemplateNotFound(f"{name} (cannot be read as UTF-8: {exc})") from exc
 
     def _environment(self, *, markdown: bool) -> jinja2.Environment:
         env = SandboxedEnvironment(
@@ -163,17 +170,32 @@ class Merger:
         meta["lang"] = self.lang
         return {**meta, **base}
 
-    def merge(self, candidate: Candidate) -> Letter:
+    def checked_context(self, candidate: Candidate) -> dict[str, Any]:
+        """``context``, with a template mistake in the front matter as a RenderError."""
         try:
-            ctx = self.context(candidate)
+            return self.context(candidate)
+        except jinja2.UndefinedError as exc:
+            raise RenderError(self._undefined_message(exc, candidate)) from exc
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
+                AttributeError) as exc:
+            raise RenderError(Problem(self.shown, None, None,
+                                      f"a front matter value cannot be computed: {exc}")) from exc
+
+    def merge(self, candidate: Candidate) -> Letter:
+        ctx = self.checked_context(candidate)
+        try:
             text = self.body.render(ctx)
         except jinja2.UndefinedError as exc:
             raise RenderError(self._undefined_message(exc, candidate)) from exc
         except jinja2.TemplateError as exc:
             line = template_line(exc, self.template)
+            raise RenderError(Problem(self.shown, line, None, f"template error: {exc}")) from exc
+        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+            # what an expression such as {{ candidate.name + 1 }} raises
+            line = template_line(exc, self.template)
             raise RenderError(Problem(
                 self.shown, line, None,
-                f"{exc} (while writing the letter to {candidate.short_name})")) from exc
+                f"the template cannot compute an expression here: {exc}")) from exc
         meta = {k: ctx[k] for k in self.front}
         meta.update(
             lang=self.lang,
@@ -196,7 +218,8 @@ class Merger:
                    f"(columns: {columns}); add the column or fix the name")
         elif m2:
             name = m2.group(1)
-            known = ", ".join(sorted(self.context(candidate)))
+            known = ", ".join(sorted({*self.front, "candidate", "signatories", "year",
+                                      "lang", "locale", "date"}))
             msg = f"the template uses '{name}', which is not defined (variables: {known})"
         else:
             msg = str(exc)

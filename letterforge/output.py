@@ -69,6 +69,46 @@ def dump_manifest(manifest: Mapping[str, Any]) -> bytes:
     return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
 
 
+class BatchLock:
+    """An exclusive lock on a batch, held by a render while it replaces the batch and by
+    a send while it sends: they never overlap, so a render cannot lose a ledger line that
+    a send is writing. The lock file sits beside the batch folder, not in it."""
+
+    def __init__(self, target: Path) -> None:
+        import fcntl
+
+        target = target.absolute()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(target.parent / f".{target.name}.lock", "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._fh.close()
+            raise OutputError(f"{display_path(target)}: another letterforge command (render "
+                              "or send) is working on this batch; wait for it to finish") from None
+
+    def release(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> BatchLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def recover(target: Path) -> None:
+    """A run killed between the two renames of a swap leaves the previous batch as
+    .YEAR.old-*: put it back before anything else looks at the batch."""
+    target = target.absolute()
+    if target.exists() or not target.parent.is_dir():
+        return
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds:
+        os.rename(olds[-1], target)
+
+
 class BatchWriter:
     """Builds a batch in a temporary folder beside ``target``; ``commit`` moves it into
     place, anything else (an error, Ctrl-C, ``abort``) removes it and leaves the
@@ -84,9 +124,16 @@ class BatchWriter:
         self.shown = display_path(self.target)
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"{self.shown}: cannot create the output folder: {exc.strerror}") from exc
+        self.lock = BatchLock(self.target)
+        try:
+            recover(self.target)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.new-",
                                              dir=self.target.parent))
         except OSError as exc:
+            self.lock.release()
             raise OutputError(
                 f"{self.shown}: cannot create the output folder: {exc.strerror}") from exc
         self.written: set[str] = set()
@@ -170,10 +217,12 @@ class BatchWriter:
         except OSError as exc:
             raise self._fail(exc) from exc
         self.done = True
+        self.lock.release()
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.done = True
+        self.lock.release()
 
 
 def commit_batch(

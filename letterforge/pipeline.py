@@ -61,6 +61,8 @@ class Plan:
     signatories_sha256: str = ""
     shard: dict[str, Any] | None = None
     letters_checked: bool = True  # prepare merged every selected letter once already
+    templates_sha256: str = ""
+    all_candidates: list[Candidate] = field(default_factory=list)  # of the year, unselected
 
     @property
     def merger(self) -> Merger:
@@ -119,8 +121,12 @@ def _read_assets(template: TemplateSource) -> tuple[Assets, list[Problem]]:
     problems.extend(stylesheet_problems(css, css_path, template.directory))
     reference: bytes | None = None
     ref_name = template.front_matter.get("reference_docx")
-    ref_path = template.directory / str(ref_name or "reference.docx")
-    if ref_path.is_file():
+    ref_path = (template.directory / str(ref_name or "reference.docx")).resolve()
+    if not ref_path.is_relative_to(template.directory.resolve()):
+        problems.append(Problem(shown, None, "reference_docx",
+                                f"{ref_name!r} is outside the templates folder: keep the "
+                                "reference document beside the template"))
+    elif ref_path.is_file():
         reference = ref_path.read_bytes()
         import io
 
@@ -348,6 +354,8 @@ def prepare(
             [dict(sorted(s.fields.items())) for s in signatories]).encode()).hexdigest(),
         shard=shard_info,
         letters_checked=check_letters,
+        all_candidates=candidates,
+        templates_sha256=_folder_sha256(template.directory),
     )
 
 
@@ -584,18 +592,19 @@ def render_many(
             yield plan.renderer.render(candidate, formats)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(plan.spec,),
-                    maxtasksperchild=RECYCLE_AFTER)
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(plan.spec,),
+                               max_tasks_per_child=RECYCLE_AFTER)
     try:
-        yield from pool.imap(_worker_render, [(c, tuple(formats)) for c in candidates])
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
+        yield from pool.map(_worker_render, [(c, tuple(formats)) for c in candidates])
+    except BrokenProcessPool as exc:
+        raise RenderError("a rendering process died (out of memory? try --jobs 1): "
+                          f"{exc}; nothing was written") from exc
     finally:
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ----- the batch ---------------------------------------------------------------------
@@ -627,11 +636,38 @@ def letter_key(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> str:
         "reference_docx": hashlib.sha256(spec.assets.reference_docx).hexdigest()
         if spec.assets.reference_docx else None,
         "signatories": plan.signatories_sha256,
+        "templates_folder": plan.templates_sha256,
+        "libraries": _library_versions(),
         "candidate": dict(sorted(candidate.fields.items())),
         "date": spec.settings.date.isoformat() if spec.settings.date else None,
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    """Versions of the libraries whose output ends up in the files."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("weasyprint", "pydyf", "fonttools", "python-docx", "babel", "jinja2",
+                 "markdown-it-py", "mdit-py-plugins"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "?"
+    return out
+
+
+def _folder_sha256(folder: Path) -> str:
+    """Every file under the templates folder (includes, images, fonts, reference.docx)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        h.update(rel.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def _intact(out_dir: Path, entry: Mapping[str, Any]) -> bool:
@@ -677,16 +713,35 @@ def render_batch(
     out_dir = out_root / str(plan.settings.year)
     old = read_manifest(out_dir) or {}
     old_entries = {e.get("slug"): e for e in old.get("letters", []) if isinstance(e, dict)}
+    old_formats = old.get("formats") or list(formats)
+    current = {c.slug: c for c in plan.all_candidates or plan.candidates}
     keys = {c.slug: letter_key(plan, c, formats) for c in plan.candidates}
     todo: list[Candidate] = []
-    reuse: list[dict[str, Any]] = []
+    kept: dict[str, dict[str, Any]] = {}  # letters taken over from the batch on disk
     for c in plan.candidates:
         entry = old_entries.get(c.slug)
         if (not force and entry is not None and entry.get("key") == keys[c.slug]
                 and _intact(out_dir, entry)):
-            reuse.append(entry)
+            kept[c.slug] = _refreshed(entry, c)
         else:
             todo.append(c)
+    if partial:
+        # --only: the other letters stay, unless their candidate left the data; a letter
+        # whose inputs changed since is marked stale (send refuses it) until rendered.
+        for slug, entry in old_entries.items():
+            if slug in keys or slug not in current:
+                continue
+            files = [f for f in entry.get("files", []) if (out_dir / f["path"]).is_file()]
+            if files:
+                c = current[slug]
+                fresh = entry.get("key") == letter_key(plan, c, old_formats)
+                kept[slug] = {**_refreshed(entry, c), "files": files}
+                if not fresh:
+                    kept[slug]["stale"] = True
+    if not force:
+        edited = _edited_files(out_dir, old_entries, kept)
+        if edited:
+            raise ValidationFailed(edited)
     if not plan.letters_checked:
         problems = _check_letters(todo, plan.merger, plan.mailer, plan.template)
         if problems:
@@ -709,19 +764,10 @@ def render_batch(
             }
             if on_letter:
                 on_letter(c)
-        for entry in reuse:
+        for slug, entry in kept.items():
             for f in entry["files"]:
                 writer.keep(f["path"])
-            entries[entry["slug"]] = entry
-        if partial:
-            for slug, entry in old_entries.items():
-                if slug in entries or not isinstance(slug, str):
-                    continue
-                files = [f for f in entry.get("files", []) if (out_dir / f["path"]).is_file()]
-                if files:
-                    for f in files:
-                        writer.keep(f["path"])
-                    entries[slug] = {**entry, "files": files}
+            entries[slug] = entry
         letters = sorted(entries.values(), key=lambda e: e["slug"])
         manifest: dict[str, Any] = {
             "letterforge": __version__,
@@ -741,5 +787,33 @@ def render_batch(
             writer.abort()  # the batch on disk is already exactly this
     n_files = sum(len(e["files"]) for e in letters) + len(manifest["batch_files"])
     return BatchResult(out_dir=out_dir, letters=len(letters), rendered=len(todo),
-                       reused=len(reuse), files=n_files, bytes=total_bytes,
+                       reused=len(kept), files=n_files, bytes=total_bytes,
                        manifest=manifest, changed=changed)
+
+
+def _refreshed(entry: Mapping[str, Any], c: Candidate) -> dict[str, Any]:
+    """A kept letter's entry with the candidate's current names and source line."""
+    out = {**entry, "candidate": c.short_name, "name": c.name,
+           "source": f"{c.source.path}:{c.source.line}"}
+    out.pop("stale", None)
+    return out
+
+
+def _edited_files(out_dir: Path, old_entries: Mapping[Any, Mapping[str, Any]],
+                  kept: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """Letter files this render would replace or remove that were changed by hand since
+    they were rendered (a DOCX finished in Word, say): never overwritten silently."""
+    keep = {f["path"] for e in kept.values() for f in e["files"]}
+    problems = []
+    for entry in old_entries.values():
+        for f in entry.get("files", []):
+            path = out_dir / str(f.get("path", ""))
+            if f.get("path") in keep or not path.is_file():
+                continue
+            if sha256(path.read_bytes()) != f.get("sha256"):
+                problems.append(Problem(
+                    display_path(path), None, None,
+                    "was changed after it was rendered (edited by hand?) and this render "
+                    "would replace it: move it out of the batch folder to keep the edits, "
+                    "or pass --force to replace it"))
+    return problems

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import ipaddress
 import json
 import os
@@ -40,12 +39,11 @@ from .errors import LetterforgeError, UsageError, display_path
 from .output import MANIFEST, csv_bytes, read_manifest, sha256, write_atomic
 
 LEDGER = "send-ledger.jsonl"
-LOCK = ".send.lock"
 
 # States of a message when the run starts
-PENDING, SENT, FAILED, UNKNOWN, CHANGED, MODIFIED = (
-    "pending", "sent", "failed", "unknown", "changed", "modified")
-NEEDS_ATTENTION = (UNKNOWN, CHANGED, MODIFIED)
+PENDING, SENT, FAILED, UNKNOWN, CHANGED, MODIFIED, STALE = (
+    "pending", "sent", "failed", "unknown", "changed", "modified", "stale")
+NEEDS_ATTENTION = (UNKNOWN, CHANGED, MODIFIED, STALE)
 
 
 class SendError(LetterforgeError):
@@ -75,6 +73,7 @@ class Outgoing:
     to: list[str]
     state: str = PENDING
     note: str = ""
+    stale: bool = False
 
 
 @dataclass
@@ -102,30 +101,40 @@ class Ledger:
         self.path = batch / LEDGER
         self.last: dict[str, dict[str, Any]] = {}
         self.last_sent: dict[str, dict[str, Any]] = {}
+        # recipients -> the last letter sent to exactly them (a renamed candidate's
+        # letter has another slug but the same mission)
+        self.sent_to: dict[frozenset[str], dict[str, Any]] = {}
+        self._needs_newline = False
         if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
+            raw = self.path.read_bytes()
+            self._needs_newline = bool(raw) and not raw.endswith(b"\n")
+            for line in raw.split(b"\n"):
                 try:
-                    record = json.loads(line)
+                    record = json.loads(line.decode("utf-8", errors="replace"))
                 except ValueError:
                     continue  # a line cut short when a run was killed while writing it
-                slug = record.get("slug")
-                if not isinstance(slug, str):
-                    continue
-                self.last[slug] = record
-                if record.get("state") in (SENT, "marked-sent"):
-                    self.last_sent[slug] = record
+                if isinstance(record, dict) and isinstance(record.get("slug"), str):
+                    self._remember(record)
         self._fh: TextIO | None = None
+
+    def _remember(self, record: dict[str, Any]) -> None:
+        slug = record["slug"]
+        self.last[slug] = record
+        if record.get("state") in (SENT, "marked-sent"):
+            self.last_sent[slug] = record
+            recipients = record.get("recipients")
+            if isinstance(recipients, list) and recipients:
+                self.sent_to[frozenset(str(r).lower() for r in recipients)] = record
 
     def append(self, record: dict[str, Any]) -> None:
         if self._fh is None:
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if self._needs_newline:  # end a line a killed run left cut short
+                self._fh.write("\n")
+        self._fh.write(json.dumps(record, ensure_ascii=True) + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        slug = record["slug"]
-        self.last[slug] = record
-        if record["state"] in (SENT, "marked-sent"):
-            self.last_sent[slug] = record
+        self._remember(record)
 
     def close(self) -> None:
         if self._fh is not None:
@@ -135,16 +144,19 @@ class Ledger:
 
 @contextlib.contextmanager
 def batch_lock(batch: Path) -> Iterator[None]:
-    fh = open(batch / LOCK, "a+")  # noqa: SIM115
+    """The batch's lock (shared with render), so no render replaces the folder, and no
+    other send runs, while this one writes the ledger."""
+    from .errors import OutputError
+    from .output import BatchLock
+
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SendError(f"{display_path(batch)}: another 'letterforge send' is running "
-                            "on this batch; wait for it to finish") from None
+        lock = BatchLock(batch)
+    except OutputError as exc:
+        raise SendError(str(exc)) from None
+    try:
         yield
     finally:
-        fh.close()
+        lock.release()
 
 
 # ----- the batch ------------------------------------------------------------------
@@ -181,6 +193,7 @@ def load_batch(batch: Path) -> list[Outgoing]:
                 sender=parseaddr(str(msg.get("From", "")))[1],
                 recipients=list(dict.fromkeys(to + cc + bcc)),
                 to=to,
+                stale=bool(entry.get("stale")),
             )
             if item.sha256 != f.get("sha256"):
                 item.state, item.note = MODIFIED, (
@@ -194,8 +207,13 @@ def load_batch(batch: Path) -> list[Outgoing]:
 
 
 def classify(messages: Sequence[Outgoing], ledger: Ledger) -> None:
+    slugs = {m.slug for m in messages}
     for m in messages:
         if m.state == MODIFIED:
+            continue
+        if m.stale:
+            m.state, m.note = STALE, ("its inputs changed after it was rendered (kept by a "
+                                      "render --only): render the batch again")
             continue
         sent = ledger.last_sent.get(m.slug)
         last = ledger.last.get(m.slug)
@@ -214,6 +232,12 @@ def classify(messages: Sequence[Outgoing], ledger: Ledger) -> None:
             m.state, m.note = PENDING, f"failed before: {last.get('reason', '')}"
         else:
             m.state = PENDING
+        other = ledger.sent_to.get(frozenset(r.lower() for r in m.recipients))
+        if m.state == PENDING and other is not None and other.get("slug") not in slugs:
+            m.state, m.note = CHANGED, (
+                f"a letter to the same recipients was sent as {other.get('file')} "
+                f"({other.get('time', '')}), a letter no longer in the batch (was the "
+                "candidate renamed?); --resend to send this one too")
 
 
 def _select(messages: list[Outgoing], names: Sequence[str], option: str) -> list[Outgoing]:
@@ -366,12 +390,18 @@ def send_batch(
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendReport:
     """Dry run unless ``really``. Returns what happened to each message."""
-    if not batch.is_dir():
+    if not batch.parent.is_dir():
         raise SendError(f"{display_path(batch)}: no such batch folder: run "
                         "'letterforge render --year YEAR' first")
-    messages = load_batch(batch)
-    report = SendReport(batch=batch, dry_run=not really, messages=messages)
     with batch_lock(batch):
+        from .output import recover
+
+        recover(batch)
+        if not batch.is_dir():
+            raise SendError(f"{display_path(batch)}: no such batch folder: run "
+                            "'letterforge render --year YEAR' first")
+        messages = load_batch(batch)
+        report = SendReport(batch=batch, dry_run=not really, messages=messages)
         ledger = Ledger(batch)
         try:
             classify(messages, ledger)

@@ -65,9 +65,11 @@ def check_email(address: str) -> str | None:
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        validate_email(address, check_deliverability=False)
+        result = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         return str(exc)
+    if result.ascii_email and result.ascii_email != address:
+        return f"write it in its ASCII form, {result.ascii_email}, which every server accepts"
     return None
 
 

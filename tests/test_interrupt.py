@@ -36,4 +36,4 @@ def test_ctrl_c_keeps_the_previous_batch(sample: Path) -> None:
     assert err.strip().splitlines() == ["interrupted: nothing was changed"]
     assert "Traceback" not in err
     assert _snapshot(sample / "out") == before
-    assert [p.name for p in (sample / "out").iterdir()] == ["2013"]
+    assert sorted(p.name for p in (sample / "out").iterdir()) == [".2013.lock", "2013"]

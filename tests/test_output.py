@@ -11,6 +11,11 @@ from letterforge.errors import OutputError
 from letterforge.output import commit_batch
 
 
+def _names(folder: Path) -> list[str]:
+    """What a folder holds, besides the batches' lock files."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
+
+
 def _manifest(paths: list[str]) -> dict:
     return {"letters": [{"slug": "x", "files": [{"path": p} for p in paths]}]}
 
@@ -25,7 +30,7 @@ def test_commit_replaces_the_batch_and_keeps_unlisted_files(tmp_path: Path) -> N
     assert not (target / "pdf" / "b.pdf").exists()  # listed before, gone from the batch now
     assert (target / "ledger.csv").read_text() == "sent"
     assert json.loads((target / "manifest.json").read_text()) == _manifest(["pdf/a.pdf"])
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["2013"]  # no temp folders left
+    assert _names(tmp_path / "out") == ["2013"]  # no temp folders left
 
 
 def test_failure_part_way_leaves_the_previous_batch(tmp_path: Path,
@@ -51,7 +56,7 @@ def test_failure_part_way_leaves_the_previous_batch(tmp_path: Path,
                      _manifest(["pdf/a.pdf", "pdf/b.pdf"]))
     after = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
     assert after == before
-    assert [p.name for p in tmp_path.iterdir()] == ["2013"]
+    assert _names(tmp_path) == ["2013"]
 
 
 def test_interrupt_leaves_the_previous_batch(tmp_path: Path,
@@ -67,7 +72,7 @@ def test_interrupt_leaves_the_previous_batch(tmp_path: Path,
     with pytest.raises(KeyboardInterrupt):
         commit_batch(target, {"pdf/a.pdf": b"NEW"}, _manifest(["pdf/a.pdf"]))
     assert (target / "pdf" / "a.pdf").read_bytes() == b"OLD"
-    assert [p.name for p in tmp_path.iterdir()] == ["2013"]
+    assert _names(tmp_path) == ["2013"]
 
 
 def test_paths_cannot_escape_the_batch(tmp_path: Path) -> None:

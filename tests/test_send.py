@@ -301,8 +301,8 @@ def test_a_letter_changed_after_sending_is_reported_not_resent(
     handler, port = server()
     batch = sample / "out" / "2013"
     assert run(batch, port, "--send").exit_code == 0
-    letter = sample / "templates" / "letter.md"
-    letter.write_text(letter.read_text().replace("Excellency,", "Your Excellency,"))
+    csv = sample / "candidates.csv"  # the name as it reads in a sentence, corrected
+    csv.write_text(csv.read_text().replace("2013,Mexico,", "2013,the United Mexican States,"))
     assert runner.invoke(app, ["render", "--year", "2013", "--only", "Mexico"]).exit_code == 0
     assert (batch / "send-ledger.jsonl").exists()  # a render keeps the ledger
     result = run(batch, port, "--send")
@@ -336,6 +336,7 @@ def test_password_is_never_sent_in_clear_to_another_host() -> None:
 
 
 def test_two_runs_cannot_send_the_same_batch(tmp_path: Path) -> None:
-    with batch_lock(tmp_path), pytest.raises(SendError, match="another 'letterforge send'"), \
-            batch_lock(tmp_path):
+    batch = tmp_path / "2013"
+    with batch_lock(batch), pytest.raises(SendError, match="another letterforge command"), \
+            batch_lock(batch):
         pass

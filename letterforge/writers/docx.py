@@ -50,7 +50,6 @@ PARAGRAPH_STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
     "Horizontal Rule": {"after": 12, "border_bottom": True},
 }
 
-ORDERED_FORMATS = [("decimal", "%{n}."), ("lowerLetter", "%{n}."), ("lowerRoman", "%{n}.")]
 BULLETS = ["•", "◦", "▪"]
 
 
@@ -156,8 +155,10 @@ def _set_language(d: Any, lang: str) -> None:
 # ----- numbering --------------------------------------------------------------------
 
 
-def _new_list(ctx: Ctx, ordered: bool, start: int) -> int:
-    """A fresh abstractNum + num for one Markdown list; returns the numId."""
+def _new_list(ctx: Ctx, ordered: bool, start: int, level: int) -> int:
+    """A fresh abstractNum + num for one Markdown list, used at ``level`` only; returns
+    the numId. Numbers are decimal from ``start`` at every level, as in the PDF and the
+    e-mail."""
     abstract_id = ctx.next_abstract
     num_id = ctx.next_num
     ctx.next_abstract += 1
@@ -166,9 +167,7 @@ def _new_list(ctx: Ctx, ordered: bool, start: int) -> int:
     for ilvl in range(9):
         indent = 720 + 360 * ilvl
         if ordered:
-            fmt, text = ORDERED_FORMATS[ilvl % 3]
-            text = text.format(n=ilvl + 1)
-            first = start if ilvl == 0 else 1
+            fmt, text, first = "decimal", f"%{ilvl + 1}.", start
         else:
             fmt, text, first = "bullet", BULLETS[ilvl % 3], 1
         levels.append(
@@ -183,15 +182,22 @@ def _new_list(ctx: Ctx, ordered: bool, start: int) -> int:
     )
     num = parse_xml(
         f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="{abstract_id}"/>'
-        f'<w:lvlOverride w:ilvl="0"><w:startOverride w:val="{start}"/></w:lvlOverride></w:num>'
+        f'<w:lvlOverride w:ilvl="{level}"><w:startOverride w:val="{start}"/></w:lvlOverride>'
+        "</w:num>"
     )
+    # Schema order: every abstractNum, then every num, then numIdMacAtCleanup (Word).
     numbering = ctx.numbering
-    first_num = numbering.find(qn("w:num"))
-    if first_num is not None:
-        first_num.addprevious(abstract)
+    cleanup = numbering.find(qn("w:numIdMacAtCleanup"))
+    anchor = numbering.find(qn("w:num"))
+    anchor = anchor if anchor is not None else cleanup
+    if anchor is not None:
+        anchor.addprevious(abstract)
     else:
         numbering.append(abstract)
-    numbering.append(num)
+    if cleanup is not None:
+        cleanup.addprevious(num)
+    else:
+        numbering.append(num)
     return num_id
 
 
@@ -258,7 +264,7 @@ def _heading(node: SyntaxTreeNode, ctx: Ctx) -> None:
 def _list(node: SyntaxTreeNode, ctx: Ctx) -> None:
     ordered = node.type == "ordered_list"
     start = int(node.attrs.get("start", 1) or 1) if ordered else 1
-    num_id = _new_list(ctx, ordered, start)
+    num_id = _new_list(ctx, ordered, start, ctx.list_depth)
     cls = classes(node)
     item_style = style_name(cls[0]) if cls else "List Paragraph"
     ctx.list_stack.append((num_id, item_style))
@@ -335,13 +341,22 @@ class Fmt:
     link: bool = False
 
 
-def _run(container: Any, text: str, fmt: Fmt) -> None:
+def _char_style_id(ctx: Ctx, name: str) -> str:
+    """The id of a character style (a reference document may localise ids): once each."""
+    key = "char:" + name
+    if key not in ctx.style_ids:
+        _ensure_character_style(ctx.doc, name)
+        ctx.style_ids[key] = ctx.doc.styles[name].style_id
+    return ctx.style_ids[key]
+
+
+def _run(container: Any, text: str, fmt: Fmt, ctx: Ctx) -> None:
     r = OxmlElement("w:r")
     rpr = OxmlElement("w:rPr")
     style = "Hyperlink" if fmt.link else ("Verbatim Char" if fmt.code else None)
     if style:
         rstyle = OxmlElement("w:rStyle")
-        rstyle.set(qn("w:val"), style.replace(" ", ""))
+        rstyle.set(qn("w:val"), _char_style_id(ctx, style))
         rpr.append(rstyle)
     if fmt.bold:
         rpr.append(OxmlElement("w:b"))
@@ -370,11 +385,11 @@ def _inline(node: SyntaxTreeNode, container: Any, fmt: Fmt, ctx: Ctx) -> None:
     t = node.type
     if t == "text":
         if node.content:
-            _run(container, node.content, fmt)
+            _run(container, node.content, fmt, ctx)
     elif t == "softbreak":
-        _run(container, " ", fmt)
+        _run(container, " ", fmt, ctx)
     elif t == "hardbreak":
-        _run(container, "\n", fmt)
+        _run(container, "\n", fmt, ctx)
     elif t == "em":
         for c in node.children:
             _inline(c, container, Fmt(True, fmt.bold, fmt.code, fmt.link), ctx)
@@ -382,10 +397,8 @@ def _inline(node: SyntaxTreeNode, container: Any, fmt: Fmt, ctx: Ctx) -> None:
         for c in node.children:
             _inline(c, container, Fmt(fmt.italic, True, fmt.code, fmt.link), ctx)
     elif t == "code_inline":
-        _ensure_character_style(ctx.doc, "Verbatim Char")
-        _run(container, node.content, Fmt(fmt.italic, fmt.bold, True, fmt.link))
+        _run(container, node.content, Fmt(fmt.italic, fmt.bold, True, fmt.link), ctx)
     elif t == "link":
-        _ensure_character_style(ctx.doc, "Hyperlink")
         href = str(node.attrs.get("href", ""))
         link = OxmlElement("w:hyperlink")
         if href.startswith("#"):
