@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -645,6 +646,7 @@ def letter_key(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
 def _library_versions() -> dict[str, str]:
     """Versions of the libraries whose output ends up in the files."""
     from importlib.metadata import PackageNotFoundError, version
