@@ -98,6 +98,15 @@ def sample(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def small(request: pytest.FixtureRequest, sample: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample campaign with the test module's own few candidates (its ``SMALL``
+    CSV text), as the working folder: a quick batch."""
+    (sample / "candidates.csv").write_text(request.module.SMALL, encoding="utf-8")
+    monkeypatch.chdir(sample)
+    return sample
+
+
 @pytest.fixture(scope="session")
 def batch_2013(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The full 2013 batch, rendered once through the CLI from the repository's data."""

@@ -21,12 +21,7 @@ ROWS = [
 ]
 
 
-@pytest.fixture
-def small(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (sample / "candidates.csv").write_text(
-        "year,name,short_name,email,region\n" + "\n".join(ROWS) + "\n", encoding="utf-8")
-    monkeypatch.chdir(sample)
-    return sample
+SMALL = "year,name,short_name,email,region\n" + "\n".join(ROWS) + "\n"
 
 
 def render(*args: str) -> str:

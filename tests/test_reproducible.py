@@ -13,7 +13,6 @@ import zipfile
 from email import message_from_bytes, policy
 from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -23,13 +22,6 @@ SMALL = ("year,name,short_name,email\n"
          "2013,Mexico,Mexico,mission.mexico@example.org\n"
          "2013,the Russian Federation,Russian Federation,ru@example.org\n"
          "2013,Maldives,Maldives,mv@example.org\n")
-
-
-@pytest.fixture
-def small(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (sample / "candidates.csv").write_text(SMALL, encoding="utf-8")
-    monkeypatch.chdir(sample)
-    return sample
 
 
 def _render_process(cwd: Path, out: str, env: dict[str, str] | None = None) -> None:

@@ -20,13 +20,6 @@ SMALL = ("year,name,short_name,email\n"
          "2013,Mexico,Mexico,mx@example.org\n")
 
 
-@pytest.fixture
-def small(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (sample / "candidates.csv").write_text(SMALL, encoding="utf-8")
-    monkeypatch.chdir(sample)
-    return sample
-
-
 def invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 
