@@ -196,13 +196,12 @@ def _content_digest(msg: EmailMessage) -> bytes:
 # ----- batch files -------------------------------------------------------------------
 
 
-def mbox_bytes(messages: Iterable[bytes]) -> bytes:
-    """The messages as one mboxrd file (LF line ends, '>From ' quoting) a client imports."""
-    from email import message_from_bytes
-
-    out = bytearray()
+def mbox_chunks(messages: Iterable[bytes]) -> Iterator[bytes]:
+    """The messages as one mboxrd file (LF line ends, '>From ' quoting) a client imports,
+    one message at a time, so a large batch is never held whole."""
     for data in messages:
-        parsed = message_from_bytes(data, policy=policy.default)
+        out = bytearray()
+        parsed = _headers(data)
         sender = parseaddr(str(parsed["From"] or ""))[1] or "MAILER-DAEMON"
         date = parsed["Date"]
         when = date.datetime if date is not None and hasattr(date, "datetime") else None
@@ -215,16 +214,23 @@ def mbox_bytes(messages: Iterable[bytes]) -> bytes:
             out += line + b"\n"
         if not body.endswith(b"\n"):
             out += b"\n"
-    return bytes(out)
+        yield bytes(out)
+
+
+def _headers(data: bytes) -> EmailMessage:
+    """A message's headers only (the attached PDF is not decoded)."""
+    from email.parser import BytesHeaderParser
+
+    parsed = BytesHeaderParser(policy=policy.default).parsebytes(data)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def outbox_rows(entries: Iterable[tuple[str, str, bytes]]) -> bytes:
     """outbox.csv: one row per message (candidate, rel path, bytes)."""
-    from email import message_from_bytes
-
     rows = []
     for candidate, rel, data in entries:
-        msg = message_from_bytes(data, policy=policy.default)
+        msg = _headers(data)
         rows.append([
             candidate,
             ", ".join(a for _, a in getaddresses([str(msg["To"] or "")])),
@@ -239,8 +245,3 @@ def outbox_rows(entries: Iterable[tuple[str, str, bytes]]) -> bytes:
                      rows)
 
 
-
-def mbox_chunks(messages: Iterable[bytes]) -> Iterator[bytes]:
-    """mbox_bytes, one message at a time."""
-    for data in messages:
-        yield mbox_bytes([data])

@@ -225,23 +225,6 @@ class BatchWriter:
         self.lock.release()
 
 
-def commit_batch(
-    target: Path,
-    files: Mapping[str, bytes],
-    manifest: Mapping[str, Any],
-    carry: Iterable[str] = (),
-) -> None:
-    """Write ``files`` (and keep ``carry`` from the existing batch) as the new content of
-    ``target``, atomically."""
-    with BatchWriter(target) as writer:
-        for rel, data in files.items():
-            writer.write(rel, data)
-        for rel in carry:
-            if rel not in files:
-                writer.keep(rel)
-        writer.commit(manifest)
-
-
 def _swap(new: Path, target: Path) -> None:
     """Put ``new`` in place of ``target``; the old folder is removed only after."""
     if not target.exists():

@@ -189,7 +189,7 @@ def load_batch(batch: Path) -> list[Outgoing]:
                 path=str(f["path"]),
                 data=data,
                 sha256=sha256(data),
-                message_id=str(msg.get("Message-ID", "")),
+                message_id=str(msg.get("Message-ID", "")).strip(),
                 sender=parseaddr(str(msg.get("From", "")))[1],
                 recipients=list(dict.fromkeys(to + cc + bcc)),
                 to=to,

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from letterforge.errors import OutputError
-from letterforge.output import commit_batch
+from letterforge.output import BatchWriter
+
+
+def commit_batch(target: Path, files: dict[str, bytes], manifest: dict) -> None:
+    """Write a whole batch the way render does, through one BatchWriter."""
+    with BatchWriter(target) as writer:
+        for rel, data in files.items():
+            writer.write(rel, data)
+        writer.commit(manifest)
 
 
 def _names(folder: Path) -> list[str]:
