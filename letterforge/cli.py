@@ -1,13 +1,11 @@
 """Command line. Thin commands: parse options, call one function, translate errors.
 
-Exit codes: 0 done; 1 bad input (a message naming the file and what to fix);
-2 usage error; 70 internal error (a bug: the traceback is shown); 130 interrupted.
+The only place that prints or exits. Exit codes live in :mod:`letterforge.errors`.
 Heavy modules (WeasyPrint, python-docx) are imported only by the commands that need them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 import os
@@ -20,12 +18,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, LetterforgeError, UsageError
-
-EXIT_INTERNAL = 70
-EXIT_CODES_HELP = (
-    "Exit codes: 0 done; 1 bad input (the message names the file and line); "
-    "2 usage error; 70 internal error (please report it); 130 interrupted."
+from .config import Inputs, Options, parse_date, parse_formats, parse_shard
+from .errors import (
+    EXIT_CODES_HELP,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    LetterforgeError,
 )
 
 app = typer.Typer(
@@ -63,6 +61,9 @@ def _progress_allowed() -> bool:
             and "NO_COLOR" not in os.environ)
 
 
+INTERRUPTED = "interrupted: nothing was changed"
+
+
 def handle_errors(func: F) -> F:
     """Expected errors: one message, their exit code. Bugs: traceback, exit 70."""
 
@@ -73,16 +74,15 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except LetterforgeError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            problems = getattr(exc, "problems", None) or (
-                [exc.problem] if hasattr(exc, "problem") else [])
+            prefix = "interrupted" if exc.exit_code == EXIT_INTERRUPTED else "error"
+            typer.echo(f"{prefix}: {exc}", err=True)
             _emit({"ok": False, "exit_code": exc.exit_code, "error": str(exc),
-                   "problems": [
-                       {"path": p.path, "line": p.line, "column": p.column,
-                        "message": p.message} for p in problems]})
+                   "problems": [p.as_json() for p in exc.problems]})
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            typer.echo("interrupted: nothing was changed", err=True)
+            typer.echo(INTERRUPTED, err=True)
+            _emit({"ok": False, "exit_code": EXIT_INTERRUPTED, "error": INTERRUPTED,
+                   "problems": []})
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:  # `letterforge list ... | head`: the reader left, stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -146,13 +146,10 @@ DateOpt = Annotated[
 ]
 
 
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--date: {value!r} is not a date: write YYYY-MM-DD") from None
+def _formats(value: str | None) -> tuple[str, ...]:
+    from .writers import NEEDS
+
+    return parse_formats(value, NEEDS)
 
 
 @app.command()
@@ -194,21 +191,20 @@ def render(
     Letters whose inputs (their row, the signatories, the templates, the stylesheet,
     letterforge's version) have not changed since the last render are kept as they are.
     """
-    from .models import Settings
-    from .pipeline import Inputs, parse_formats, parse_shard, prepare, render_batch
+    from .pipeline import prepare, render_batch
 
-    fmts = parse_formats(formats)
-    settings = Settings(year=year, date=_date(date))
+    options = Options(year, parse_date(date), _formats(formats), tuple(only or ()),
+                      parse_shard(shard))
     inputs = Inputs(candidates, signatories, template, encoding, email_template)
-    plan = prepare(inputs, settings, only or (), fmts, parse_shard(shard), check_letters=False)
-    n_jobs = jobs or os.cpu_count() or 1
+    plan = prepare(inputs, options, check_letters=False)
     if _progress_allowed():
         with typer.progressbar(length=len(plan.candidates), label="Rendering",
                                file=sys.stderr) as bar:
-            result = render_batch(plan, fmts, out, partial=bool(only), force=force,
-                                  jobs=n_jobs, on_letter=lambda c: bar.update(1))
+            result = render_batch(plan, out, force=force, jobs=jobs,
+                                  on_letter=lambda c: bar.update(1))
     else:
-        result = render_batch(plan, fmts, out, partial=bool(only), force=force, jobs=n_jobs)
+        result = render_batch(plan, out, force=force, jobs=jobs)
+    fmts = options.formats
     _emit({"ok": True, "year": year, "out_dir": str(result.out_dir), "formats": list(fmts),
            "letters": result.letters, "rendered": result.rendered, "up_to_date": result.reused,
            "changed": result.changed, "files": result.files,
@@ -245,11 +241,10 @@ def check(
     """
     from babel.dates import format_date
 
-    from .models import Settings
-    from .pipeline import Inputs, prepare
+    from .pipeline import prepare
 
-    settings = Settings(year=year, date=_date(date))
-    plan = prepare(Inputs(candidates, signatories, template, encoding, email_template), settings)
+    plan = prepare(Inputs(candidates, signatories, template, encoding, email_template),
+                   Options(year, parse_date(date)))
     when = format_date(plan.merger.date, format="long", locale=plan.merger.locale)
     n, m = len(plan.candidates), len(plan.signatories)
     _emit({"ok": True, "year": year, "candidates": n, "signatories": m,
@@ -309,6 +304,7 @@ def send(
     records every message; a rerun sends only what was not sent. The password comes
     only from the environment or --password-command: letterforge never prompts.
     """
+    from .errors import Interrupted, SendError, UsageError
     from .send import SmtpConfig, export_problems, password_from, send_batch
 
     if security not in ("starttls", "tls", "none"):
@@ -319,8 +315,6 @@ def send(
     if really:
         password = password_from(password_env, password_command) if user else None
         if user and password is None:
-            from .send import SendError
-
             raise SendError(f"no password for {user}: set {password_env} or give "
                             "--password-command")
         config = SmtpConfig(host, port, security, user, password, timeout)
@@ -334,9 +328,8 @@ def send(
                             only=only or (), resend=resend or (), mark_sent=mark_sent or (),
                             on_event=event)
     except KeyboardInterrupt:
-        typer.echo("interrupted: every message handed to the server so far is in the send "
-                   "ledger; run the same command again to send the rest", err=True)
-        raise typer.Exit(130) from None
+        raise Interrupted("every message handed to the server so far is in the send "
+                          "ledger; run the same command again to send the rest") from None
     if report.dry_run and not as_json:
         rows = [(m.candidate, ", ".join(m.recipients), m.state, m.note)
                 for m in report.messages]
@@ -375,6 +368,8 @@ def combine(
                                                 "(each OUT/YEAR of a --shard render).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output root; the combined batch "
                                       "goes to OUT/YEAR.")] = Path("out"),
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace letters of OUT/YEAR that were edited by hand.")] = False,
 ) -> None:
     """Combine the parts of a sharded render into one batch and one manifest.
 
@@ -382,8 +377,8 @@ def combine(
     """
     from .combine import combine as run
 
-    target, manifest = run(parts, out)
-    _err(f"Combined {len(parts)} parts: {len(manifest['letters'])} letters in {target}/")
+    target, manifest = run(parts, out, force=force)
+    _err(f"Combined {len(parts)} parts: {len(manifest.letters)} letters in {target}/")
 
 
 @app.command()
@@ -415,8 +410,6 @@ def verify(
     differ (and the candidate of each letter). With FILES, checks those files (say,
     a published PDF) against the manifest instead.
     """
-    from .models import Settings
-    from .pipeline import Inputs
     from .verify import verify_batch, verify_files
 
     if files:
@@ -425,8 +418,7 @@ def verify(
             _err(f"ok: {shown} is {rel}" + (f" ({who})" if who else ""))
     else:
         inputs = Inputs(candidates, signatories, template, encoding, email_template)
-        report = verify_batch(inputs, Settings(year, _date(date)), out,
-                              jobs or os.cpu_count() or 1)
+        report = verify_batch(inputs, Options(year, parse_date(date)), out, jobs)
     _emit({"ok": report.identical, **report.as_json()})
     for difference in report.differences:
         typer.echo(f"differs: {difference}", err=True)

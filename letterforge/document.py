@@ -1,13 +1,19 @@
-"""Parse: merged Markdown -> one document tree that every writer walks.
+"""Parse: merged Markdown -> one document tree that every writer walks, parsed once.
 
 The parser is CommonMark with raw HTML switched off (a ``<`` in the text is text) and
 block attributes: a line ``{.date}`` before a paragraph gives it the class ``date``,
 which the DOCX writer maps to the paragraph style "Date" and the PDF's stylesheet to
 ``.date``.
+
+:data:`NODE_TYPES` is the one set of node types letterforge renders; every writer has a
+rule for each of them (a test holds them to it). A merged letter with any other node
+type, or nested deeper than :data:`MAX_NESTING`, is an error naming the template's line:
+content is never dropped or printed as raw markup.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,14 +23,46 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.attrs import attrs_block_plugin
 
-from .models import Candidate, Letter
+from .errors import Problem, RenderError, display_path
+from .models import Candidate, Letter, Template
+
+BLOCK_TYPES = frozenset({
+    "root", "paragraph", "heading", "ordered_list", "bullet_list", "list_item",
+    "blockquote", "code_block", "fence", "hr",
+})
+INLINE_TYPES = frozenset({
+    "inline", "text", "softbreak", "hardbreak", "em", "strong", "code_inline", "link",
+})
+#: Every node type a letter may contain; each writer has a rule for each.
+NODE_TYPES = BLOCK_TYPES | INLINE_TYPES
+
+#: Lists and block quotes nested deeper than this are refused (markdown-it stops parsing
+#: at its own limit and would silently drop the rest of the letter).
+MAX_NESTING = 8
+_CONTAINERS = frozenset({"ordered_list", "bullet_list", "blockquote"})
+
+NODE_NAMES = {
+    "table": "a table", "footnote_ref": "a footnote", "footnote_block": "a footnote",
+    "image": "an image", "html_block": "raw HTML", "html_inline": "raw HTML",
+    "s": "strikethrough", "math_inline": "math", "math_block": "math",
+}
+
+
+@dataclass(frozen=True)
+class EmailDocument:
+    tree: SyntaxTreeNode
+    headers: Mapping[str, Any]
+    attach_docx: bool
 
 
 @dataclass(frozen=True)
 class Document:
+    """A parsed letter: the tree of the letter, its metadata, the parsed e-mail."""
+
     tree: SyntaxTreeNode
     meta: Mapping[str, Any]
     candidate: Candidate
+    email: EmailDocument | None = None
 
 
 @lru_cache(maxsize=1)
@@ -34,9 +72,86 @@ def parser() -> MarkdownIt:
     )
 
 
-def parse(letter: Letter) -> Document:
-    tokens = parser().parse(letter.markdown)
-    return Document(tree=SyntaxTreeNode(tokens), meta=letter.meta, candidate=letter.candidate)
+def parse_markdown(text: str) -> SyntaxTreeNode:
+    return SyntaxTreeNode(parser().parse(text))
+
+
+def parse(letter: Letter, template: Template | None = None,
+          email_template: Template | None = None) -> Document:
+    """Parse the letter (and its e-mail) once; refuse what no writer can render."""
+    tree = parse_markdown(letter.markdown)
+    check_tree(tree, letter.markdown, template, letter.candidate)
+    email = None
+    if letter.email is not None:
+        email_tree = parse_markdown(letter.email.markdown)
+        check_tree(email_tree, letter.email.markdown, email_template, letter.candidate)
+        email = EmailDocument(email_tree, letter.email.headers, letter.email.attach_docx)
+    return Document(tree=tree, meta=letter.meta, candidate=letter.candidate, email=email)
+
+
+def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
+               candidate: Candidate | None = None) -> None:
+    """Raise a RenderError, with the template's line, for the first node no writer
+    renders or nested deeper than MAX_NESTING."""
+    for node, depth in _walk_depth(tree):
+        problem = None
+        if node.type not in NODE_TYPES:
+            what = NODE_NAMES.get(node.type, f"Markdown '{node.type}'")
+            problem = (f"{what} is not supported in a letter (it would not print the same "
+                       "in the PDF, the DOCX and the e-mail): remove it or write it as text")
+        elif depth > MAX_NESTING:
+            problem = (f"lists and quotes are nested {depth} levels deep here; a letter may "
+                       f"nest them {MAX_NESTING} levels at most: flatten them")
+        if problem is None:
+            continue
+        merged_line = _node_line(node)
+        for_whom = f" (letter to {candidate.short_name})" if candidate is not None else ""
+        if template is None:
+            where = f" (line {merged_line} of the merged text)" if merged_line else ""
+            raise RenderError(Problem("", None, None, problem + where + for_whom))
+        line = template_line_of(merged_line, merged, template.body) if merged_line else None
+        raise RenderError(Problem(display_path(template.path), line, None,
+                                  problem + for_whom))
+
+
+def _walk_depth(node: SyntaxTreeNode, depth: int = 0) -> Iterator[tuple[SyntaxTreeNode, int]]:
+    stack = [(node, depth)]
+    while stack:
+        n, d = stack.pop()
+        if n.type in _CONTAINERS:
+            d += 1
+        yield n, d
+        stack.extend((c, d) for c in reversed(n.children))
+
+
+def _node_line(node: SyntaxTreeNode) -> int | None:
+    while node is not None:
+        if node.map:
+            return node.map[0] + 1
+        node = node.parent  # type: ignore[assignment]
+    return None
+
+
+def template_line_of(merged_line: int, merged: str, body: str) -> int | None:
+    """The line of the template that produced line ``merged_line`` of the merged text:
+    lines the template prints as written match exactly, lines with ``{{ }}`` by their
+    place between those."""
+    merged_lines = merged.split("\n")
+    body_lines = body.split("\n")
+    matcher = difflib.SequenceMatcher(None, body_lines, merged_lines, autojunk=False)
+    target = merged_line - 1
+    best = None
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if j1 <= target < j2 or (j1 == j2 == target):
+            if tag == "equal":
+                return i1 + (target - j1) + 1
+            if i2 > i1:
+                offset = min(target - j1, i2 - i1 - 1)
+                return i1 + offset + 1
+            best = i1
+        if j1 > target:
+            break
+    return best + 1 if best is not None else None
 
 
 def walk(node: SyntaxTreeNode) -> Iterator[SyntaxTreeNode]:
@@ -50,6 +165,10 @@ def classes(node: SyntaxTreeNode) -> list[str]:
         return []
     value = node.attrs.get("class", "")
     return str(value).split() if value else []
+
+
+def line_of(node: SyntaxTreeNode) -> int | None:
+    return node.map[0] + 1 if node.map else None
 
 
 def plain_text(node: SyntaxTreeNode) -> str:

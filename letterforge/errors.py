@@ -1,37 +1,56 @@
-"""One error tree. Every expected error carries an exit code and a message a person can act on.
+"""The one error tree, and every exit code.
 
-Messages name the file and, where there is one, the line: ``path:line: column: what is wrong``.
-Anything that is not a :class:`LetterforgeError` is a bug and keeps its traceback.
+Every error letterforge expects is a :class:`LetterforgeError`: it carries a list of
+:class:`Problem` objects (file, line, column, what to do) and the exit code the command
+ends with. Problems travel as data from the stage that finds them to the command line,
+which is the only place that formats them; nothing is turned into a string and parsed
+back. Anything that is not a :class:`LetterforgeError` is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
-EXIT_INPUT = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INPUT = 1  # bad input, files differ, a message failed or needs a look
+EXIT_USAGE = 2  # an option value that makes no sense
+EXIT_INTERNAL = 70  # a bug: the traceback is shown
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done; 1 bad input (the message names the file and line); "
+    "2 usage error; 70 internal error (please report it); 130 interrupted."
+)
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with the input, located as precisely as we can."""
+    """One thing wrong with the input, located as precisely as we can.
+
+    ``path`` is empty for a problem that belongs to no file (an option, say).
+    A ``warning`` does not stop a command; it is reported all the same.
+    """
 
     path: str
     line: int | None
     column: str | None
     message: str
+    warning: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         where = self.path
         if self.line is not None:
             where += f":{self.line}"
         if self.column:
-            return f"{where}: {self.column}: {self.message}"
-        return f"{where}: {self.message}"
+            where = f"{where}: {self.column}" if where else self.column
+        return f"{where}: {self.message}" if where else self.message
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path or None, "line": self.line, "column": self.column,
+                "message": self.message, "severity": "warning" if self.warning else "error"}
 
 
 def display_path(path: Path | str) -> str:
@@ -39,53 +58,86 @@ def display_path(path: Path | str) -> str:
     p = Path(path)
     try:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):
         return str(p)
 
 
 class LetterforgeError(Exception):
-    """Root of every error letterforge expects. ``exit_code`` is what the CLI exits with."""
+    """Root of every error letterforge expects: its problems and the exit code."""
 
     exit_code = EXIT_INPUT
+    #: "N problems found:" before the list, even for one problem (what `check` prints)
+    listed = False
+
+    def __init__(self, problems: Problem | str | Iterable[Problem]) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("", None, None, problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        if len(self.problems) == 1 and not self.listed:
+            return str(self.problems[0])
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} found"
+        return head + ":\n" + "\n".join(str(p) for p in self.problems)
+
+    @property
+    def problem(self) -> Problem:
+        return self.problems[0]
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses process boundaries as data
+        return (_rebuild, (type(self), self.problems))
+
+
+def _rebuild(cls: type[LetterforgeError], problems: list[Problem]) -> LetterforgeError:
+    return cls(problems)
 
 
 class InputError(LetterforgeError):
-    """Bad input: one problem."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-    def __reduce__(self) -> tuple[type, tuple[Problem]]:
-        return (InputError, (self.problem,))
+    """Bad input: a data file, a template, the stylesheet, a reference document."""
 
 
-class ValidationFailed(LetterforgeError):
-    """Bad input: several problems, all reported at once."""
+class ValidationFailed(InputError):
+    """Bad input found by the checks that run before anything is rendered: every problem
+    at once, under a count."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} found"
-        super().__init__(head + ":\n" + "\n".join(str(p) for p in self.problems))
+    listed = True
 
 
-class RenderError(LetterforgeError):
-    """A letter could not be rendered because of what the template or data asks for."""
-
-    def __init__(self, what: Problem | str) -> None:
-        self.problem = what if isinstance(what, Problem) else None
-        super().__init__(str(what))
-
-    def __reduce__(self) -> tuple[type, tuple[Problem | str]]:  # crosses process boundaries
-        return (RenderError, (self.problem or str(self),))
+class RenderError(InputError):
+    """A letter cannot be rendered because of what the template or the data asks for."""
 
 
 class OutputError(LetterforgeError):
     """The batch could not be written (permissions, disk full...). Nothing was replaced."""
 
 
+class ManifestError(LetterforgeError):
+    """A batch's manifest.json is missing, damaged or from another batch."""
+
+
 class UsageError(LetterforgeError):
     """An option value that makes no sense."""
 
     exit_code = EXIT_USAGE
+
+
+class SendError(LetterforgeError):
+    """The batch cannot be sent (no batch, bad settings, the server refused us)."""
+
+
+class VerifyError(LetterforgeError):
+    """A batch or a file cannot be verified (no manifest, unreadable file)."""
+
+
+class CombineError(LetterforgeError):
+    """The parts of a sharded render cannot be combined."""
+
+
+class Interrupted(LetterforgeError):
+    """Ctrl-C (SIGINT) or SIGTERM: the command stopped, what it says is kept."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -1,4 +1,5 @@
-"""The only stage that reads input: CSV tables and the master template.
+"""The only stage that reads: CSV tables, templates and the files they include, the
+stylesheet and what it names, the reference DOCX, the installed fonts, the environment.
 
 CSV is read as spreadsheets write it: UTF-8 with or without a byte-order mark, comma,
 semicolon or tab delimited, CRLF or LF line ends, quoted cells with delimiters and line
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError, Problem, display_path
-from .models import TemplateSource
+from .models import Assets, Template
 
 DELIMITERS = ",;\t"
 
@@ -97,8 +100,6 @@ def _sniff_delimiter(text: str) -> str:
 
 def read_table(path: Path, *, encoding: str | None = None) -> Table:
     """Read a CSV file into normalised rows; raise :class:`InputError` on what cannot be read."""
-    import hashlib
-
     shown = display_path(path)
     try:
         data = path.read_bytes()
@@ -197,24 +198,56 @@ def _check_headers(shown: str, line: int, raw: list[str], headers: list[str]) ->
 
 
 FRONT_MATTER_FENCE = re.compile(r"^(---|\.\.\.)\s*$")
+MAX_TEMPLATE_BYTES = 2 * 1024 * 1024  # a letter template is a few kB; refuse what is not one
 
 
-def read_template(path: Path) -> TemplateSource:
-    """Read the master letter and split its YAML front matter from the body."""
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML without aliases: ``*name`` can expand a few lines into gigabytes (an "alias
+    bomb"); a letter's front matter never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter: write the "
+                "value out", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _read_text(path: Path, what: str) -> tuple[bytes, str]:
     shown = display_path(path)
-    import hashlib
-
     try:
+        if path.stat().st_size > MAX_TEMPLATE_BYTES:
+            raise InputError(Problem(shown, None, None,
+                                     f"is larger than {MAX_TEMPLATE_BYTES // 1024 // 1024} MB: "
+                                     f"not a {what}"))
         raw = path.read_bytes()
-        text = raw.decode("utf-8-sig")
+        return raw, raw.decode("utf-8-sig")
     except FileNotFoundError as exc:
-        raise InputError(Problem(shown, None, None, "template not found")) from exc
+        raise InputError(Problem(shown, None, None, f"{what} not found")) from exc
+    except IsADirectoryError as exc:
+        raise InputError(Problem(shown, None, None, f"is a folder, not a {what}")) from exc
     except UnicodeDecodeError as exc:
         raise InputError(
-            Problem(shown, None, None, "is not UTF-8 text: save the template as UTF-8")
+            Problem(shown, None, None, f"is not UTF-8 text: save the {what} as UTF-8")
         ) from exc
-    except OSError as exc:
-        raise InputError(Problem(shown, None, None, f"cannot be read: {exc.strerror}")) from exc
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(Problem(shown, None, None, f"cannot be read: {reason}")) from exc
+
+
+def _front_matter_line(lines: list[str], key: str) -> int | None:
+    for i, line in enumerate(lines):
+        if re.match(rf"^{re.escape(key)}\s*:", line):
+            return i + 1
+    return None
+
+
+def read_template(path: Path, what: str = "template") -> Template:
+    """Read a template, split its YAML front matter from the body, and read the files
+    its ``{% include %}`` / ``{% import %}`` tags name (from its folder only)."""
+    shown = display_path(path)
+    raw, text = _read_text(path, what)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     front: dict[str, Any] = {}
@@ -228,7 +261,7 @@ def read_template(path: Path) -> TemplateSource:
             )
         yaml_text = "\n".join(lines[1:end])
         try:
-            loaded = yaml.safe_load(yaml_text) if yaml_text.strip() else {}
+            loaded = yaml.load(yaml_text, Loader=_FrontMatterLoader) if yaml_text.strip() else {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 2 if mark is not None else 1
@@ -236,6 +269,14 @@ def read_template(path: Path) -> TemplateSource:
             raise InputError(
                 Problem(shown, line, None, f"front matter is not valid YAML: {reason}")
             ) from exc
+        except ValueError as exc:  # a date YAML cannot build: 2013-02-30, hour 25
+            m = re.search(r"^(\w+)\s*:\s*(\d{4}-\d\d-\d\d[^\s#]*)", yaml_text, re.M)
+            key = m.group(1) if m else None
+            line = _front_matter_line(lines[1:end], key) if key else None
+            raise InputError(Problem(
+                shown, line + 1 if line else None, key,
+                f"{m.group(2) if m else 'a date'} is not a real date ({exc}): write it as "
+                "YYYY-MM-DD")) from exc
         if not isinstance(loaded, dict):
             raise InputError(
                 Problem(shown, 2, None, "front matter must be 'key: value' lines")
@@ -244,10 +285,106 @@ def read_template(path: Path) -> TemplateSource:
         body_first = end + 2
         # Keep the line count so Jinja's line numbers are the file's.
         lines = [""] * (end + 1) + lines[end + 1:]
-    return TemplateSource(
-        path=path, front_matter=front, body="\n".join(lines), body_first_line=body_first,
-        sha256=hashlib.sha256(raw).hexdigest(),
+    body = "\n".join(lines)
+    return Template(
+        path=path, front_matter=front, body=body, body_first_line=body_first,
+        sha256=hashlib.sha256(raw).hexdigest(), includes=_read_includes(body, path),
     )
+
+
+def _read_includes(body: str, path: Path) -> dict[str, tuple[str, str]]:
+    """name -> (path, text) of every template the body includes or imports, recursively.
+    A name that is not written in quotes, a file outside the templates folder or a
+    missing file is left out: the merge stage reports it with its line."""
+    import jinja2
+    import jinja2.meta
+
+    root = path.parent.resolve()
+    found: dict[str, tuple[str, str]] = {}
+    todo = [body]
+    while todo:
+        source = todo.pop()
+        try:
+            ast = jinja2.Environment().parse(source)
+        except jinja2.TemplateSyntaxError:
+            continue  # the merge stage reports it with its line
+        for name in jinja2.meta.find_referenced_templates(ast):
+            if name is None or name in found:
+                continue
+            target = (root / name).resolve()
+            if not target.is_relative_to(root) or not target.is_file():
+                continue
+            try:
+                _, text = _read_text(target, "template")
+            except InputError:
+                continue
+            found[name] = (str(target), text)
+            todo.append(text)
+    return found
+
+
+def read_assets(template: Template) -> tuple[Assets, list[Problem]]:
+    """The stylesheet the template names, the files the stylesheet names (images,
+    fonts), and the reference DOCX: all from the templates folder, nothing else."""
+    from .validate import css_references
+
+    problems: list[Problem] = []
+    shown = display_path(template.path)
+    root = template.directory.resolve()
+    name = str(template.front_matter.get("stylesheet") or "letter.css")
+    css = ""
+    files: dict[str, bytes] = {}
+    css_path = _inside(root, name)
+    if css_path is None:
+        problems.append(Problem(shown, None, "stylesheet",
+                                f"{name!r} is outside the templates folder: keep the "
+                                "stylesheet beside the template"))
+    else:
+        try:
+            css = css_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            problems.append(Problem(shown, None, "stylesheet",
+                                    f"stylesheet {display_path(css_path)} not found"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(display_path(css_path), None, None,
+                                    f"cannot be read as UTF-8 text: {exc}"))
+        for ref, line, target in css_references(css, css_path, root):
+            if target is None:
+                continue
+            rel = target.relative_to(root).as_posix()
+            try:
+                files[rel] = target.read_bytes()
+            except OSError as exc:
+                problems.append(Problem(display_path(css_path), line, None,
+                                        f"{ref!r} cannot be read: {exc.strerror}"))
+    reference: bytes | None = None
+    ref_name = template.front_matter.get("reference_docx")
+    ref_path = _inside(root, str(ref_name or "reference.docx"))
+    if ref_path is None:
+        problems.append(Problem(shown, None, "reference_docx",
+                                f"{ref_name!r} is outside the templates folder: keep the "
+                                "reference document beside the template"))
+    elif ref_path.is_file():
+        try:
+            reference = ref_path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(display_path(ref_path), None, None,
+                                    f"cannot be read: {exc.strerror}"))
+    elif ref_name:
+        problems.append(Problem(shown, None, "reference_docx",
+                                f"{display_path(ref_path)} not found"))
+    return Assets(template.directory, name, css, reference, files), problems
+
+
+def _inside(root: Path, name: str) -> Path | None:
+    """``root/name`` resolved, or None when it leads outside ``root``."""
+    if "\x00" in name:
+        return None
+    try:
+        path = (root / name).resolve()
+    except (OSError, ValueError):
+        return None
+    return path if path.is_relative_to(root) else None
 
 
 def installed_font_families() -> frozenset[str] | None:
@@ -266,3 +403,9 @@ def installed_font_families() -> frozenset[str] | None:
         return None
     names = {name.strip().lower() for line in out.splitlines() for name in line.split(",")}
     return frozenset(n for n in names if n)
+
+
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH (reproducible-builds.org): the time every embedded date takes."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(value) if value.isdigit() else None

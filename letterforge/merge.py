@@ -1,9 +1,14 @@
-"""Merge: one candidate + the signatories + the template's front matter -> Markdown.
+"""Merge: one candidate + the signatories + the templates' front matter -> one Letter
+(the letter's Markdown, its metadata, and the e-mail that carries it), made once.
 
-Values from the data are text, never markup: every ``{{ expression }}`` in the body is
+Values from the data are text, never markup: every ``{{ expression }}`` in a body is
 escaped for Markdown when it is printed (Jinja's ``finalize`` hook), so a name with
 ``*``, ``_``, ``<``, ``&``, ``[`` or a backslash prints literally. The ``markdown``
 filter is the one way to opt out.
+
+Templates run in Jinja's immutable sandbox: they cannot reach Python internals and
+cannot change the data (``signatories.pop()`` is an error), so every letter gets the
+same inputs whatever the order or the process it is rendered in.
 """
 
 from __future__ import annotations
@@ -14,15 +19,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .errors import Problem, RenderError, display_path
 from .filters import FILTERS, Markdown
-from .models import Candidate, Letter, Settings, Signatory, TemplateSource
+from .models import Candidate, Email, Letter, Settings, Signatory, Template
+from .validate import bad_character, split_emails
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
 # ones that can start or end markup inline or at the start of a line.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|&~=:\"'^$])")
+
+# Front matter keys with a meaning of their own; any other key is a template variable too.
+KNOWN_META = ("lang", "title", "subject", "author", "date", "stylesheet", "reference_docx")
+# Header values are refused above this length: Word's subject property holds 255
+# characters, and a subject longer than a line is a mistake in the data.
+MAX_HEADER_CHARS = 250
 
 
 def md_escape(text: str) -> str:
@@ -42,8 +54,36 @@ def _finalize(value: Any) -> str:
     return md_escape(str(value))
 
 
-# Front matter keys with a meaning of their own; any other key is a template variable too.
-KNOWN_META = ("lang", "title", "subject", "author", "date", "stylesheet", "reference_docx")
+class Columns(dict[str, Any]):
+    """A candidate's or signatory's columns as the template sees them."""
+
+
+class FrontMatterMap(dict[str, Any]):
+    """A mapping written in the front matter (``signer:``) as the template sees it."""
+
+    key = ""
+
+
+class UndefinedName(jinja2.UndefinedError):
+    """What StrictUndefined raises, with the name and the object it was looked up on."""
+
+    def __init__(self, message: str | None, name: str | None, obj: Any) -> None:
+        super().__init__(message)
+        self.name = name
+        self.obj = obj
+
+
+class _Undefined(jinja2.StrictUndefined):
+    """StrictUndefined whose error says which name was looked up on what."""
+
+    __slots__ = ()
+
+    def __init__(self, hint: str | None = None, obj: Any = jinja2.utils.missing,
+                 name: str | None = None, exc: Any = jinja2.UndefinedError) -> None:
+        def make(message: str | None = None) -> UndefinedName:
+            return UndefinedName(message, name, obj)
+
+        super().__init__(hint, obj, name, make)  # type: ignore[arg-type]
 
 
 def _locale_for(lang: str) -> str:
@@ -55,8 +95,8 @@ def _locale_for(lang: str) -> str:
         raise ValueError(f"unknown language {lang!r}: use a tag such as en-GB or fr") from exc
 
 
-def template_line(exc: BaseException, template: TemplateSource) -> int | None:
-    """The line of the master template where a Jinja error happened, from its traceback."""
+def template_line(exc: BaseException, template: Template) -> int | None:
+    """The line of the template where a Jinja error happened, from its traceback."""
     lineno = getattr(exc, "lineno", None)
     if isinstance(exc, jinja2.TemplateSyntaxError) and lineno:
         return int(lineno)
@@ -70,14 +110,82 @@ def template_line(exc: BaseException, template: TemplateSource) -> int | None:
     return found
 
 
+def _frozen(value: Any, key: str = "") -> Any:
+    """Front matter and rows as the template sees them: mappings it can read, not change."""
+    if isinstance(value, dict):
+        out = FrontMatterMap({k: _frozen(v, f"{key}.{k}" if key else str(k))
+                              for k, v in value.items()})
+        out.key = key
+        return out
+    if isinstance(value, list):
+        return tuple(_frozen(v, key) for v in value)
+    return value
+
+
+class _Body:
+    """One template compiled in its own environment (letter or e-mail)."""
+
+    def __init__(self, template: Template, markdown: bool) -> None:
+        self.template = template
+        self.shown = display_path(template.path)
+        self.env = self._environment(markdown)
+        self.text_env = self._environment(False)
+        self.compiled = self.env.get_template("\x00body")
+        self.front = {k: self._compile_value(v) for k, v in template.front_matter.items()}
+
+    def _load(self, name: str) -> tuple[str, str, Any]:
+        if name == "\x00body":
+            return self.template.body, str(self.template.path), lambda: True
+        found = self.template.includes.get(name)
+        if found is None:
+            raise jinja2.TemplateNotFound(
+                f"{name} (templates are read from {display_path(self.template.directory)} "
+                "only, and must be named in quotes)")
+        path, text = found
+        return text, path, lambda: True
+
+    def _environment(self, markdown: bool) -> jinja2.Environment:
+        env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FunctionLoader(self._load),
+            undefined=_Undefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            finalize=_finalize if markdown else None,
+        )
+        env.filters.update(FILTERS)
+        return env
+
+    def _compile_value(self, value: Any) -> Any:
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            return self.text_env.from_string(value)
+        if isinstance(value, dict):
+            return {k: self._compile_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._compile_value(v) for v in value]
+        return value
+
+
+def _render_value(value: Any, ctx: Mapping[str, Any]) -> Any:
+    if isinstance(value, jinja2.Template):
+        return value.render(ctx)
+    if isinstance(value, dict):
+        return {k: _render_value(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_value(v, ctx) for v in value]
+    return value
+
+
 class Merger:
-    """Compiles the template once; merges it with one candidate at a time."""
+    """Compiles the templates once; merges them with one candidate at a time."""
 
     def __init__(
         self,
-        template: TemplateSource,
+        template: Template,
         signatories: Sequence[Signatory],
         settings: Settings,
+        email_template: Template | None = None,
     ) -> None:
         self.template = template
         self.settings = settings
@@ -104,99 +212,86 @@ class Merger:
                 self.shown, None, "date",
                 "the letter has no date: add 'date: YYYY-MM-DD' to the front matter"))
         self.date: dt.date = date
-        self.env = self._environment(markdown=True)
-        self.text_env = self._environment(markdown=False)
-        self.body = self.env.get_template("__letter__")
-        self.front = {k: self._compile_value(v) for k, v in fm.items()}
-        self.signatories = [s.context() for s in signatories]
-
-    def _load(self, name: str) -> tuple[str, str, Any]:
-        if name == "__letter__":
-            return self.template.body, str(self.template.path), lambda: True
-        # Other templates (includes) come from the templates folder only.
-        root = self.template.directory.resolve()
-        path = (root / name).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            raise jinja2.TemplateNotFound(
-                f"{name} (templates are read from {display_path(root)} only)")
+        self.timestamp = _timestamp(date, settings.source_date_epoch)
         try:
-            return path.read_text(encoding="utf-8"), str(path), lambda: True
-        except (OSError, UnicodeDecodeError) as exc:
-            raise jinja2.TemplateNotFound(f"{name} (cannot be read as UTF-8: {exc})") from exc
+            self.letter = _Body(template, markdown=True)
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(_syntax_problem(exc, template)) from exc
+        self.email: _Body | None = None
+        self.email_own: dict[str, Any] = {}
+        if email_template is not None:
+            # The e-mail sees the letter's front matter too (title, subject, signer ...).
+            combined = Template(email_template.path,
+                                {**template.front_matter, **email_template.front_matter},
+                                email_template.body, email_template.body_first_line,
+                                email_template.sha256, email_template.includes)
+            self.email_own = dict(email_template.front_matter)
+            try:
+                self.email = _Body(combined, markdown=True)
+            except jinja2.TemplateSyntaxError as exc:
+                raise RenderError(_syntax_problem(exc, email_template)) from exc
+        self.signatories = tuple(Columns(s.context()) for s in signatories)
 
-    def _environment(self, *, markdown: bool) -> jinja2.Environment:
-        env = SandboxedEnvironment(
-            loader=jinja2.FunctionLoader(self._load),
-            undefined=jinja2.StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            finalize=_finalize if markdown else None,
-        )
-        env.filters.update(FILTERS)
-        return env
+    @property
+    def attach_docx(self) -> bool:
+        return bool(self.email_own.get("attach_docx", False))
 
-    def _compile_value(self, value: Any) -> Any:
-        if isinstance(value, str) and ("{{" in value or "{%" in value):
-            return self.text_env.from_string(value)
-        if isinstance(value, dict):
-            return {k: self._compile_value(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._compile_value(v) for v in value]
-        return value
+    def variables(self) -> list[str]:
+        return sorted({*self.template.front_matter, "candidate", "signatories", "year",
+                       "lang", "locale", "date"})
 
-    def _render_value(self, value: Any, ctx: Mapping[str, Any]) -> Any:
-        if isinstance(value, jinja2.Template):
-            return value.render(ctx)
-        if isinstance(value, dict):
-            return {k: self._render_value(v, ctx) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._render_value(v, ctx) for v in value]
-        return value
-
-    def context(self, candidate: Candidate) -> dict[str, Any]:
+    def _context(self, body: _Body, candidate: Candidate) -> dict[str, Any]:
         base: dict[str, Any] = {
-            "candidate": candidate.context(),
+            "candidate": Columns(candidate.context()),
             "signatories": self.signatories,
             "year": self.settings.year,
             "lang": self.lang,
             "locale": self.locale,
         }
         meta: dict[str, Any] = {}
-        for key, value in self.front.items():
-            meta[key] = self._render_value(value, {**base, **meta})
+        try:
+            for key, value in body.front.items():
+                meta[key] = _frozen(_render_value(value, {**base, **meta}), key)
+        except jinja2.UndefinedError as exc:
+            raise RenderError(self._undefined(exc, body, candidate, front=True)) from exc
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
+                AttributeError) as exc:
+            raise RenderError(Problem(body.shown, None, None,
+                                      f"a front matter value cannot be computed: {exc}")
+                              ) from exc
         meta["date"] = self.date
         meta["lang"] = self.lang
         return {**meta, **base}
 
-    def checked_context(self, candidate: Candidate) -> dict[str, Any]:
-        """``context``, with a template mistake in the front matter as a RenderError."""
+    def _render(self, body: _Body, ctx: Mapping[str, Any], candidate: Candidate) -> str:
         try:
-            return self.context(candidate)
+            return body.compiled.render(ctx)
         except jinja2.UndefinedError as exc:
-            raise RenderError(self._undefined_message(exc, candidate)) from exc
-        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
-                AttributeError) as exc:
-            raise RenderError(Problem(self.shown, None, None,
-                                      f"a front matter value cannot be computed: {exc}")) from exc
+            raise RenderError(self._undefined(exc, body, candidate)) from exc
+        except SecurityError as exc:
+            line = template_line(exc, body.template)
+            raise RenderError(Problem(
+                body.shown, line, None,
+                f"the template may not change the data or reach Python internals ({exc}): "
+                "use a filter such as 'reject' or 'selectattr' to pick values instead")
+            ) from exc
+        except jinja2.TemplateError as exc:
+            line = template_line(exc, body.template)
+            raise RenderError(Problem(body.shown, line, None, f"template error: {exc}")
+                              ) from exc
+        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError,
+                RecursionError) as exc:
+            # what an expression such as {{ candidate.name + 1 }} raises
+            line = template_line(exc, body.template)
+            raise RenderError(Problem(
+                body.shown, line, None,
+                f"the template cannot compute an expression here: {exc}")) from exc
 
     def merge(self, candidate: Candidate) -> Letter:
-        ctx = self.checked_context(candidate)
-        try:
-            text = self.body.render(ctx)
-        except jinja2.UndefinedError as exc:
-            raise RenderError(self._undefined_message(exc, candidate)) from exc
-        except jinja2.TemplateError as exc:
-            line = template_line(exc, self.template)
-            raise RenderError(Problem(self.shown, line, None, f"template error: {exc}")) from exc
-        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
-            # what an expression such as {{ candidate.name + 1 }} raises
-            line = template_line(exc, self.template)
-            raise RenderError(Problem(
-                self.shown, line, None,
-                f"the template cannot compute an expression here: {exc}")) from exc
-        meta = {k: ctx[k] for k in self.front}
+        """The letter (and its e-mail) for one candidate. Pure: reads and writes nothing."""
+        ctx = self._context(self.letter, candidate)
+        text = self._render(self.letter, ctx, candidate)
+        meta: dict[str, Any] = {k: ctx[k] for k in self.letter.front}
         meta.update(
             lang=self.lang,
             locale=self.locale,
@@ -204,26 +299,106 @@ class Merger:
             title=str(ctx.get("title") or candidate.short_name),
             subject=str(ctx.get("subject") or ctx.get("title") or ""),
             author=_author(ctx),
+            timestamp=self.timestamp,
         )
-        return Letter(candidate=candidate, markdown=text, meta=meta)
+        stamp = self.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta["dcterms.created"] = meta["dcterms.modified"] = stamp
+        for key in ("title", "subject", "author"):
+            self._check_header_value(self.letter, key, meta[key], candidate)
+        email = self._merge_email(candidate, meta) if self.email is not None else None
+        return Letter(candidate=candidate, markdown=text, meta=meta, email=email)
 
-    def _undefined_message(self, exc: jinja2.UndefinedError, candidate: Candidate) -> Problem:
-        line = template_line(exc, self.template)
-        m = re.search(r"has no attribute '([^']+)'", str(exc))
-        m2 = re.search(r"'([^']+)' is undefined", str(exc))
-        if m and "dict object" in str(exc):
-            name = m.group(1)
+    def _merge_email(self, candidate: Candidate, letter_meta: Mapping[str, Any]) -> Email:
+        assert self.email is not None
+        body = self.email
+        ctx = self._context(body, candidate)
+        text = self._render(body, ctx, candidate)
+        own = self.email_own
+        headers: dict[str, Any] = {
+            "from": str(ctx.get("from") or ""),
+            "to": tuple(candidate.emails),
+            "cc": tuple(split_emails(candidate.fields.get("cc", ""))),
+            "bcc": tuple(split_emails(candidate.fields.get("bcc", ""))
+                         + split_emails(str(ctx.get("bcc") or ""))),
+            "reply_to": str(ctx.get("reply_to") or ""),
+            "subject": str(own.get("subject") and ctx["subject"] or letter_meta["subject"]),
+            "attachment": str(ctx.get("attachment") or candidate.slug),
+        }
+        for key in ("from", "reply_to", "subject", "attachment"):
+            self._check_header_value(body, key, headers[key], candidate)
+        if not headers["subject"].strip():
+            raise RenderError(Problem(body.shown, None, "subject",
+                                      "the e-mail has no subject: give the letter a "
+                                      "'subject:' in its front matter"))
+        headers["attachment"] = _safe_filename(headers["attachment"]) or candidate.slug
+        return Email(markdown=text, headers=headers, attach_docx=self.attach_docx)
+
+    def _check_header_value(self, body: _Body, key: str, value: str,
+                            candidate: Candidate) -> None:
+        """A value that ends up in an e-mail header or a document property: one line,
+        no control characters, not longer than those fields hold."""
+        bad = bad_character(value, allow_newline=False)
+        if bad == "a line break":
+            problem = (f"{key} contains a line break, which would let it add e-mail "
+                       "headers: remove it")
+        elif bad:
+            problem = f"{key} contains {bad}: remove it"
+        elif len(value) > MAX_HEADER_CHARS:
+            problem = (f"{key} is {len(value)} characters long; at most {MAX_HEADER_CHARS} "
+                       "fit in an e-mail subject and the documents' properties: shorten it "
+                       "(or the short_name it uses)")
+        else:
+            return
+        raise RenderError(Problem(body.shown, None, key,
+                                  f"{problem} (letter to {candidate.short_name})"))
+
+    def _undefined(self, exc: jinja2.UndefinedError, body: _Body, candidate: Candidate,
+                   front: bool = False) -> Problem:
+        line = None if front else template_line(exc, body.template)
+        name = getattr(exc, "name", None)
+        obj = getattr(exc, "obj", None)
+        if isinstance(obj, Columns) and obj is not None and name:
             columns = ", ".join(sorted(candidate.fields))
-            msg = (f"the template uses '{name}', which is not a column of the data "
-                   f"(columns: {columns}); add the column or fix the name")
-        elif m2:
-            name = m2.group(1)
-            known = ", ".join(sorted({*self.front, "candidate", "signatories", "year",
-                                      "lang", "locale", "date"}))
+            if "short_name" in obj and "slug" in obj:
+                msg = (f"the template uses '{name}', which is not a column of the data "
+                       f"(columns: {columns}); add the column or fix the name")
+            else:
+                keys = ", ".join(sorted(obj))
+                msg = (f"the template uses '{name}' of a signatory, which is not a column "
+                       f"of the signatories (columns: {keys}); add the column or fix the name")
+        elif isinstance(obj, FrontMatterMap) and name:
+            keys = ", ".join(sorted(obj)) or "none"
+            where = f"'{obj.key}'" if obj.key else "a value"
+            msg = (f"the template uses '{name}' of {where}, which the front matter does not "
+                   f"give ({where} has: {keys}); add it to the front matter or fix the name")
+        elif name and obj is jinja2.utils.missing:
+            known = ", ".join(self.variables())
             msg = f"the template uses '{name}', which is not defined (variables: {known})"
+        elif name:
+            msg = f"the template uses '{name}' of a value that has no such attribute ({exc})"
         else:
             msg = str(exc)
-        return Problem(self.shown, line, None, msg)
+        return Problem(body.shown, line, None, msg)
+
+
+def _syntax_problem(exc: jinja2.TemplateSyntaxError, template: Template) -> Problem:
+    where = exc.filename or str(template.path)
+    shown = display_path(where)
+    return Problem(shown, exc.lineno, None,
+                   f"template syntax error: {exc.message} (check the {{{{ }}}} and "
+                   "{% %} tags on this line)")
+
+
+def _timestamp(date: dt.date, epoch: int | None) -> dt.datetime:
+    """The time values writers embed: SOURCE_DATE_EPOCH when set, else the letter's date."""
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+    return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
+
+
+def _safe_filename(name: str) -> str:
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", name)
+    return " ".join(name.split()).strip(" .")[:120]
 
 
 def _author(ctx: Mapping[str, Any]) -> str:
@@ -231,6 +406,6 @@ def _author(ctx: Mapping[str, Any]) -> str:
     if author:
         return str(author)
     signer = ctx.get("signer")
-    if isinstance(signer, dict) and signer.get("name"):
+    if isinstance(signer, Mapping) and signer.get("name"):
         return str(signer["name"])
     return ""

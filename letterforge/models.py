@@ -1,4 +1,7 @@
-"""The data that flows between stages: frozen, plain, no behaviour beyond small conveniences."""
+"""The data that flows between stages: frozen, plain, no behaviour beyond small conveniences.
+
+Everything here can be pickled, so a worker process gets the same inputs as the main one.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ class Candidate:
             year=self.year,
             name=self.name,
             short_name=self.short_name,
-            emails=list(self.emails),
+            emails=tuple(self.emails),
             email=", ".join(self.emails),
             slug=self.slug,
         )
@@ -61,8 +64,9 @@ class Signatory:
 
 
 @dataclass(frozen=True)
-class TemplateSource:
-    """The master letter: YAML front matter plus a Markdown + Jinja2 body.
+class Template:
+    """A template: YAML front matter plus a Markdown + Jinja2 body, with the files it
+    includes (read by the load stage, from the templates folder only).
 
     ``body`` keeps the front matter's lines as blank lines so that line numbers in
     Jinja errors are line numbers of the file.
@@ -73,6 +77,7 @@ class TemplateSource:
     body: str
     body_first_line: int
     sha256: str = ""  # of the file as read
+    includes: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (path, text)
 
     @property
     def directory(self) -> Path:
@@ -80,20 +85,43 @@ class TemplateSource:
 
 
 @dataclass(frozen=True)
+class Assets:
+    """Files the writers need besides the letter, read once by the load stage."""
+
+    template_dir: Path
+    stylesheet_name: str
+    stylesheet: str  # CSS text of the print stylesheet
+    reference_docx: bytes | None = None  # a .docx whose styles the DOCX writer uses
+    files: Mapping[str, bytes] = field(default_factory=dict)  # resources the CSS names
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Per-run choices that are not data: the year, and an optional date override."""
+    """Per-run choices that are not data: the year, an optional date override, and the
+    time every embedded date comes from when SOURCE_DATE_EPOCH is set."""
 
     year: int
     date: dt.date | None = None
+    source_date_epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class Email:
+    """The merged e-mail that carries a letter: its Markdown body and checked headers."""
+
+    markdown: str
+    headers: Mapping[str, Any]  # from, to, cc, bcc, reply_to, subject, attachment
+    attach_docx: bool = False
 
 
 @dataclass(frozen=True)
 class Letter:
-    """One merged letter: Markdown text and the metadata every writer needs."""
+    """One merged letter: Markdown text, the metadata every writer needs, its e-mail."""
 
     candidate: Candidate
     markdown: str
     meta: Mapping[str, Any] = field(default_factory=dict)
+    email: Email | None = None
 
     @property
     def title(self) -> str:
@@ -106,13 +134,3 @@ class Letter:
     @property
     def lang(self) -> str:
         return str(self.meta.get("lang", "en"))
-
-
-@dataclass(frozen=True)
-class Assets:
-    """Files the writers need besides the letter, read once by the load stage."""
-
-    template_dir: Path
-    stylesheet_name: str
-    stylesheet: str  # CSS text of the print stylesheet
-    reference_docx: bytes | None = None  # a .docx whose styles the DOCX writer uses

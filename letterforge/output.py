@@ -1,6 +1,8 @@
 """Output: the only stage that writes. A batch is built in a temporary folder beside its
 target and moved into place only when every file is written, so a failure, a full disk
-or Ctrl-C part-way leaves the previous batch exactly as it was.
+or Ctrl-C part-way leaves the previous batch exactly as it was. Also here: the batch
+files made from the e-mails (``batch.mbox``, ``outbox.csv``) and the other files
+letterforge writes (CSV exports), each replaced whole or not at all.
 """
 
 from __future__ import annotations
@@ -9,45 +11,22 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator
+from email import policy
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError, display_path
+from .errors import Interrupted, OutputError, display_path
+from .manifest import MANIFEST, FileEntry, Manifest, sha256
 
-MANIFEST = "manifest.json"
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def read_manifest(batch: Path) -> dict[str, Any] | None:
-    path = batch / MANIFEST
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
-def manifest_files(manifest: Mapping[str, Any] | None) -> set[str]:
-    """Relative paths of every file a manifest lists."""
-    if not manifest:
-        return set()
-    listed = {
-        str(f["path"])
-        for letter in manifest.get("letters", [])
-        for f in letter.get("files", [])
-        if isinstance(f, dict) and "path" in f
-    }
-    listed.update(str(f["path"]) for f in manifest.get("batch_files", [])
-                  if isinstance(f, dict) and "path" in f)
-    return listed
+MBOX = "batch.mbox"
+OUTBOX = "outbox.csv"
 
 
 def _safe_relpath(rel: str) -> Path:
@@ -63,10 +42,6 @@ def _write(path: Path, data: bytes) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def dump_manifest(manifest: Mapping[str, Any]) -> bytes:
-    return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
 
 
 class BatchLock:
@@ -98,15 +73,89 @@ class BatchLock:
         self.release()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, a symbolic link or a folder tree; what is already gone is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+        else:
+            shutil.rmtree(path)
+
+
+def _journal(target: Path) -> Path:
+    return target.parent / f".{target.name}.swap"
+
+
 def recover(target: Path) -> None:
-    """A run killed between the two renames of a swap leaves the previous batch as
-    .YEAR.old-*: put it back before anything else looks at the batch."""
+    """Clean up after a render or combine of ``target`` that was killed (call it holding
+    the batch's lock, from the commands that swap batches: render and combine).
+
+    A swap is announced in a journal (``.YEAR.swap``) before its first rename and the
+    journal is removed right after the second. A run killed between the two renames
+    left the journal, no batch and the previous batch as ``.YEAR.old-*``: it is put
+    back. Any other leftover (``.YEAR.new-*`` of a render killed while it wrote,
+    ``.YEAR.old-*`` of a swap that completed) is removed; nothing is ever restored over
+    what the user did since (a deleted batch stays deleted).
+    """
     target = target.absolute()
-    if target.exists() or not target.parent.is_dir():
+    parent = target.parent
+    if not parent.is_dir():
         return
-    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds:
-        os.rename(olds[-1], target)
+    journal = _journal(target)
+    if journal.exists():
+        try:
+            doc = json.loads(journal.read_text(encoding="utf-8"))
+            old: Path | None = parent / str(doc["old"])
+        except (OSError, ValueError, KeyError, TypeError):
+            old = None
+        if (old is not None and old.name.startswith(f".{target.name}.old-")
+                and not target.exists() and not target.is_symlink() and old.is_dir()):
+            os.rename(old, target)
+        journal.unlink()
+    for leftover in parent.glob(f".{target.name}.new-*"):
+        _remove(leftover)
+    for leftover in parent.glob(f".{target.name}.old-*"):
+        _remove(leftover)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done (they are delivered after it):
+    the few system calls that swap a batch are never cut in the middle."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def interrupt_pending() -> bool:
+    import signal
+
+    return bool({signal.SIGINT, signal.SIGTERM} & signal.sigpending())
+
+
+def _take_interrupt() -> bool:
+    """Consume a SIGINT or SIGTERM that is pending (blocked); True if there was one."""
+    import signal
+
+    if not interrupt_pending():
+        return False
+    signal.sigtimedwait({signal.SIGINT, signal.SIGTERM}, 0)
+    return True
 
 
 class BatchWriter:
@@ -115,27 +164,40 @@ class BatchWriter:
     previous batch exactly as it was. Files are written as they come, so memory stays
     flat however large the batch.
 
-    Files of the existing batch that no manifest lists (notes, a send ledger) are
-    carried over on commit: a render never deletes them.
+    Whatever the existing batch holds that its manifest does not list (notes, a send
+    ledger, folders, symbolic links) is carried over on commit: a render never deletes
+    or replaces what it did not make. A batch folder that is a symbolic link stays one:
+    the folder it points to is replaced.
     """
 
     def __init__(self, target: Path) -> None:
-        self.target = target.absolute()
-        self.shown = display_path(self.target)
+        given = target.absolute()
+        self.shown = display_path(given)
         try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
+            given.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(
                 f"{self.shown}: cannot create the output folder: {exc.strerror}") from exc
-        self.lock = BatchLock(self.target)
+        self.lock = BatchLock(given)
         try:
+            # out/2013 -> elsewhere: work beside the folder it points to
+            self.target = given.resolve() if given.is_symlink() else given
+            if self.target.exists() and not self.target.is_dir():
+                raise OutputError(f"{self.shown}: is not a folder: move it away or choose "
+                                  "another --out")
+            self.target.parent.mkdir(parents=True, exist_ok=True)
             recover(self.target)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.new-",
                                              dir=self.target.parent))
+            # mkdtemp makes 0700 folders: give the batch the mode any new folder gets
+            os.chmod(self.tmp, 0o777 & ~_umask())
         except OSError as exc:
             self.lock.release()
             raise OutputError(
                 f"{self.shown}: cannot create the output folder: {exc.strerror}") from exc
+        except BaseException:
+            self.lock.release()
+            raise
         self.written: set[str] = set()
         self.done = False
 
@@ -154,17 +216,16 @@ class BatchWriter:
     def path(self, rel: str) -> Path:
         return self.tmp / _safe_relpath(rel)
 
-    def write(self, rel: str, data: bytes) -> dict[str, Any]:
+    def write(self, rel: str, data: bytes) -> FileEntry:
         """Write one file; returns its manifest entry (path, format, size, sha256)."""
         try:
             _write(self.path(rel), data)
         except OSError as exc:
             raise self._fail(exc) from exc
         self.written.add(rel)
-        return {"path": rel, "format": rel.rsplit(".", 1)[-1], "size": len(data),
-                "sha256": sha256(data)}
+        return FileEntry.of(rel, data)
 
-    def write_chunks(self, rel: str, chunks: Iterable[bytes]) -> dict[str, Any]:
+    def write_chunks(self, rel: str, chunks: Iterable[bytes]) -> FileEntry:
         """Write one file from pieces (a large mbox) without holding it whole."""
         digest = hashlib.sha256()
         size = 0
@@ -181,8 +242,7 @@ class BatchWriter:
         except OSError as exc:
             raise self._fail(exc) from exc
         self.written.add(rel)
-        return {"path": rel, "format": rel.rsplit(".", 1)[-1], "size": size,
-                "sha256": digest.hexdigest()}
+        return FileEntry(rel, rel.rsplit(".", 1)[-1], size, digest.hexdigest())
 
     def keep(self, rel: str) -> None:
         """Take ``rel`` over from the existing batch unchanged (a hard link if possible)."""
@@ -201,18 +261,41 @@ class BatchWriter:
     def read(self, rel: str) -> bytes:
         return self.path(rel).read_bytes()
 
-    def commit(self, manifest: Mapping[str, Any]) -> None:
+    def _carry_over(self, previous: Manifest | None) -> None:
+        """Copy what the user keeps in the batch (anything the manifest does not list)
+        into the new batch: files (hard links), folders, even empty, symbolic links."""
+        listed = (previous.paths() if previous else set()) | {MANIFEST}
+        for folder, dirs, files in os.walk(self.target):
+            here = Path(folder)
+            rel_dir = here.relative_to(self.target)
+            (self.tmp / rel_dir).mkdir(exist_ok=True)
+            for name in list(dirs):
+                path = here / name
+                if path.is_symlink():  # a link to a folder: keep the link, do not follow
+                    dirs.remove(name)
+                    self._link_copy(path, (rel_dir / name).as_posix())
+            for name in files:
+                rel = (rel_dir / name).as_posix()
+                if rel in self.written or rel in listed:
+                    continue
+                path = here / name
+                if path.is_symlink():
+                    self._link_copy(path, rel)
+                else:
+                    self.keep(rel)
+
+    def _link_copy(self, path: Path, rel: str) -> None:
+        dest = self.tmp / rel
+        if dest.exists() or dest.is_symlink():
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.readlink(path), dest)
+
+    def commit(self, manifest: Manifest, previous: Manifest | None) -> None:
         try:
             if self.target.is_dir():
-                listed = manifest_files(read_manifest(self.target)) | {MANIFEST}
-                for path in sorted(self.target.rglob("*")):
-                    if not path.is_file():
-                        continue
-                    rel = path.relative_to(self.target).as_posix()
-                    if rel in self.written or rel in listed:
-                        continue
-                    self.keep(rel)
-            _write(self.tmp / MANIFEST, dump_manifest(manifest))
+                self._carry_over(previous)
+            _write(self.tmp / MANIFEST, manifest.to_bytes())
             _swap(self.tmp, self.target)
         except OSError as exc:
             raise self._fail(exc) from exc
@@ -226,20 +309,45 @@ class BatchWriter:
 
 
 def _swap(new: Path, target: Path) -> None:
-    """Put ``new`` in place of ``target``; the old folder is removed only after."""
+    """Put ``new`` in place of ``target``; the old folder is removed only after.
+
+    The two renames are announced in a journal first (see :func:`recover`) and run with
+    Ctrl-C deferred: an interrupt that came before them aborts the swap, one that comes
+    during them is delivered once the new batch is in place.
+    """
     if not target.exists():
-        os.rename(new, target)
+        with interrupts_deferred():
+            if interrupt_pending():
+                raise KeyboardInterrupt
+            os.rename(new, target)
+            late = _take_interrupt()
+        if late:
+            raise Interrupted(f"{display_path(target)}: the interrupt came as the new batch "
+                              "was being put in place: the new batch is complete and in place")
         return
     old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
     old.rmdir()
-    os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.rename(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    journal = _journal(target)
+    _write(journal, json.dumps({"old": old.name, "new": new.name}).encode())
+    with interrupts_deferred():
+        if interrupt_pending():
+            journal.unlink()
+            raise KeyboardInterrupt
+        os.rename(target, old)
+        try:
+            os.rename(new, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.rename(old, target)
+            with contextlib.suppress(OSError):
+                journal.unlink()
+            raise
+        journal.unlink()
+        late = _take_interrupt()
+    _remove(old)
+    if late:
+        raise Interrupted(f"{display_path(target)}: the interrupt came as the new batch was "
+                          "being put in place: the new batch is complete and in place")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -286,3 +394,66 @@ def write_atomic(path: Path, data: bytes) -> None:
             raise
     except OSError as exc:
         raise OutputError(f"{display_path(path)}: cannot be written ({exc.strerror})") from exc
+
+
+# ----- batch files made from the e-mails ----------------------------------------------
+
+
+def mail_files(manifest: Manifest, writer: BatchWriter) -> list[FileEntry]:
+    """batch.mbox and outbox.csv over every e-mail of the batch, read back one by one."""
+    emails = [(e.candidate, f.path) for e in manifest.letters for f in e.files
+              if f.path.endswith(".eml")]
+    if not emails:
+        return []
+    mbox = writer.write_chunks(MBOX, mbox_chunks(writer.read(p) for _, p in emails))
+    outbox = writer.write(OUTBOX, outbox_rows((c, p, writer.read(p)) for c, p in emails))
+    return [mbox, outbox]
+
+
+def mbox_chunks(messages: Iterable[bytes]) -> Iterator[bytes]:
+    """The messages as one mboxrd file (LF line ends, '>From ' quoting) a client imports,
+    one message at a time, so a large batch is never held whole."""
+    for data in messages:
+        out = bytearray()
+        parsed = _headers(data)
+        sender = parseaddr(str(parsed["From"] or ""))[1] or "MAILER-DAEMON"
+        date = parsed["Date"]
+        when = date.datetime if date is not None and hasattr(date, "datetime") else None
+        stamp = time.asctime(when.utctimetuple()) if when else "Thu Jan  1 00:00:00 1970"
+        out += f"From {sender} {stamp}\n".encode()
+        body = data.replace(b"\r\n", b"\n")
+        for line in body.split(b"\n"):
+            if re.match(rb"^>*From ", line):
+                line = b">" + line
+            out += line + b"\n"
+        if not body.endswith(b"\n"):
+            out += b"\n"
+        yield bytes(out)
+
+
+def _headers(data: bytes) -> EmailMessage:
+    """A message's headers only (the attached PDF is not decoded)."""
+    from email.parser import BytesHeaderParser
+
+    parsed = BytesHeaderParser(policy=policy.default).parsebytes(data)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def outbox_rows(entries: Iterable[tuple[str, str, bytes]]) -> bytes:
+    """outbox.csv: one row per message (candidate, rel path, bytes)."""
+    rows = []
+    for candidate, rel, data in entries:
+        msg = _headers(data)
+        rows.append([
+            candidate,
+            ", ".join(a for _, a in getaddresses([str(msg["To"] or "")])),
+            ", ".join(a for _, a in getaddresses([str(msg["Cc"] or "")])),
+            ", ".join(a for _, a in getaddresses([str(msg["Bcc"] or "")])),
+            str(msg["Subject"] or ""),
+            rel,
+            len(data),
+            sha256(data),
+        ])
+    return csv_bytes(["candidate", "to", "cc", "bcc", "subject", "file", "size", "sha256"],
+                     rows)

@@ -1,649 +1,293 @@
-"""The pipeline: load -> validate -> merge -> parse -> writers -> output.
+"""The pipeline: load -> validate -> merge -> parse -> writers -> output, wired.
 
-``prepare`` does everything up to a checked plan (and is all ``check`` runs);
-``render_batch`` renders each letter with the writers and hands the bytes to output.
+``prepare`` reads and checks everything up to a :class:`Plan` (it is all ``check``
+runs); a :class:`Renderer` turns one candidate into the bytes of each of its files
+(merged once, parsed once, each writer once); ``render_batch`` renders the letters the
+manifest says are outdated, on the worker pool, and hands the bytes to output.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
-import os
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .document import parse
+from . import __version__, parallel
+from .config import Inputs, Options
+from .document import Document, parse
 from .errors import (
+    InputError,
     LetterforgeError,
+    ManifestError,
     Problem,
-    RenderError,
     UsageError,
     ValidationFailed,
     display_path,
 )
-from .load import Table, read_table, read_template
+from .load import (
+    Table,
+    installed_font_families,
+    read_assets,
+    read_table,
+    read_template,
+    source_date_epoch,
+)
+from .manifest import LetterEntry, Manifest, intact, letter_key, unlisted
 from .merge import Merger
-from .models import Assets, Candidate, Letter, Settings, Signatory, TemplateSource
-from .output import BatchWriter, dump_manifest, read_manifest, sha256
-from .validate import candidates_for_year, signatories_for_year
-from .writers import DEFAULT_FORMATS, EMAIL_FORMAT, FORMATS, WRITERS, UnsupportedNode, get_writer
+from .models import Assets, Candidate, Settings, Signatory, Template
+from .output import BatchWriter, mail_files
+from .validate import (
+    candidates_for_year,
+    email_settings_problems,
+    font_problems,
+    reference_docx_problems,
+    signatories_for_year,
+    stylesheet_problems,
+)
+from .writers import WRITERS
+
+#: check_letters reports at most this many different problems (a template mistake on
+#: one line is the same problem for every candidate: it is reported once).
+MAX_PROBLEMS = 50
 
 
 @dataclass(frozen=True)
-class Inputs:
-    candidates: Path = Path("candidates.csv")
-    signatories: Path = Path("signatories.csv")
-    template: Path = Path("templates/letter.md")
-    encoding: str | None = None
-    email_template: Path | None = None  # default: email.md beside the letter template
+class Job:
+    """Everything a renderer needs, as plain data: sent once to each worker process."""
 
-    @property
-    def email_template_path(self) -> Path:
-        return self.email_template or self.template.parent / "email.md"
-
-
-@dataclass
-class Plan:
-    settings: Settings
-    inputs: Inputs
-    candidates: list[Candidate]
-    signatories: list[Signatory]
-    template: TemplateSource
+    template: Template
+    email_template: Template | None
+    signatories: tuple[Signatory, ...]
+    settings: Settings  # with the letter's date resolved
     assets: Assets
-    renderer: Renderer
-    formats: tuple[str, ...] = DEFAULT_FORMATS
-    input_hashes: dict[str, str] = field(default_factory=dict)
-    signatories_sha256: str = ""
-    shard: dict[str, Any] | None = None
-    letters_checked: bool = True  # prepare merged every selected letter once already
-    templates_sha256: str = ""
-    all_candidates: list[Candidate] = field(default_factory=list)  # of the year, unselected
-
-    @property
-    def merger(self) -> Merger:
-        return self.renderer.merger
-
-    @property
-    def mailer(self) -> Any:
-        return self.renderer.mailer
-
-    @property
-    def spec(self) -> RenderSpec:
-        return self.renderer.spec
-
-
-def parse_formats(value: str | Sequence[str] | None) -> tuple[str, ...]:
-    if value is None:
-        return DEFAULT_FORMATS
-    parts = value.split(",") if isinstance(value, str) else list(value)
-    formats: list[str] = []
-    for part in parts:
-        name = part.strip().lower()
-        if not name:
-            continue
-        if name not in FORMATS:
-            raise UsageError(
-                f"--format: unknown format {name!r}; choose from {', '.join(FORMATS)}"
-            )
-        if name not in formats:
-            formats.append(name)
-    if not formats:
-        raise UsageError(f"--format: give at least one of {', '.join(FORMATS)}")
-    if EMAIL_FORMAT in formats and "pdf" not in formats:
-        formats.insert(formats.index(EMAIL_FORMAT), "pdf")  # the e-mail carries the PDF
-    return tuple(formats)
-
-
-def _read_assets(template: TemplateSource) -> tuple[Assets, list[Problem]]:
-    problems: list[Problem] = []
-    shown = display_path(template.path)
-    name = str(template.front_matter.get("stylesheet") or "letter.css")
-    css_path = (template.directory / name).resolve()
-    css = ""
-    if not css_path.is_relative_to(template.directory.resolve()):
-        problems.append(Problem(shown, None, "stylesheet",
-                                f"{name!r} is outside the templates folder: keep the "
-                                "stylesheet beside the template"))
-    else:
-        try:
-            css = css_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            problems.append(Problem(shown, None, "stylesheet",
-                                    f"stylesheet {display_path(css_path)} not found"))
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(display_path(css_path), None, None,
-                                    f"cannot be read as UTF-8 text: {exc}"))
-    problems.extend(stylesheet_problems(css, css_path, template.directory))
-    reference: bytes | None = None
-    ref_name = template.front_matter.get("reference_docx")
-    ref_path = (template.directory / str(ref_name or "reference.docx")).resolve()
-    if not ref_path.is_relative_to(template.directory.resolve()):
-        problems.append(Problem(shown, None, "reference_docx",
-                                f"{ref_name!r} is outside the templates folder: keep the "
-                                "reference document beside the template"))
-    elif ref_path.is_file():
-        reference = ref_path.read_bytes()
-        import io
-
-        import docx
-
-        try:
-            docx.Document(io.BytesIO(reference))
-        except Exception as exc:  # python-docx raises several kinds on a broken package
-            problems.append(Problem(display_path(ref_path), None, None,
-                                    f"is not a Word document python-docx can open ({exc}); "
-                                    "save it again from Word or LibreOffice as .docx"))
-            reference = None
-    elif ref_name:
-        problems.append(Problem(shown, None, "reference_docx",
-                                f"{display_path(ref_path)} not found"))
-    return Assets(template.directory, name, css, reference), problems
-
-
-_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]*)\1\s*\)|@import\s+(['"])([^'"]*)\3""", re.I)
-
-
-def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
-    """Every resource the stylesheet names must be a file in the templates folder."""
-    from urllib.parse import unquote, urlparse
-
-    problems = []
-    root = root.resolve()
-    for m in _CSS_URL.finditer(css):
-        ref = (m.group(2) or m.group(4) or "").strip()
-        if not ref or ref.startswith("data:"):
-            continue
-        line = css.count("\n", 0, m.start()) + 1
-        parsed = urlparse(ref)
-        if parsed.scheme and parsed.scheme != "file":
-            problems.append(Problem(display_path(css_path), line, None,
-                                    f"{ref!r}: letterforge fetches nothing from the network; "
-                                    "put the file in the templates folder and name it there"))
-            continue
-        target = (css_path.parent / unquote(parsed.path)).resolve()
-        if not target.is_relative_to(root):
-            problems.append(Problem(display_path(css_path), line, None,
-                                    f"{ref!r} is outside the templates folder "
-                                    f"({display_path(root)}): only files in it can be used"))
-        elif not target.is_file():
-            problems.append(Problem(display_path(css_path), line, None,
-                                    f"{ref!r} not found in {display_path(root)}"))
-    return problems
-
-
-GENERIC_FAMILIES = {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui",
-                    "emoji", "math", "fangsong", "ui-serif", "ui-sans-serif", "ui-monospace",
-                    "ui-rounded", "inherit", "initial", "unset", "revert"}
-_FONT_FAMILY = re.compile(r"font-family\s*:\s*([^;}]+)", re.I)
-_FONT_FACE = re.compile(r"@font-face\s*{[^}]*}", re.I | re.S)
-
-
-def font_problems(css: str, css_path: Path, installed: frozenset[str] | None) -> list[Problem]:
-    """Every font the stylesheet names must be installed or given by an @font-face rule:
-    a missing font is an error, never a silent fallback to another one."""
-    shown = display_path(css_path)
-    if installed is None:
-        return [Problem(shown, None, None, "cannot check the fonts the stylesheet names: "
-                        "fontconfig's fc-list is not installed (Debian: fontconfig)")]
-    provided = set()
-    for face in _FONT_FACE.finditer(css):
-        for m in _FONT_FAMILY.finditer(face.group(0)):
-            provided.add(m.group(1).strip().strip("'\"").lower())
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for m in _FONT_FAMILY.finditer(_FONT_FACE.sub(lambda f: " " * len(f.group(0)), css)):
-        line = css.count("\n", 0, m.start()) + 1
-        for family in m.group(1).split(","):
-            name = family.strip().strip("'\"")
-            key = name.lower()
-            if not name or key in GENERIC_FAMILIES or key in provided or key in seen:
-                continue
-            seen.add(key)
-            if key not in installed:
-                problems.append(Problem(shown, line, None,
-                                        f"the font {name!r} is not installed: install it "
-                                        "(./setup.sh installs the sample's fonts) or name "
-                                        "another; letterforge does not fall back to another "
-                                        "font silently"))
-    return problems
-
-
-def _select(candidates: list[Candidate], only: Sequence[str]) -> list[Candidate]:
-    if not only:
-        return candidates
-    chosen: list[Candidate] = []
-    for wanted in only:
-        key = wanted.strip().casefold()
-        match = [c for c in candidates
-                 if key in (c.short_name.casefold(), c.name.casefold(), c.slug)]
-        if not match:
-            names = ", ".join(c.short_name for c in candidates)
-            raise UsageError(f"--only: no candidate {wanted!r} this year (candidates: {names})")
-        for c in match:
-            if c not in chosen:
-                chosen.append(c)
-    return [c for c in candidates if c in chosen]
-
-
-def _letter_meta(letter: Letter) -> Letter:
-    """Add the time values writers embed: SOURCE_DATE_EPOCH when set, else the letter's date."""
-    meta = dict(letter.meta)
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when: dt.datetime
-    if epoch and epoch.strip().isdigit():
-        when = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    else:
-        date: dt.date = meta["date"]
-        when = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
-    meta["timestamp"] = when
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    meta["dcterms.created"] = stamp
-    meta["dcterms.modified"] = stamp
-    return Letter(candidate=letter.candidate, markdown=letter.markdown, meta=meta)
-
-
-def prepare(
-    inputs: Inputs,
-    settings: Settings,
-    only: Sequence[str] = (),
-    formats: Sequence[str] = DEFAULT_FORMATS,
-    shard: tuple[int, int] | None = None,
-    check_letters: bool = True,
-) -> Plan:
-    """Load and validate everything; raise ValidationFailed with every problem found.
-
-    With ``check_letters`` the letters selected (``only``, ``shard``) are merged once
-    here to catch template problems for each of them; ``render_batch`` does it for the
-    letters it is about to render instead, so an up-to-date letter costs nothing."""
-    problems: list[Problem] = []
-    tables: dict[str, Table] = {}
-    for key, path in (("candidates", inputs.candidates), ("signatories", inputs.signatories)):
-        try:
-            tables[key] = read_table(path, encoding=inputs.encoding)
-        except LetterforgeError as exc:
-            problems.extend(getattr(exc, "problems", None) or [getattr(exc, "problem", None)
-                                                             or Problem("", None, None, str(exc))])
-    template: TemplateSource | None = None
-    try:
-        template = read_template(inputs.template)
-    except LetterforgeError as exc:
-        problems.append(getattr(exc, "problem", None) or Problem("", None, None, str(exc)))
-
-    candidates: list[Candidate] = []
-    signatories: list[Signatory] = []
-    if "candidates" in tables:
-        candidates, found = candidates_for_year(tables["candidates"], settings.year)
-        problems.extend(found)
-    if "signatories" in tables:
-        signatories, found = signatories_for_year(tables["signatories"], settings.year)
-        problems.extend(found)
-    if template is None:
-        raise ValidationFailed(problems)
-
-    assets, found = _read_assets(template)
-    problems.extend(found)
-    if "pdf" in formats and assets.stylesheet:
-        from .load import installed_font_families
-
-        problems.extend(font_problems(assets.stylesheet,
-                                      template.directory / assets.stylesheet_name,
-                                      installed_font_families()))
-    try:
-        merger = Merger(template, signatories, settings)
-    except RenderError as exc:
-        problems.append(_as_problem(exc))
-        raise ValidationFailed(problems) from None
-    except LetterforgeError as exc:
-        problems.append(Problem(display_path(template.path), None, None, str(exc)))
-        raise ValidationFailed(problems) from None
-    except Exception as exc:  # jinja2.TemplateSyntaxError and friends
-        problems.append(_template_problem(exc, template))
-        raise ValidationFailed(problems) from None
-
-    mailer = None
-    if EMAIL_FORMAT in formats:
-        mailer, found = _prepare_mailer(inputs, template, signatories, settings, merger)
-        problems.extend(found)
-
-    if merger.date.year != settings.year and settings.date is None:
-        problems.append(Problem(display_path(template.path), None, "date",
-                                f"the letter is dated {merger.date.isoformat()} but the batch "
-                                f"is for {settings.year}: update 'date:' in the front matter "
-                                "or pass --date"))
-
-    selected = _select(candidates, only) if not problems else candidates
-    shard_info = None
-    if shard is not None:
-        selected, shard_info = _shard(selected, candidates, *shard)
-    if check_letters and not any(p.path == display_path(template.path) for p in problems):
-        problems.extend(_check_letters(selected, merger, mailer, template))
-    if problems:
-        raise ValidationFailed(problems)
-
-    hashes = {
-        "candidates": tables["candidates"].sha256,
-        "signatories": tables["signatories"].sha256,
-        "template": template.sha256,
-        "stylesheet": hashlib.sha256(assets.stylesheet.encode()).hexdigest(),
-    }
-    if mailer is not None:
-        hashes["email_template"] = mailer.template.sha256
-    spec = RenderSpec(
-        template=template,
-        email_template=mailer.template if mailer is not None else None,
-        signatories=tuple(signatories),
-        settings=Settings(settings.year, merger.date),
-        assets=assets,
-    )
-    return Plan(
-        settings=settings,
-        inputs=inputs,
-        candidates=selected,
-        signatories=signatories,
-        template=template,
-        assets=assets,
-        renderer=Renderer(spec, merger, mailer),
-        formats=tuple(formats),
-        input_hashes=hashes,
-        signatories_sha256=hashlib.sha256(json.dumps(
-            [dict(sorted(s.fields.items())) for s in signatories]).encode()).hexdigest(),
-        shard=shard_info,
-        letters_checked=check_letters,
-        all_candidates=candidates,
-        templates_sha256=_folder_sha256(template.directory),
-    )
-
-
-def parse_shard(value: str | None) -> tuple[int, int] | None:
-    """'2/4' -> (2, 4)."""
-    if value is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise UsageError(f"--shard: {value!r} is not K/N with 1 <= K <= N (e.g. 2/4)")
-    return int(m.group(1)), int(m.group(2))
-
-
-def _shard(
-    selected: list[Candidate], everyone: list[Candidate], k: int, n: int
-) -> tuple[list[Candidate], dict[str, Any]]:
-    """A deterministic 1/N of the batch: the K-th of every N letters in slug order."""
-    order = sorted(everyone, key=lambda c: c.slug)
-    mine = {c.slug for i, c in enumerate(order) if i % n == k - 1}
-    slugs = [c.slug for c in order]
-    info = {"index": k, "count": n, "letters_total": len(order),
-            "letters_sha256": hashlib.sha256("\n".join(slugs).encode()).hexdigest()}
-    return [c for c in selected if c.slug in mine], info
-
-
-def _check_letters(
-    candidates: Sequence[Candidate], merger: Merger, mailer: Any, template: TemplateSource
-) -> list[Problem]:
-    """Merge and parse every letter (and e-mail) once, before anything is written: catches
-    unknown variables, unsupported Markdown and bad header values, with the template line.
-    The same problem for many candidates is reported once."""
-    from .writers.html import render_node
-    from .writers.text import render_text
-
-    problems: dict[str, Problem] = {}
-
-    def record(exc: Exception, path: Path) -> None:
-        if isinstance(exc, UnsupportedNode):
-            problem = Problem(display_path(path), None, None, str(exc))
-        else:
-            problem = _as_problem(exc)
-        problems.setdefault(str(problem), problem)
-
-    for candidate in candidates:
-        try:
-            letter = merger.merge(candidate)
-            render_node(parse(letter).tree)
-        except (RenderError, UnsupportedNode) as exc:
-            record(exc, template.path)
-            continue
-        if mailer is None:
-            continue
-        try:
-            mailer.headers(candidate, letter)
-            render_text(parse(mailer.merger.merge(candidate)).tree)
-        except (RenderError, UnsupportedNode) as exc:
-            record(exc, mailer.template.path)
-    return list(problems.values())
-
-
-def _prepare_mailer(
-    inputs: Inputs,
-    template: TemplateSource,
-    signatories: list[Signatory],
-    settings: Settings,
-    merger: Merger,
-) -> tuple[Any, list[Problem]]:
-    from .mail import Mailer
-
-    path = inputs.email_template_path
-    shown = display_path(path)
-    if not path.is_file():
-        return None, [Problem(shown, None, None,
-                              "e-mail template not found: it is needed for the e-mails "
-                              "(or leave eml out of --format)")]
-    try:
-        email_template = read_template(path)
-        mailer = Mailer(email_template, template, signatories,
-                        Settings(settings.year, merger.date))
-    except LetterforgeError as exc:
-        return None, [_as_problem(exc)]
-    except Exception as exc:  # jinja2.TemplateSyntaxError
-        import jinja2
-
-        if isinstance(exc, jinja2.TemplateSyntaxError):
-            return None, [Problem(shown, exc.lineno, None,
-                                  f"template syntax error: {exc.message}")]
-        raise
-    return mailer, mailer.problems()
-
-
-def _as_problem(exc: Exception | str) -> Problem:
-    """The Problem an error carries, or one made from its 'path:line: rest' message."""
-    problem = getattr(exc, "problem", None)
-    if isinstance(problem, Problem):
-        return problem
-    message = str(exc)
-    m = re.match(r"^(.*?):(\d+): (.*)$", message, re.S)
-    if m:
-        return Problem(m.group(1), int(m.group(2)), None, m.group(3))
-    path, _, rest = message.partition(": ")
-    return Problem(path, None, None, rest or message)
-
-
-def _template_problem(exc: Exception, template: TemplateSource) -> Problem:
-    import jinja2
-
-    shown = display_path(template.path)
-    if isinstance(exc, jinja2.TemplateSyntaxError):
-        where = exc.filename or str(template.path)
-        shown_where = display_path(where) if where != str(template.path) else shown
-        return Problem(shown_where, exc.lineno, None,
-                       f"template syntax error: {exc.message} (check the {{{{ }}}} and "
-                       "{% %} tags on this line)")
-    raise exc
+    formats: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class RenderedLetter:
     candidate: Candidate
-    files: dict[str, bytes]  # relative path -> bytes
-
-
-EMAIL_FOLDER = "email"
-MBOX = "batch.mbox"
-OUTBOX = "outbox.csv"
-RECYCLE_AFTER = 100  # letters per worker process before a fresh one takes over
-
-
-def letter_paths(candidate: Candidate, formats: Sequence[str]) -> dict[str, str]:
-    """format -> relative path of that letter in the batch."""
-    out = {}
-    for fmt in formats:
-        if fmt == EMAIL_FORMAT:
-            out[fmt] = f"{EMAIL_FOLDER}/{candidate.slug}.eml"
-            continue
-        _, ext, folder = WRITERS[fmt]
-        out[fmt] = f"{folder}/{candidate.slug}.{ext}"
-    return out
-
-
-@dataclass(frozen=True)
-class RenderSpec:
-    """Everything a renderer needs, as plain data: sent once to each worker process."""
-
-    template: TemplateSource
-    email_template: TemplateSource | None
-    signatories: tuple[Signatory, ...]
-    settings: Settings  # with the letter's date resolved
-    assets: Assets
+    files: dict[str, bytes]  # path in the batch -> bytes
 
 
 class Renderer:
-    """Renders letters: the template compiled once, the writers' resources made once."""
+    """Renders letters: the templates compiled once, each letter merged and parsed once
+    for all its formats."""
 
-    def __init__(self, spec: RenderSpec, merger: Merger | None = None,
-                 mailer: Any = None) -> None:
-        self.spec = spec
-        self.merger = merger or Merger(spec.template, spec.signatories, spec.settings)
-        if mailer is None and spec.email_template is not None:
-            from .mail import Mailer
+    def __init__(self, job: Job, merger: Merger | None = None) -> None:
+        self.job = job
+        self.merger = merger or Merger(job.template, job.signatories, job.settings,
+                                       job.email_template)
 
-            mailer = Mailer(spec.email_template, spec.template, spec.signatories,
-                            spec.settings)
-        self.mailer = mailer
+    def document(self, candidate: Candidate) -> Document:
+        """One candidate's letter, merged and parsed: what every writer renders."""
+        letter = self.merger.merge(candidate)
+        return parse(letter, self.job.template, self.job.email_template)
 
-    def render(self, candidate: Candidate, formats: Sequence[str]) -> RenderedLetter:
+    def __call__(self, candidate: Candidate) -> RenderedLetter:
         """Every format of one letter, in memory. Reads and writes nothing."""
-        letter = _letter_meta(self.merger.merge(candidate))
-        document = parse(letter)
-        files: dict[str, bytes] = {}
-        paths = letter_paths(candidate, formats)
-        mailer = self.mailer if EMAIL_FORMAT in formats else None
-        needed = [f for f in formats if f != EMAIL_FORMAT]
-        if mailer is not None and mailer.attach_docx and "docx" not in needed:
-            needed.append("docx")
+        doc = self.document(candidate)
         rendered: dict[str, bytes] = {}
-        for fmt in needed:
-            try:
-                rendered[fmt] = get_writer(fmt)(document, self.spec.assets)
-            except UnsupportedNode as exc:
-                raise RenderError(f"{display_path(self.spec.template.path)}: {exc}") from exc
-            if fmt in paths:
-                files[paths[fmt]] = rendered[fmt]
-        if mailer is not None:
-            from .mail import Attachment
 
-            name = mailer.headers(candidate, letter)["attachment"]
-            attachments = [Attachment(f"{name}.pdf", rendered["pdf"], "application", "pdf")]
-            if mailer.attach_docx:
-                attachments.append(Attachment(
-                    f"{name}.docx", rendered["docx"], "application",
-                    "vnd.openxmlformats-officedocument.wordprocessingml.document"))
-            files[paths[EMAIL_FORMAT]] = mailer.message(
-                candidate, letter, attachments, letter.meta["timestamp"])
+        def produce(fmt: str) -> bytes:
+            if fmt not in rendered:
+                writer = WRITERS[fmt]
+                needed = {n: produce(n) for n in writer.requires(doc)}
+                rendered[fmt] = writer.render(doc, self.job.assets, needed)
+            return rendered[fmt]
+
+        files = {WRITERS[fmt].path(candidate.slug): produce(fmt) for fmt in self.job.formats}
         return RenderedLetter(candidate, files)
 
 
-def render_letter(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> RenderedLetter:
-    return plan.renderer.render(candidate, formats)
-
-
-# ----- worker processes --------------------------------------------------------------
-
-_WORKER: Renderer | None = None
-
-
-def _worker_init(spec: RenderSpec) -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    global _WORKER
-    _WORKER = Renderer(spec)
-
-
-def _worker_render(task: tuple[Candidate, tuple[str, ...]]) -> RenderedLetter:
-    assert _WORKER is not None
-    try:
-        return _WORKER.render(*task)
-    except RenderError:
-        raise
-    except LetterforgeError as exc:
-        raise RenderError(str(exc)) from None  # a plain message crosses the process boundary
-
-
-def render_many(
-    plan: Plan, candidates: Sequence[Candidate], formats: Sequence[str], jobs: int
-) -> Iterator[RenderedLetter]:
-    """Rendered letters in the order given, on ``jobs`` processes (a spawn pool: WeasyPrint
-    is not fork-safe). One letter or one job renders here, without a pool."""
-    jobs = max(1, min(jobs, len(candidates)))
-    if jobs == 1:
-        for candidate in candidates:
-            yield plan.renderer.render(candidate, formats)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(plan.spec,),
-                               max_tasks_per_child=RECYCLE_AFTER)
-    try:
-        yield from pool.map(_worker_render, [(c, tuple(formats)) for c in candidates])
-    except BrokenProcessPool as exc:
-        raise RenderError("a rendering process died (out of memory? try --jobs 1): "
-                          f"{exc}; nothing was written") from exc
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-# ----- the batch ---------------------------------------------------------------------
+def make_renderer(job: Job) -> Renderer:
+    return Renderer(job)
 
 
 @dataclass(frozen=True)
-class BatchResult:
-    out_dir: Path
-    letters: int  # letters in the batch
-    rendered: int  # letters rendered this run
-    reused: int  # letters whose inputs had not changed
-    files: int
-    bytes: int
-    manifest: dict[str, Any]
-    changed: bool  # False when the batch on disk was already up to date
+class Plan:
+    """Everything checked, ready to render: the letters selected and what they share."""
+
+    inputs: Inputs
+    options: Options
+    job: Job
+    merger: Merger
+    candidates: tuple[Candidate, ...]  # selected (--only, --shard)
+    all_candidates: tuple[Candidate, ...]  # every candidate of the year
+    input_hashes: dict[str, str]
+    shared: dict[str, Any]  # what every letter's key includes
+    shard: dict[str, Any] | None = None
+    letters_checked: bool = True  # every selected letter was merged and parsed once
+    warnings: tuple[Problem, ...] = field(default=())
+
+    @property
+    def settings(self) -> Settings:
+        return self.job.settings
+
+    @property
+    def signatories(self) -> tuple[Signatory, ...]:
+        return self.job.signatories
+
+    @property
+    def template(self) -> Template:
+        return self.job.template
+
+    def key(self, candidate: Candidate, formats: Sequence[str] | None = None) -> str:
+        shared = self.shared
+        if formats is not None and tuple(formats) != self.job.formats:
+            shared = {**shared, "formats": list(formats)}
+        return letter_key(shared, candidate.fields)
+
+    def renderer(self) -> Renderer:
+        return Renderer(self.job, self.merger)
 
 
-def letter_key(plan: Plan, candidate: Candidate, formats: Sequence[str]) -> str:
-    """A hash of everything one letter's files depend on, recorded in the manifest: equal
-    keys mean the letter need not be rendered again."""
-    spec = plan.spec
-    doc = {
-        "letterforge": __version__,
-        "formats": list(formats),
-        "template": spec.template.sha256,
-        "email_template": spec.email_template.sha256
-        if spec.email_template is not None and EMAIL_FORMAT in formats else None,
-        "stylesheet": hashlib.sha256(spec.assets.stylesheet.encode()).hexdigest(),
-        "reference_docx": hashlib.sha256(spec.assets.reference_docx).hexdigest()
-        if spec.assets.reference_docx else None,
-        "signatories": plan.signatories_sha256,
-        "templates_folder": plan.templates_sha256,
-        "libraries": _library_versions(),
-        "candidate": dict(sorted(candidate.fields.items())),
-        "date": spec.settings.date.isoformat() if spec.settings.date else None,
-        "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
+# ----- prepare ------------------------------------------------------------------------
+
+
+def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True) -> Plan:
+    """Read and check everything; raise ValidationFailed with every problem found.
+
+    With ``check_letters`` every selected letter is merged and parsed once here to catch
+    template problems for each of them; ``render_batch`` does it for the letters it is
+    about to render instead, so an up-to-date letter costs nothing."""
+    problems: list[Problem] = []
+    year = options.year
+    tables: dict[str, Table] = {}
+    for key, path in (("candidates", inputs.candidates), ("signatories", inputs.signatories)):
+        try:
+            tables[key] = read_table(path, encoding=inputs.encoding)
+        except LetterforgeError as exc:
+            problems.extend(exc.problems)
+    template: Template | None = None
+    try:
+        template = read_template(inputs.template)
+    except LetterforgeError as exc:
+        problems.extend(exc.problems)
+
+    candidates: list[Candidate] = []
+    signatories: list[Signatory] = []
+    if "candidates" in tables:
+        candidates, found = candidates_for_year(tables["candidates"], year)
+        problems.extend(found)
+    if "signatories" in tables:
+        signatories, found = signatories_for_year(tables["signatories"], year)
+        problems.extend(found)
+    if template is None:
+        raise ValidationFailed(problems)
+
+    assets, found = read_assets(template)
+    problems.extend(found)
+    css_path = template.directory / assets.stylesheet_name
+    problems.extend(stylesheet_problems(assets.stylesheet, css_path, template.directory))
+    if "pdf" in options.formats and assets.stylesheet:
+        problems.extend(font_problems(assets.stylesheet, css_path, installed_font_families()))
+    if assets.reference_docx is not None:
+        ref_problems = reference_docx_problems(
+            assets.reference_docx,
+            display_path(template.directory / str(template.front_matter.get(
+                "reference_docx") or "reference.docx")))
+        problems.extend(ref_problems)
+        if ref_problems:
+            assets = Assets(assets.template_dir, assets.stylesheet_name, assets.stylesheet,
+                            None, assets.files)
+
+    email_template: Template | None = None
+    if "eml" in options.formats:
+        email_template, found = _read_email_template(inputs)
+        problems.extend(found)
+
+    settings = Settings(year, options.date, source_date_epoch())
+    try:
+        merger = Merger(template, signatories, settings, email_template)
+    except LetterforgeError as exc:
+        problems.extend(exc.problems)
+        raise ValidationFailed(problems) from None
+
+    if merger.date.year != year and options.date is None:
+        problems.append(Problem(display_path(template.path), None, "date",
+                                f"the letter is dated {merger.date.isoformat()} but the batch "
+                                f"is for {year}: update 'date:' in the front matter "
+                                "or pass --date"))
+
+    selected = select(candidates, options.only) if not problems else candidates
+    shard_info = None
+    if options.shard is not None:
+        selected, shard_info = shard(selected, candidates, *options.shard)
+    job = Job(template=template, email_template=email_template,
+              signatories=tuple(signatories),
+              settings=Settings(year, merger.date, settings.source_date_epoch),
+              assets=assets, formats=tuple(options.formats))
+    hashes = {
+        "candidates": tables["candidates"].sha256 if "candidates" in tables else "",
+        "signatories": tables["signatories"].sha256 if "signatories" in tables else "",
+        "template": template.sha256,
+        "stylesheet": hashlib.sha256(assets.stylesheet.encode()).hexdigest(),
     }
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    if email_template is not None:
+        hashes["email_template"] = email_template.sha256
+    plan = Plan(inputs=inputs, options=options, job=job, merger=merger,
+                candidates=tuple(selected), all_candidates=tuple(candidates),
+                input_hashes=hashes, shared=_shared_key(job), shard=shard_info,
+                letters_checked=check_letters)
+    template_paths = {display_path(template.path)}
+    if email_template is not None:
+        template_paths.add(display_path(email_template.path))
+    if check_letters and not any(p.path in template_paths for p in problems):
+        problems.extend(check_letters_of(plan, plan.candidates))
+    if problems:
+        raise ValidationFailed(problems)
+    return plan
+
+
+def _read_email_template(inputs: Inputs) -> tuple[Template | None, list[Problem]]:
+    path = inputs.email_template_path
+    if not path.is_file():
+        return None, [Problem(display_path(path), None, None,
+                              "e-mail template not found: it is needed for the e-mails "
+                              "(or leave eml out of --format)")]
+    try:
+        template = read_template(path, "e-mail template")
+    except LetterforgeError as exc:
+        return None, exc.problems
+    return template, email_settings_problems(template.front_matter, display_path(path))
+
+
+def _shared_key(job: Job) -> dict[str, Any]:
+    """What every letter's key includes: the templates, everything they read, the
+    signatories, the settings and the versions of the libraries that write the files."""
+
+    def digest(data: bytes | str | None) -> str | None:
+        if data is None:
+            return None
+        return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+    def template_digest(t: Template | None) -> Any:
+        if t is None:
+            return None
+        return {"file": t.sha256,
+                "includes": {name: digest(text) for name, (_, text) in sorted(
+                    t.includes.items())}}
+
+    assets = job.assets
+    return {
+        "letterforge": __version__,
+        "formats": list(job.formats),
+        "template": template_digest(job.template),
+        "email_template": template_digest(job.email_template)
+        if "eml" in job.formats else None,
+        "stylesheet": digest(assets.stylesheet),
+        "stylesheet_files": {k: digest(v) for k, v in sorted(assets.files.items())},
+        "reference_docx": digest(assets.reference_docx),
+        "signatories": hashlib.sha256(json.dumps(
+            [dict(sorted(s.fields.items())) for s in job.signatories]).encode()).hexdigest(),
+        "libraries": _library_versions(),
+        "date": job.settings.date.isoformat() if job.settings.date else None,
+        "source_date_epoch": job.settings.source_date_epoch,
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -661,161 +305,173 @@ def _library_versions() -> dict[str, str]:
     return out
 
 
-def _folder_sha256(folder: Path) -> str:
-    """Every file under the templates folder (includes, images, fonts, reference.docx)."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        h.update(rel.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
+def select(candidates: Sequence[Candidate], only: Sequence[str]) -> list[Candidate]:
+    """The candidates ``--only`` names (short name, name or slug), in the data's order."""
+    if not only:
+        return list(candidates)
+    chosen: list[Candidate] = []
+    for wanted in only:
+        key = wanted.strip().casefold()
+        match = [c for c in candidates
+                 if key in (c.short_name.casefold(), c.name.casefold(), c.slug)]
+        if not match:
+            names = ", ".join(c.short_name for c in candidates)
+            raise UsageError(f"--only: no candidate {wanted!r} this year (candidates: {names})")
+        for c in match:
+            if c not in chosen:
+                chosen.append(c)
+    return [c for c in candidates if c in chosen]
 
 
-def _intact(out_dir: Path, entry: Mapping[str, Any]) -> bool:
-    """Every file of a manifest entry is there with the recorded content."""
-    for f in entry.get("files", []):
+def shard(selected: Sequence[Candidate], everyone: Sequence[Candidate], k: int, n: int
+          ) -> tuple[list[Candidate], dict[str, Any]]:
+    """A deterministic 1/N of the batch: the K-th of every N letters in slug order."""
+    order = sorted(everyone, key=lambda c: c.slug)
+    mine = {c.slug for i, c in enumerate(order) if i % n == k - 1}
+    slugs = [c.slug for c in order]
+    info = {"index": k, "count": n, "letters_total": len(order),
+            "letters_sha256": hashlib.sha256("\n".join(slugs).encode()).hexdigest()}
+    return [c for c in selected if c.slug in mine], info
+
+
+def check_letters_of(plan: Plan, candidates: Iterable[Candidate]) -> list[Problem]:
+    """Merge and parse each letter (and e-mail) once, before anything is written: catches
+    unknown variables, unsupported Markdown and bad header values, with the template
+    line. The same problem for many candidates is reported once."""
+    renderer = plan.renderer()
+    problems: dict[tuple[str, int | None, str | None], Problem] = {}
+    for candidate in candidates:
         try:
-            if sha256((out_dir / f["path"]).read_bytes()) != f.get("sha256"):
-                return False
-        except (OSError, KeyError, TypeError):
-            return False
-    return bool(entry.get("files"))
+            renderer.document(candidate)
+        except InputError as exc:
+            for p in exc.problems:
+                # one problem per template line, whichever candidate showed it
+                key = (p.path, p.line, p.message.split(" (letter to ")[0])
+                problems.setdefault(key, p)
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    return list(problems.values())
 
 
-def _mail_files(letters: Sequence[dict[str, Any]], writer: BatchWriter) -> list[dict]:
-    """batch.mbox and outbox.csv over every e-mail of the batch, read back one by one."""
-    from .mail import mbox_chunks, outbox_rows
+# ----- the batch ----------------------------------------------------------------------
 
-    emails = [(e["candidate"], f["path"]) for e in letters for f in e["files"]
-              if f["path"].endswith(".eml")]
-    if not emails:
-        return []
-    mbox = writer.write_chunks(MBOX, mbox_chunks(writer.read(p) for _, p in emails))
-    outbox = writer.write(OUTBOX, outbox_rows((c, p, writer.read(p)) for c, p in emails))
-    return [mbox, outbox]
+
+@dataclass(frozen=True)
+class BatchResult:
+    out_dir: Path
+    letters: int  # letters in the batch
+    rendered: int  # letters rendered this run
+    reused: int  # letters whose inputs had not changed
+    files: int
+    bytes: int
+    manifest: Manifest
+    changed: bool  # False when the batch on disk was already up to date
 
 
 def render_batch(
     plan: Plan,
-    formats: Sequence[str],
     out_root: Path,
     *,
-    partial: bool = False,
     force: bool = False,
-    jobs: int = 1,
+    jobs: int | None = None,
     on_letter: Callable[[Candidate], None] | None = None,
 ) -> BatchResult:
     """Render the plan's letters into OUT/YEAR in one atomic step.
 
     A letter whose inputs have not changed since the batch on disk was rendered (same
-    key in the manifest, files intact) is kept as it is, unless ``force``. ``partial``
-    (``--only``): letters not selected keep their files and manifest entries too.
+    key in the manifest, files intact) is kept as it is, unless ``force``. With
+    ``--only`` the letters not selected keep their files and manifest entries too.
     """
+    formats = plan.job.formats
+    partial = bool(plan.options.only)
     out_dir = out_root / str(plan.settings.year)
-    old = read_manifest(out_dir) or {}
-    old_entries = {e.get("slug"): e for e in old.get("letters", []) if isinstance(e, dict)}
-    old_formats = old.get("formats") or list(formats)
-    current = {c.slug: c for c in plan.all_candidates or plan.candidates}
-    keys = {c.slug: letter_key(plan, c, formats) for c in plan.candidates}
-    todo: list[Candidate] = []
-    kept: dict[str, dict[str, Any]] = {}  # letters taken over from the batch on disk
-    for c in plan.candidates:
-        entry = old_entries.get(c.slug)
-        if (not force and entry is not None and entry.get("key") == keys[c.slug]
-                and _intact(out_dir, entry)):
-            kept[c.slug] = _refreshed(entry, c)
-        else:
-            todo.append(c)
-    if partial:
-        # --only: the other letters stay, unless their candidate left the data; a letter
-        # whose inputs changed since is marked stale (send refuses it) until rendered.
-        for slug, entry in old_entries.items():
-            if slug in keys or slug not in current:
-                continue
-            files = [f for f in entry.get("files", []) if (out_dir / f["path"]).is_file()]
-            if files:
-                c = current[slug]
-                fresh = entry.get("key") == letter_key(plan, c, old_formats)
-                kept[slug] = {**_refreshed(entry, c), "files": files}
-                if not fresh:
-                    kept[slug]["stale"] = True
+    old = _previous_manifest(out_dir, force)
+    current = {c.slug: c for c in plan.all_candidates}
+    keys = {c.slug: plan.key(c) for c in plan.candidates}
+    outdated = old.outdated(out_dir, keys) if old is not None and not force else set(keys)
+    todo = [c for c in plan.candidates if c.slug in outdated]
+    kept: dict[str, LetterEntry] = {}
+    if old is not None:
+        for c in plan.candidates:
+            entry = old.entry(c.slug)
+            if c.slug not in outdated and entry is not None:
+                kept[c.slug] = _refreshed(entry, c)
+        if partial:
+            # --only: the other letters stay, unless their candidate left the data; a letter
+            # whose inputs changed since is marked stale (send refuses it) until rendered.
+            for entry in old.letters:
+                if entry.slug in keys or entry.slug not in current:
+                    continue
+                files = tuple(f for f in entry.files if (out_dir / f.path).is_file())
+                if files:
+                    c = current[entry.slug]
+                    fresh = entry.key == plan.key(c, old.formats)
+                    kept[entry.slug] = LetterEntry(
+                        c.short_name, c.name, entry.slug, f"{c.source.path}:{c.source.line}",
+                        entry.key, files, stale=not fresh)
+    problems: list[Problem] = []
+    if old is not None and not force:
+        problems.extend(old.edited(out_dir, keep={f.path for e in kept.values()
+                                                  for f in e.files}))
     if not force:
-        edited = _edited_files(out_dir, old_entries, kept)
-        if edited:
-            raise ValidationFailed(edited)
+        problems.extend(unlisted(out_dir, old, [WRITERS[fmt].path(c.slug) for c in todo
+                                                for fmt in formats]))
+    if problems:
+        raise ValidationFailed(problems)
     if not plan.letters_checked:
-        problems = _check_letters(todo, plan.merger, plan.mailer, plan.template)
-        if problems:
-            raise ValidationFailed(problems)
+        found = check_letters_of(plan, todo)
+        if found:
+            raise ValidationFailed(found)
 
-    entries: dict[str, dict[str, Any]] = {}
+    base = Manifest(letterforge=__version__, year=plan.settings.year, formats=formats,
+                    inputs=plan.input_hashes, shard=plan.shard)
+    if not todo and old is not None:
+        unchanged = base.with_letters(kept.values())
+        unchanged.batch_files = old.batch_files
+        if unchanged.to_bytes() == old.to_bytes() and intact(out_dir, old.batch_files) | (
+                not old.batch_files):
+            return BatchResult(out_dir, len(kept), 0, len(kept),
+                               sum(len(e.files) for e in kept.values()) + len(old.batch_files),
+                               0, old, changed=False)
+
+    entries: dict[str, LetterEntry] = {}
     total_bytes = 0
     with BatchWriter(out_dir) as writer:
-        for rendered in render_many(plan, todo, formats, jobs):
+        for rendered in parallel.run(make_renderer, plan.job, todo,
+                                     parallel.effective_jobs(jobs, len(todo))):
             c = rendered.candidate
-            files = [writer.write(rel, data) for rel, data in rendered.files.items()]
+            files = tuple(writer.write(rel, data) for rel, data in rendered.files.items())
             total_bytes += sum(len(d) for d in rendered.files.values())
-            entries[c.slug] = {
-                "candidate": c.short_name,
-                "name": c.name,
-                "slug": c.slug,
-                "source": f"{c.source.path}:{c.source.line}",
-                "key": keys[c.slug],
-                "files": files,
-            }
+            entries[c.slug] = LetterEntry(c.short_name, c.name, c.slug,
+                                          f"{c.source.path}:{c.source.line}", keys[c.slug],
+                                          files)
             if on_letter:
                 on_letter(c)
         for slug, entry in kept.items():
-            for f in entry["files"]:
-                writer.keep(f["path"])
+            for f in entry.files:
+                writer.keep(f.path)
             entries[slug] = entry
-        letters = sorted(entries.values(), key=lambda e: e["slug"])
-        manifest: dict[str, Any] = {
-            "letterforge": __version__,
-            "year": plan.settings.year,
-            "formats": list(formats),
-            "inputs": plan.input_hashes,
-        }
-        if plan.shard is not None:
-            manifest["shard"] = plan.shard
-        manifest["letters"] = letters
-        manifest["batch_files"] = _mail_files(letters, writer)
-        changed = bool(todo) or dump_manifest(manifest) != dump_manifest(old) or not all(
-            _intact(out_dir, {"files": [f]}) for f in manifest["batch_files"])
-        if changed:
-            writer.commit(manifest)
-        else:
-            writer.abort()  # the batch on disk is already exactly this
-    n_files = sum(len(e["files"]) for e in letters) + len(manifest["batch_files"])
-    return BatchResult(out_dir=out_dir, letters=len(letters), rendered=len(todo),
+        manifest = base.with_letters(entries.values())
+        manifest.batch_files = mail_files(manifest, writer)
+        writer.commit(manifest, old)
+    n_files = sum(len(e.files) for e in manifest.letters) + len(manifest.batch_files)
+    return BatchResult(out_dir=out_dir, letters=len(manifest.letters), rendered=len(todo),
                        reused=len(kept), files=n_files, bytes=total_bytes,
-                       manifest=manifest, changed=changed)
+                       manifest=manifest, changed=True)
 
 
-def _refreshed(entry: Mapping[str, Any], c: Candidate) -> dict[str, Any]:
+def _previous_manifest(out_dir: Path, force: bool) -> Manifest | None:
+    """The batch's manifest. A damaged one stops the render (unless ``force``): without
+    it no one can tell which files were edited by hand."""
+    try:
+        return Manifest.read(out_dir)
+    except ManifestError:
+        if force:
+            return None
+        raise
+
+
+def _refreshed(entry: LetterEntry, c: Candidate) -> LetterEntry:
     """A kept letter's entry with the candidate's current names and source line."""
-    out = {**entry, "candidate": c.short_name, "name": c.name,
-           "source": f"{c.source.path}:{c.source.line}"}
-    out.pop("stale", None)
-    return out
-
-
-def _edited_files(out_dir: Path, old_entries: Mapping[Any, Mapping[str, Any]],
-                  kept: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    """Letter files this render would replace or remove that were changed by hand since
-    they were rendered (a DOCX finished in Word, say): never overwritten silently."""
-    keep = {f["path"] for e in kept.values() for f in e["files"]}
-    problems = []
-    for entry in old_entries.values():
-        for f in entry.get("files", []):
-            path = out_dir / str(f.get("path", ""))
-            if f.get("path") in keep or not path.is_file():
-                continue
-            if sha256(path.read_bytes()) != f.get("sha256"):
-                problems.append(Problem(
-                    display_path(path), None, None,
-                    "was changed after it was rendered (edited by hand?) and this render "
-                    "would replace it: move it out of the batch folder to keep the edits, "
-                    "or pass --force to replace it"))
-    return problems
+    return LetterEntry(c.short_name, c.name, entry.slug, f"{c.source.path}:{c.source.line}",
+                       entry.key, entry.files)

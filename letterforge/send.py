@@ -35,8 +35,9 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import LetterforgeError, UsageError, display_path
-from .output import MANIFEST, csv_bytes, read_manifest, sha256, write_atomic
+from .errors import SendError, UsageError, display_path
+from .manifest import MANIFEST, Manifest, sha256
+from .output import csv_bytes, write_atomic
 
 LEDGER = "send-ledger.jsonl"
 
@@ -44,10 +45,6 @@ LEDGER = "send-ledger.jsonl"
 PENDING, SENT, FAILED, UNKNOWN, CHANGED, MODIFIED, STALE = (
     "pending", "sent", "failed", "unknown", "changed", "modified", "stale")
 NEEDS_ATTENTION = (UNKNOWN, CHANGED, MODIFIED, STALE)
-
-
-class SendError(LetterforgeError):
-    """The batch cannot be sent (no batch, bad settings, server refused us)."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +149,7 @@ def batch_lock(batch: Path) -> Iterator[None]:
     try:
         lock = BatchLock(batch)
     except OutputError as exc:
-        raise SendError(str(exc)) from None
+        raise SendError(exc.problems) from None
     try:
         yield
     finally:
@@ -164,16 +161,16 @@ def batch_lock(batch: Path) -> Iterator[None]:
 
 def load_batch(batch: Path) -> list[Outgoing]:
     shown = display_path(batch)
-    manifest = read_manifest(batch)
+    manifest = Manifest.read(batch)
     if manifest is None:
         raise SendError(f"{shown}/{MANIFEST}: no rendered batch here: run "
                         "'letterforge render --year YEAR' first")
     out: list[Outgoing] = []
-    for entry in manifest.get("letters", []):
-        for f in entry.get("files", []):
-            if not str(f.get("path", "")).endswith(".eml"):
+    for entry in manifest.letters:
+        for f in entry.files:
+            if not f.path.endswith(".eml"):
                 continue
-            path = batch / f["path"]
+            path = batch / f.path
             try:
                 data = path.read_bytes()
             except OSError as exc:
@@ -184,18 +181,18 @@ def load_batch(batch: Path) -> list[Outgoing]:
             cc = [a for _, a in getaddresses([str(msg.get("Cc", ""))]) if a]
             bcc = [a for _, a in getaddresses([str(msg.get("Bcc", ""))]) if a]
             item = Outgoing(
-                candidate=str(entry.get("candidate", entry.get("slug"))),
-                slug=str(entry["slug"]),
-                path=str(f["path"]),
+                candidate=entry.candidate,
+                slug=entry.slug,
+                path=f.path,
                 data=data,
                 sha256=sha256(data),
                 message_id=str(msg.get("Message-ID", "")).strip(),
                 sender=parseaddr(str(msg.get("From", "")))[1],
                 recipients=list(dict.fromkeys(to + cc + bcc)),
                 to=to,
-                stale=bool(entry.get("stale")),
+                stale=entry.stale,
             )
-            if item.sha256 != f.get("sha256"):
+            if item.sha256 != f.sha256:
                 item.state, item.note = MODIFIED, (
                     "the .eml differs from the manifest: it was edited after rendering; "
                     "render again")
@@ -394,9 +391,8 @@ def send_batch(
         raise SendError(f"{display_path(batch)}: no such batch folder: run "
                         "'letterforge render --year YEAR' first")
     with batch_lock(batch):
-        from .output import recover
-
-        recover(batch)
+        # A render that was cut short is recovered by the next render, never here: send
+        # does not move batches around.
         if not batch.is_dir():
             raise SendError(f"{display_path(batch)}: no such batch folder: run "
                             "'letterforge render --year YEAR' first")

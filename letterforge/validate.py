@@ -1,17 +1,22 @@
-"""Validate: tables and template -> typed rows and a list of every problem found.
+"""Validate: tables, templates, the stylesheet and the reference DOCX -> typed rows and a
+list of every problem found.
 
 Pure: no reading, no writing. Each problem names the file, the line and the column and
-says what to do, so ``letterforge check`` can report them all at once.
+says what to do, so ``letterforge check`` can report them all at once. The stylesheet is
+read with tinycss2 (the CSS parser WeasyPrint itself uses), so a comment, a string or an
+escape cannot hide a resource or a font from these checks.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from .errors import Problem
+from .errors import Problem, display_path
 from .load import Row, Table
 from .models import Candidate, Signatory, Source
 
@@ -227,3 +232,260 @@ def signatories_for_year(table: Table, year: int) -> tuple[list[Signatory], list
                                 f"no signatories for {year} (years in the file: {present}); "
                                 "a letter needs at least one: add rows for that year"))
     return result, problems
+
+
+# ----- the stylesheet -----------------------------------------------------------------
+
+
+def _css_rules(css: str) -> list[Any]:
+    import tinycss2
+
+    return list(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True))
+
+
+def _tokens(tokens: Sequence[Any] | None) -> Iterator[Any]:
+    """Every component value, nested blocks and function arguments included."""
+    for t in tokens or ():
+        yield t
+        if t.type == "function":
+            yield from _tokens(t.arguments)
+        elif t.type in ("() block", "[] block", "{} block"):
+            yield from _tokens(t.content)
+
+
+def css_urls(css: str) -> list[tuple[str, int]]:
+    """(reference, line) of every url() and @import of a stylesheet, escapes resolved."""
+    out: list[tuple[str, int]] = []
+    for rule in _css_rules(css):
+        if rule.type not in ("at-rule", "qualified-rule"):
+            continue
+        if rule.type == "at-rule" and rule.lower_at_keyword == "import":
+            for t in rule.prelude:
+                if t.type == "string":
+                    out.append((t.value, t.source_line))
+                    break
+        for t in _tokens([*rule.prelude, *(rule.content or [])]):
+            if t.type == "url":
+                out.append((t.value, t.source_line))
+            elif t.type == "function" and t.lower_name in ("url", "src"):
+                for arg in t.arguments:
+                    if arg.type == "string":
+                        out.append((arg.value, arg.source_line))
+                        break
+    return out
+
+
+def css_references(css: str, css_path: Path, root: Path
+                   ) -> list[tuple[str, int, Path | None]]:
+    """(reference, line, file) of every resource the stylesheet names; ``file`` is the
+    file in the templates folder, or None for a reference that is not one (remote,
+    outside the folder, missing). ``data:`` URLs carry their content: not listed."""
+    from urllib.parse import unquote, urlparse
+
+    out = []
+    for ref, line in css_urls(css):
+        ref = ref.strip()
+        if not ref or ref.lower().startswith("data:"):
+            continue
+        parsed = urlparse(ref)
+        target: Path | None = None
+        if not parsed.scheme or parsed.scheme == "file":
+            try:
+                candidate = (css_path.parent / unquote(parsed.path)).resolve()
+            except (OSError, ValueError):
+                candidate = None
+            if (candidate is not None and candidate.is_relative_to(root)
+                    and candidate.is_file()):
+                target = candidate
+        out.append((ref, line, target))
+    return out
+
+
+_SVG_HREF = re.compile(r"""(?:xlink:)?href\s*=\s*["']?\s*([^"'\s>]+)""", re.I)
+
+
+def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
+    """Every resource the stylesheet names must be a file in the templates folder; an
+    inline ``data:`` image may not name anything outside itself."""
+    from urllib.parse import unquote, urlparse
+
+    shown = display_path(css_path)
+    root = root.resolve()
+    problems = []
+    try:
+        refs = css_urls(css)
+    except Exception as exc:  # tinycss2 is lenient; this is only a safety net
+        return [Problem(shown, None, None, f"cannot be read as CSS: {exc}")]
+    for ref, line in refs:
+        ref = ref.strip()
+        if not ref:
+            continue
+        if ref.lower().startswith("data:"):
+            body = unquote(ref.partition(",")[2])
+            for href in _SVG_HREF.findall(body):
+                if not href.startswith("#"):
+                    problems.append(Problem(shown, line, None,
+                                            f"an inline data: image names {href!r}: an inline "
+                                            "image may only use what it contains; put the "
+                                            "file in the templates folder instead"))
+            continue
+        parsed = urlparse(ref)
+        if parsed.scheme and parsed.scheme != "file":
+            problems.append(Problem(shown, line, None,
+                                    f"{ref!r}: letterforge fetches nothing from the network; "
+                                    "put the file in the templates folder and name it there"))
+            continue
+        try:
+            target = (css_path.parent / unquote(parsed.path)).resolve()
+        except (OSError, ValueError):
+            target = None
+        if target is None or not target.is_relative_to(root):
+            problems.append(Problem(shown, line, None,
+                                    f"{ref!r} is outside the templates folder "
+                                    f"({display_path(root)}): only files in it can be used"))
+        elif not target.is_file():
+            problems.append(Problem(shown, line, None,
+                                    f"{ref!r} not found in {display_path(root)}"))
+    return problems
+
+
+GENERIC_FAMILIES = {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui",
+                    "emoji", "math", "fangsong", "ui-serif", "ui-sans-serif", "ui-monospace",
+                    "ui-rounded", "inherit", "initial", "unset", "revert", "revert-layer"}
+
+
+def _declarations(tokens: Sequence[Any] | None) -> Iterator[tuple[Any, bool]]:
+    """(declaration, inside @font-face) of a block's content, nested rules included."""
+    import tinycss2
+
+    for item in tinycss2.parse_blocks_contents(tokens or [], skip_comments=True,
+                                               skip_whitespace=True):
+        if item.type == "declaration":
+            yield item, False
+        elif item.type in ("at-rule", "qualified-rule") and item.content is not None:
+            face = item.type == "at-rule" and item.lower_at_keyword == "font-face"
+            for decl, inner in _declarations(item.content):
+                yield decl, face or inner
+
+
+def _families(value: Sequence[Any]) -> list[str]:
+    names: list[str] = []
+    current: list[str] = []
+    for t in [*value, None]:
+        if t is None or (t.type == "literal" and t.value == ","):
+            name = " ".join(current).strip()
+            if name:
+                names.append(name)
+            current = []
+        elif t.type == "string" or t.type == "ident":
+            current.append(t.value)
+    return names
+
+
+def font_families(css: str) -> tuple[list[tuple[str, int]], set[str]]:
+    """(family, line) of every font-family the stylesheet asks for, and the families its
+    @font-face rules provide (lower-cased)."""
+    asked: list[tuple[str, int]] = []
+    provided: set[str] = set()
+    for rule in _css_rules(css):
+        if rule.type not in ("at-rule", "qualified-rule") or rule.content is None:
+            continue
+        face = rule.type == "at-rule" and rule.lower_at_keyword == "font-face"
+        for decl, inner in _declarations(rule.content):
+            if decl.lower_name != "font-family":
+                continue
+            for family in _families(decl.value):
+                if face or inner:
+                    provided.add(family.lower())
+                else:
+                    asked.append((family, decl.source_line))
+    return asked, provided
+
+
+def font_problems(css: str, css_path: Path, installed: frozenset[str] | None) -> list[Problem]:
+    """Every font the stylesheet names must be installed or given by an @font-face rule:
+    a missing font is an error, never a silent fallback to another one."""
+    shown = display_path(css_path)
+    if installed is None:
+        return [Problem(shown, None, None, "cannot check the fonts the stylesheet names: "
+                        "fontconfig's fc-list is not installed (Debian: fontconfig)")]
+    asked, provided = font_families(css)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for name, line in asked:
+        key = name.lower()
+        if key in GENERIC_FAMILIES or key in provided or key in seen:
+            continue
+        seen.add(key)
+        if key not in installed:
+            problems.append(Problem(shown, line, None,
+                                    f"the font {name!r} is not installed: install it "
+                                    "(./setup.sh installs the sample's fonts) or name "
+                                    "another; letterforge does not fall back to another "
+                                    "font silently"))
+    return problems
+
+
+# ----- the reference DOCX -------------------------------------------------------------
+
+REFERENCE_MAX_BYTES = 64 * 1024 * 1024  # what a reference document may expand to
+
+
+def reference_docx_problems(data: bytes, shown: str) -> list[Problem]:
+    """A reference document must be a Word package of a sane size: a few kB of styles,
+    perhaps a logo; never a part that expands to gigabytes."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        return [Problem(shown, None, None, f"is not a Word document python-docx can open "
+                        f"({exc}); save it again from Word or LibreOffice as .docx")]
+    total = sum(i.file_size for i in infos)
+    if total > REFERENCE_MAX_BYTES:
+        biggest = max(infos, key=lambda i: i.file_size)
+        return [Problem(shown, None, None,
+                        f"expands to {total // (1024 * 1024)} MB ({biggest.filename}: "
+                        f"{biggest.file_size // (1024 * 1024)} MB); a reference document "
+                        f"may expand to {REFERENCE_MAX_BYTES // (1024 * 1024)} MB at most: "
+                        "keep only the styles, headers and footers in it")]
+    try:
+        import docx
+
+        docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several kinds on a broken package
+        return [Problem(shown, None, None, f"is not a Word document python-docx can open "
+                        f"({exc}); save it again from Word or LibreOffice as .docx")]
+    return []
+
+
+# ----- the e-mail template ------------------------------------------------------------
+
+
+def email_settings_problems(front_matter: Any, shown: str) -> list[Problem]:
+    """What is wrong with the e-mail template's own settings (sender, reply-to, bcc)."""
+    from email.utils import parseaddr
+
+    out: list[Problem] = []
+    sender = front_matter.get("from")
+    if not sender or not isinstance(sender, str):
+        out.append(Problem(shown, None, "from",
+                           "no sender: add 'from: Name <address>' to the front matter"))
+        return out
+    _, addr = parseaddr(sender)
+    reason = check_email(addr) if addr else "no address"
+    if reason:
+        out.append(Problem(shown, None, "from",
+                           f"{sender!r} is not a valid sender address: {reason}"))
+    for key in ("reply_to", "bcc"):
+        value = front_matter.get(key)
+        if value is None:
+            continue
+        for address in split_emails(str(value)):
+            reason = check_email(parseaddr(address)[1] or address)
+            if reason:
+                out.append(Problem(shown, None, key,
+                                   f"{address!r} is not a valid e-mail address: {reason}"))
+    return out

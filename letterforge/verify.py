@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import LetterforgeError, display_path
-from .models import Settings
-from .output import MANIFEST, read_manifest, sha256
-
-
-class VerifyError(LetterforgeError):
-    pass
+from .config import Inputs, Options
+from .errors import Problem, VerifyError, display_path
+from .manifest import MANIFEST, Manifest, file_sha256
 
 
 @dataclass
@@ -52,42 +48,32 @@ class VerifyReport:
                                  "problem": d.problem} for d in self.differences]}
 
 
-def _owners(manifest: dict[str, Any]) -> dict[str, str]:
-    return {f["path"]: str(e.get("candidate"))
-            for e in manifest.get("letters", []) for f in e.get("files", [])}
-
-
-def _listed_sha(manifest: dict[str, Any]) -> dict[str, str]:
-    out = {f["path"]: f["sha256"] for e in manifest.get("letters", []) for f in e["files"]}
-    out.update({f["path"]: f["sha256"] for f in manifest.get("batch_files", [])})
-    return out
-
-
-def _load(batch: Path) -> dict[str, Any]:
-    manifest = read_manifest(batch)
+def _load(batch: Path) -> Manifest:
+    manifest = Manifest.read(batch)
     if manifest is None:
-        raise VerifyError(f"{display_path(batch / MANIFEST)}: no manifest: not a rendered "
-                          "batch (render it first, or give --out)")
+        raise VerifyError(Problem(display_path(batch / MANIFEST), None, None,
+                                  "no manifest: not a rendered batch (render it first, or "
+                                  "give --out)"))
     return manifest
 
 
-def verify_batch(inputs: Any, settings: Settings, out_root: Path, jobs: int) -> VerifyReport:
+def verify_batch(inputs: Inputs, options: Options, out_root: Path,
+                 jobs: int | None) -> VerifyReport:
     from .pipeline import prepare, render_batch
 
-    batch = out_root / str(settings.year)
+    batch = out_root / str(options.year)
     manifest = _load(batch)
-    formats = tuple(manifest.get("formats") or ())
-    shard_info = manifest.get("shard")
-    shard = (shard_info["index"], shard_info["count"]) if shard_info else None
-    plan = prepare(inputs, settings, (), formats, shard)
+    shard_info = manifest.shard
+    shard = (int(shard_info["index"]), int(shard_info["count"])) if shard_info else None
+    plan = prepare(inputs, replace(options, formats=manifest.formats, shard=shard))
     report = VerifyReport(batch)
-    owners = _owners(manifest)
+    owners = manifest.owners()
     with tempfile.TemporaryDirectory(prefix="letterforge-verify-") as tmp:
-        render_batch(plan, formats, Path(tmp), force=True, jobs=jobs)
-        fresh_dir = Path(tmp) / str(settings.year)
+        render_batch(plan, Path(tmp), force=True, jobs=jobs)
+        fresh_dir = Path(tmp) / str(options.year)
         fresh = _load(fresh_dir)
-        owners.update(_owners(fresh))
-        old_sha, new_sha = _listed_sha(manifest), _listed_sha(fresh)
+        owners.update(fresh.owners())
+        old_sha, new_sha = manifest.digests(), fresh.digests()
         for rel in sorted(set(old_sha) | set(new_sha)):
             report.checked += 1
             who = owners.get(rel)
@@ -99,7 +85,7 @@ def verify_batch(inputs: Any, settings: Settings, out_root: Path, jobs: int) -> 
             if rel not in old_sha or not on_disk.is_file():
                 report.differences.append(Difference(rel, who, "missing from the batch"))
                 continue
-            disk = sha256(on_disk.read_bytes())
+            disk = file_sha256(on_disk)
             if disk != old_sha[rel]:
                 report.differences.append(Difference(rel, who, "changed since it was "
                                                      "rendered (differs from the manifest)"))
@@ -116,24 +102,25 @@ def verify_batch(inputs: Any, settings: Settings, out_root: Path, jobs: int) -> 
 def verify_files(files: Sequence[Path], manifest_path: Path) -> VerifyReport:
     """Check files (published copies) against a manifest, by content."""
     batch = manifest_path.parent
-    manifest = _load(batch) if manifest_path.name == MANIFEST else None
-    if manifest is None:
-        raise VerifyError(f"{display_path(manifest_path)}: not a manifest.json")
+    if manifest_path.name != MANIFEST:
+        raise VerifyError(Problem(display_path(manifest_path), None, None,
+                                  "not a manifest.json"))
+    manifest = _load(batch)
     by_sha: dict[str, str] = {}
     by_name: dict[str, str] = {}
-    for rel, digest in _listed_sha(manifest).items():
+    for rel, digest in manifest.digests().items():
         by_sha.setdefault(digest, rel)
         by_name[Path(rel).name] = rel
-    owners = _owners(manifest)
+    owners = manifest.owners()
     report = VerifyReport(batch)
     for path in files:
         report.checked += 1
-        try:
-            digest = sha256(path.read_bytes())
-        except OSError as exc:
-            raise VerifyError(f"{display_path(path)}: cannot be read ({exc.strerror})") from exc
-        if digest in by_sha:
-            rel = by_sha[digest]
+        found = file_sha256(path)
+        if found is None:
+            raise VerifyError(Problem(display_path(path), None, None,
+                                      "cannot be read: check the path"))
+        if found in by_sha:
+            rel = by_sha[found]
             report.matched.append((display_path(path), rel, owners.get(rel)))
             continue
         rel = by_name.get(path.name, "")
@@ -145,4 +132,3 @@ def verify_files(files: Sequence[Path], manifest_path: Path) -> VerifyReport:
             report.differences.append(Difference(
                 display_path(path), None, f"not in {display_path(manifest_path)}"))
     return report
-

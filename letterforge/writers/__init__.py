@@ -1,50 +1,67 @@
-"""Writers are a table: format name -> module with ``render(document, assets) -> bytes``.
+"""Writers are a table: format name -> :class:`Writer`.
+
+Each writer turns a parsed :class:`~letterforge.document.Document` (plus the assets and
+the bytes of the formats it needs) into the bytes of one file, and never touches the
+disk. Its module has ``render(document, assets, needed) -> bytes`` and walks the tree
+with a mapping ``node type -> rule`` that covers :data:`letterforge.document.NODE_TYPES`
+exactly. The HTML and plain-text renderers (``html``, ``text``) are shared: the PDF and
+the preview lay out the HTML; the e-mail carries both.
 
 Modules are imported only when a format is used, so ``letterforge --help`` and
-``letterforge list`` never import WeasyPrint.
+``letterforge list`` never import WeasyPrint. To add a format, add one entry here and a
+module beside this one.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..document import Document
     from ..models import Assets
 
-Writer = Callable[["Document", "Assets"], bytes]
 
-# format -> (module, file extension, sub-folder of the batch)
-WRITERS: dict[str, tuple[str, str, str]] = {
-    "docx": ("letterforge.writers.docx", "docx", "docx"),
-    "pdf": ("letterforge.writers.pdf", "pdf", "pdf"),
+@dataclass(frozen=True)
+class Writer:
+    name: str  # the format, as --format names it
+    extension: str
+    folder: str  # sub-folder of the batch
+    module: str
+    needs: tuple[str, ...] = ()  # formats whose bytes this writer takes
+    wants: tuple[str, ...] = ()  # formats it takes when the document asks for them
+
+    def render(self, document: Document, assets: Assets,
+               needed: Mapping[str, bytes] | None = None) -> bytes:
+        module = importlib.import_module(self.module)
+        data: bytes = module.render(document, assets, needed or {})
+        return data
+
+    def requires(self, document: Document) -> tuple[str, ...]:
+        """The formats this writer needs for this document."""
+        extra = tuple(w for w in self.wants if _asked(document, w))
+        return self.needs + extra
+
+    def path(self, slug: str) -> str:
+        """The file's path in the batch."""
+        return f"{self.folder}/{slug}.{self.extension}"
+
+
+def _asked(document: Document, fmt: str) -> bool:
+    return fmt == "docx" and document.email is not None and document.email.attach_docx
+
+
+WRITERS: dict[str, Writer] = {
+    w.name: w
+    for w in (
+        Writer("docx", "docx", "docx", "letterforge.writers.docx"),
+        Writer("pdf", "pdf", "pdf", "letterforge.writers.pdf"),
+        # The e-mail carries the PDF (and the DOCX when the e-mail template asks).
+        Writer("eml", "eml", "email", "letterforge.writers.eml", needs=("pdf",),
+               wants=("docx",)),
+    )
 }
 
-# "eml" is not a writer of the tree: the e-mail carries the PDF, so it is built by
-# letterforge.mail after the other formats of the same letter.
-EMAIL_FORMAT = "eml"
-FORMATS = (*WRITERS, EMAIL_FORMAT)
-DEFAULT_FORMATS = ("docx", "pdf", "eml")
-
-
-def get_writer(fmt: str) -> Writer:
-    module_name = WRITERS[fmt][0]
-    module = importlib.import_module(module_name)
-    render: Writer = module.render
-    return render
-
-
-class UnsupportedNode(Exception):
-    """A node type the writer has no rule for: never silently dropped."""
-
-    def __init__(self, writer: str, node_type: str, line: int | None) -> None:
-        self.writer = writer
-        self.node_type = node_type
-        self.line = line
-        where = f" (line {line} of the merged letter)" if line else ""
-        super().__init__(
-            f"the {writer} writer does not support Markdown '{node_type}'{where}: "
-            "remove it from the template"
-        )
+NEEDS = {name: w.needs for name, w in WRITERS.items()}

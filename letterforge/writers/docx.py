@@ -11,7 +11,8 @@ Each Markdown list gets its own numbering definition (``w:abstractNum`` + ``w:nu
 with a ``w:startOverride``), so every list restarts at its first number in Word and in
 LibreOffice; python-docx has no API for that, so the numbering XML is built here.
 
-Render rules are a table keyed by node type; an unknown node type raises.
+Render rules are a table keyed by node type (:data:`RULES`), one rule for each type of
+:data:`letterforge.document.NODE_TYPES`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,6 @@ from markdown_it.tree import SyntaxTreeNode
 
 from ..document import Document, classes
 from ..models import Assets
-from . import UnsupportedNode
 
 # Style defaults used only when the reference document lacks the style.
 PARAGRAPH_STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -69,13 +69,11 @@ class Ctx:
     block_style: list[str] = field(default_factory=list)  # style inherited from a quote
     first_in_item: bool = False
     style_ids: dict[str, str] = field(default_factory=dict)  # style name -> id, looked up once
+    container: Any = None  # the element inline content goes into
+    fmt: Fmt = field(default_factory=lambda: Fmt())
 
 
 Rule = Callable[[SyntaxTreeNode, Ctx], None]
-
-
-def _line(node: SyntaxTreeNode) -> int | None:
-    return node.map[0] + 1 if node.map else None
 
 
 # ----- styles -----------------------------------------------------------------------
@@ -214,7 +212,7 @@ def _numbering_ids(numbering: Any) -> tuple[int, int]:
 
 def _children(node: SyntaxTreeNode, ctx: Ctx) -> None:
     for child in node.children:
-        render_block(child, ctx)
+        RULES[child.type](child, ctx)
 
 
 def _new_paragraph(ctx: Ctx, style: str) -> Paragraph:
@@ -236,6 +234,15 @@ def _block_style(node: SyntaxTreeNode, ctx: Ctx, default: str) -> str:
     return default
 
 
+def _inline_content(node: SyntaxTreeNode, p: Paragraph, ctx: Ctx) -> None:
+    outer = ctx.container
+    ctx.container = p._p
+    try:
+        _children(node, ctx)
+    finally:
+        ctx.container = outer
+
+
 def _paragraph(node: SyntaxTreeNode, ctx: Ctx) -> None:
     if ctx.list_stack:
         num_id, item_style = ctx.list_stack[-1]
@@ -250,15 +257,13 @@ def _paragraph(node: SyntaxTreeNode, ctx: Ctx) -> None:
             p.paragraph_format.left_indent = Pt((720 + 360 * (ctx.list_depth - 1)) / 20)
     else:
         p = _new_paragraph(ctx, _block_style(node, ctx, "Normal"))
-    for child in node.children:
-        _inline_root(child, p, ctx)
+    _inline_content(node, p, ctx)
 
 
 def _heading(node: SyntaxTreeNode, ctx: Ctx) -> None:
     level = int(node.tag[1])
     p = _new_paragraph(ctx, _block_style(node, ctx, f"Heading {level}"))
-    for child in node.children:
-        _inline_root(child, p, ctx)
+    _inline_content(node, p, ctx)
 
 
 def _list(node: SyntaxTreeNode, ctx: Ctx) -> None:
@@ -309,27 +314,6 @@ def _hr(node: SyntaxTreeNode, ctx: Ctx) -> None:
     _new_paragraph(ctx, "Horizontal Rule")
 
 
-BLOCK_RULES: dict[str, Rule] = {
-    "root": _children,
-    "paragraph": _paragraph,
-    "heading": _heading,
-    "ordered_list": _list,
-    "bullet_list": _list,
-    "list_item": _list_item,
-    "blockquote": _blockquote,
-    "code_block": _code_block,
-    "fence": _code_block,
-    "hr": _hr,
-}
-
-
-def render_block(node: SyntaxTreeNode, ctx: Ctx) -> None:
-    rule = BLOCK_RULES.get(node.type)
-    if rule is None:
-        raise UnsupportedNode("DOCX", node.type, _line(node))
-    rule(node, ctx)
-
-
 # ----- inline -----------------------------------------------------------------------
 
 
@@ -350,7 +334,8 @@ def _char_style_id(ctx: Ctx, name: str) -> str:
     return ctx.style_ids[key]
 
 
-def _run(container: Any, text: str, fmt: Fmt, ctx: Ctx) -> None:
+def _run(text: str, ctx: Ctx) -> None:
+    fmt = ctx.fmt
     r = OxmlElement("w:r")
     rpr = OxmlElement("w:rPr")
     style = "Hyperlink" if fmt.link else ("Verbatim Char" if fmt.code else None)
@@ -371,47 +356,72 @@ def _run(container: Any, text: str, fmt: Fmt, ctx: Ctx) -> None:
         t.text = text
         t.set(qn("xml:space"), "preserve")
         r.append(t)
-    container.append(r)
+    ctx.container.append(r)
 
 
-def _inline_root(node: SyntaxTreeNode, p: Paragraph, ctx: Ctx) -> None:
-    if node.type != "inline":
-        raise UnsupportedNode("DOCX", node.type, _line(node))
-    for child in node.children:
-        _inline(child, p._p, Fmt(), ctx)
+def _formatted(node: SyntaxTreeNode, ctx: Ctx, **change: bool) -> None:
+    outer = ctx.fmt
+    ctx.fmt = Fmt(**{**outer.__dict__, **change})
+    try:
+        _children(node, ctx)
+    finally:
+        ctx.fmt = outer
 
 
-def _inline(node: SyntaxTreeNode, container: Any, fmt: Fmt, ctx: Ctx) -> None:
-    t = node.type
-    if t == "text":
-        if node.content:
-            _run(container, node.content, fmt, ctx)
-    elif t == "softbreak":
-        _run(container, " ", fmt, ctx)
-    elif t == "hardbreak":
-        _run(container, "\n", fmt, ctx)
-    elif t == "em":
-        for c in node.children:
-            _inline(c, container, Fmt(True, fmt.bold, fmt.code, fmt.link), ctx)
-    elif t == "strong":
-        for c in node.children:
-            _inline(c, container, Fmt(fmt.italic, True, fmt.code, fmt.link), ctx)
-    elif t == "code_inline":
-        _run(container, node.content, Fmt(fmt.italic, fmt.bold, True, fmt.link), ctx)
-    elif t == "link":
-        href = str(node.attrs.get("href", ""))
-        link = OxmlElement("w:hyperlink")
-        if href.startswith("#"):
-            link.set(qn("w:anchor"), href[1:])
-        else:
-            r_id = ctx.doc.part.relate_to(href, RT.HYPERLINK, is_external=True)
-            link.set(qn("r:id"), r_id)
-        link.set(qn("w:history"), "1")
-        container.append(link)
-        for c in node.children:
-            _inline(c, link, Fmt(fmt.italic, fmt.bold, fmt.code, True), ctx)
+def _text(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    if node.content:
+        _run(node.content, ctx)
+
+
+def _code_inline(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    outer = ctx.fmt
+    ctx.fmt = Fmt(outer.italic, outer.bold, True, outer.link)
+    _run(node.content, ctx)
+    ctx.fmt = outer
+
+
+def _link(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    href = str(node.attrs.get("href", ""))
+    link = OxmlElement("w:hyperlink")
+    if href.startswith("#"):
+        link.set(qn("w:anchor"), href[1:])
     else:
-        raise UnsupportedNode("DOCX", t, _line(node))
+        r_id = ctx.doc.part.relate_to(href, RT.HYPERLINK, is_external=True)
+        link.set(qn("r:id"), r_id)
+    link.set(qn("w:history"), "1")
+    ctx.container.append(link)
+    outer = ctx.container
+    ctx.container = link
+    try:
+        _formatted(node, ctx, link=True)
+    finally:
+        ctx.container = outer
+
+
+RULES: dict[str, Rule] = {
+    "root": _children,
+    "paragraph": _paragraph,
+    "heading": _heading,
+    "ordered_list": _list,
+    "bullet_list": _list,
+    "list_item": _list_item,
+    "blockquote": _blockquote,
+    "code_block": _code_block,
+    "fence": _code_block,
+    "hr": _hr,
+    "inline": _children,
+    "text": _text,
+    "softbreak": lambda node, ctx: _run(" ", ctx),
+    "hardbreak": lambda node, ctx: _run("\n", ctx),
+    "em": lambda node, ctx: _formatted(node, ctx, italic=True),
+    "strong": lambda node, ctx: _formatted(node, ctx, bold=True),
+    "code_inline": _code_inline,
+    "link": _link,
+}
+
+
+def render_node(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    RULES[node.type](node, ctx)
 
 
 # ----- document ---------------------------------------------------------------------
@@ -482,7 +492,7 @@ def _normalise_zip(data: bytes, when: dt.datetime) -> bytes:
     return out.getvalue()
 
 
-def render(doc: Document, assets: Assets) -> bytes:
+def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
     meta = doc.meta
     if assets.reference_docx:
         d = docx.Document(io.BytesIO(assets.reference_docx))
@@ -513,7 +523,7 @@ def render(doc: Document, assets: Assets) -> bytes:
     numbering = d.part.numbering_part.element
     next_abstract, next_num = _numbering_ids(numbering)
     ctx = Ctx(doc=d, numbering=numbering, next_abstract=next_abstract, next_num=next_num)
-    render_block(doc.tree, ctx)
+    render_node(doc.tree, ctx)
 
     when = _timestamp(meta)
     cp = d.core_properties

@@ -1,20 +1,19 @@
 """HTML writer: the document tree as one HTML page. The PDF writer lays this page out
 with WeasyPrint; the e-mail writer uses it as the HTML alternative.
 
-Render rules are a table keyed by node type; a node type without a rule raises
-:class:`~letterforge.writers.UnsupportedNode`.
+Render rules are a table keyed by node type (:data:`RULES`), one rule for each type of
+:data:`letterforge.document.NODE_TYPES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from ..document import Document, classes
-from . import UnsupportedNode
+from ..document import classes
 
 Rule = Callable[[SyntaxTreeNode], str]
 
@@ -32,10 +31,6 @@ def _attrs(node: SyntaxTreeNode, extra: dict[str, Any] | None = None) -> str:
 
 def _children(node: SyntaxTreeNode) -> str:
     return "".join(render_node(child) for child in node.children)
-
-
-def _line(node: SyntaxTreeNode) -> int | None:
-    return node.map[0] + 1 if node.map else None
 
 
 def _paragraph(node: SyntaxTreeNode) -> str:
@@ -132,15 +127,12 @@ RULES: dict[str, Rule] = {
 
 
 def render_node(node: SyntaxTreeNode) -> str:
-    rule = RULES.get(node.type)
-    if rule is None:
-        raise UnsupportedNode("HTML/PDF", node.type, _line(node))
-    return rule(node)
+    return RULES[node.type](node)
 
 
-def render_page(doc: Document, stylesheet: str | None = None) -> str:
+def render_page(tree: SyntaxTreeNode, meta: Mapping[str, Any],
+                stylesheet: str | None = None) -> str:
     """A complete HTML page: language, title and metadata in the head, the letter in the body."""
-    meta = doc.meta
     lang = escape(str(meta.get("lang", "en")))
     head = [
         '<meta charset="utf-8">',
@@ -156,7 +148,7 @@ def render_page(doc: Document, stylesheet: str | None = None) -> str:
     head.append('<meta name="generator" content="letterforge">')
     if stylesheet:
         head.append(f"<style>\n{stylesheet}\n</style>")
-    body = render_node(doc.tree)
+    body = render_node(tree)
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n'
         + "\n".join(head)

@@ -2,7 +2,8 @@
 
 A4 and page numbers come from the stylesheet. The PDF is tagged (PDF/UA-1: language,
 title, structure tree), fonts are embedded, links are clickable. WeasyPrint fetches
-nothing from the network and reads no file outside the templates folder.
+nothing from the network and reads no file: the files the stylesheet names were read by
+the load stage and are served from memory.
 
 WeasyPrint is imported here only, on first use; one font configuration and one parsed
 stylesheet are kept per process.
@@ -11,11 +12,12 @@ stylesheet are kept per process.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..document import Document
-from ..errors import RenderError
+from ..errors import Problem, RenderError, display_path
 from ..models import Assets
 from .html import render_page
 
@@ -25,19 +27,24 @@ _cache: dict[tuple[str, str], tuple[Any, Any]] = {}
 
 
 def _fetcher_class() -> Any:
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-    class TemplatesOnlyFetcher(URLFetcher):
-        """Serves files under the templates folder and nothing else."""
+    class AssetsFetcher(URLFetcher):
+        """Serves the files the load stage read from the templates folder, and nothing
+        else: no network, no other file."""
 
-        def __init__(self, root: Path) -> None:
-            super().__init__(allowed_protocols={"file"})
+        def __init__(self, root: Path, files: Mapping[str, bytes]) -> None:
+            super().__init__(allowed_protocols={"file", "data"})
             self.root = root.resolve()
+            self.files = files
 
         def fetch(self, url: str, headers: Any = None) -> Any:
+            import mimetypes
             from urllib.parse import unquote, urlparse
 
             parsed = urlparse(url)
+            if parsed.scheme == "data":
+                return super().fetch(url, headers)
             if parsed.scheme != "file":
                 raise FatalURLFetchingError(
                     f"the letter or stylesheet asks for {url!r}: letterforge fetches nothing "
@@ -49,9 +56,17 @@ def _fetcher_class() -> Any:
                     f"the letter or stylesheet asks for {str(path)!r}, outside the templates "
                     f"folder {str(self.root)!r}: only files in that folder can be used"
                 )
-            return super().fetch(url, headers)
+            rel = path.relative_to(self.root).as_posix()
+            data = self.files.get(rel)
+            if data is None:
+                raise FatalURLFetchingError(
+                    f"the letter or stylesheet asks for {rel!r}, which is not a file the "
+                    "stylesheet names in the templates folder"
+                )
+            kind = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, data, {"Content-Type": kind})
 
-    return TemplatesOnlyFetcher
+    return AssetsFetcher
 
 
 def _resources(assets: Assets) -> tuple[Any, Any]:
@@ -64,7 +79,7 @@ def _resources(assets: Assets) -> tuple[Any, Any]:
     from weasyprint.text.fonts import FontConfiguration
 
     font_config = FontConfiguration()
-    fetcher = _fetcher_class()(assets.template_dir)
+    fetcher = _fetcher_class()(assets.template_dir, assets.files)
     css = CSS(
         string=assets.stylesheet,
         base_url=str(assets.template_dir / assets.stylesheet_name),
@@ -76,18 +91,18 @@ def _resources(assets: Assets) -> tuple[Any, Any]:
     return font_config, css
 
 
-def render(doc: Document, assets: Assets) -> bytes:
+def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
-    page = render_page(doc)
+    page = render_page(doc.tree, doc.meta)
     identifier = hashlib.sha256(page.encode() + assets.stylesheet.encode()).hexdigest()[:32]
     try:
         font_config, css = _resources(assets)
         html = HTML(
             string=page,
             base_url=str(assets.template_dir) + "/",
-            url_fetcher=_fetcher_class()(assets.template_dir),
+            url_fetcher=_fetcher_class()(assets.template_dir, assets.files),
         )
         pdf = html.write_pdf(
             stylesheets=[css],
@@ -96,6 +111,7 @@ def render(doc: Document, assets: Assets) -> bytes:
             pdf_identifier=identifier.encode(),
         )
     except FatalURLFetchingError as exc:
-        raise RenderError(f"{assets.stylesheet_name}: {exc}") from exc
+        shown = display_path(assets.template_dir / assets.stylesheet_name)
+        raise RenderError(Problem(shown, None, None, str(exc))) from exc
     assert isinstance(pdf, bytes)
     return pdf

@@ -2,57 +2,40 @@
 
 Paragraphs are wrapped at 72 columns and separated by blank lines; list items keep
 their numbers ("1.") or bullets ("-") with a hanging indent; a link is written
-"text <url>" unless the text is the URL. Render rules are a table keyed by node type,
-as in the other writers; an unknown node type raises.
+"text <url>" unless the text is the URL. Render rules are a table keyed by node type
+(:data:`RULES`), one rule for each type of :data:`letterforge.document.NODE_TYPES`:
+a block rule returns blocks (each a list of lines), an inline rule returns text.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
+from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from . import UnsupportedNode
-
 WIDTH = 72
 
-InlineRule = Callable[[SyntaxTreeNode], str]
+Blocks = list[list[str]]
+Rule = Callable[[SyntaxTreeNode, str], Any]
 
 
-def _line(node: SyntaxTreeNode) -> int | None:
-    return node.map[0] + 1 if node.map else None
+def inline(node: SyntaxTreeNode) -> str:
+    text: str = RULES[node.type](node, "")
+    return text
 
 
-def _inline_children(node: SyntaxTreeNode) -> str:
+def _inline_children(node: SyntaxTreeNode, indent: str = "") -> str:
     return "".join(inline(c) for c in node.children)
 
 
-def _link(node: SyntaxTreeNode) -> str:
+def _link(node: SyntaxTreeNode, indent: str) -> str:
     text = _inline_children(node)
     href = str(node.attrs.get("href", ""))
     if not href or href == text or href.startswith("#"):
         return text
     return f"{text} <{href}>"
-
-
-INLINE_RULES: dict[str, InlineRule] = {
-    "text": lambda n: n.content,
-    "code_inline": lambda n: n.content,
-    "softbreak": lambda n: " ",
-    "hardbreak": lambda n: "\n",
-    "em": _inline_children,
-    "strong": _inline_children,
-    "link": _link,
-    "inline": _inline_children,
-}
-
-
-def inline(node: SyntaxTreeNode) -> str:
-    rule = INLINE_RULES.get(node.type)
-    if rule is None:
-        raise UnsupportedNode("text", node.type, _line(node))
-    return rule(node)
 
 
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
@@ -66,37 +49,72 @@ def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
     return lines
 
 
-def _blocks(node: SyntaxTreeNode, indent: str = "") -> list[list[str]]:
-    """A list of blocks, each a list of lines."""
-    out: list[list[str]] = []
+def blocks(node: SyntaxTreeNode, indent: str = "") -> Blocks:
+    """The blocks of a container's children."""
+    out: Blocks = []
     for child in node.children:
-        t = child.type
-        if t in ("paragraph", "heading"):
-            text = inline(child.children[0]) if child.children else ""
-            out.append(_wrap(text, indent, indent))
-        elif t in ("ordered_list", "bullet_list"):
-            start = int(child.attrs.get("start", 1) or 1) if t == "ordered_list" else 1
-            items: list[str] = []
-            for i, item in enumerate(child.children):
-                marker = f"{start + i}. " if t == "ordered_list" else "- "
-                sub = _blocks(item, indent + " " * len(marker))
-                lines = [ln for block in sub for ln in block]
-                if lines:
-                    lines[0] = indent + marker + lines[0][len(indent) + len(marker):]
-                else:
-                    lines = [indent + marker.rstrip()]
-                items.extend(lines)
-            out.append(items)
-        elif t == "blockquote":
-            out.extend(_blocks(child, indent + "> "))
-        elif t in ("code_block", "fence"):
-            out.append([indent + ln for ln in child.content.rstrip("\n").split("\n")])
-        elif t == "hr":
-            out.append([indent + "-" * 20])
-        else:
-            raise UnsupportedNode("text", t, _line(child))
+        out.extend(RULES[child.type](child, indent))
     return out
 
 
+def _paragraph(node: SyntaxTreeNode, indent: str) -> Blocks:
+    text = inline(node.children[0]) if node.children else ""
+    return [_wrap(text, indent, indent)]
+
+
+def _list(node: SyntaxTreeNode, indent: str) -> Blocks:
+    ordered = node.type == "ordered_list"
+    start = int(node.attrs.get("start", 1) or 1) if ordered else 1
+    items: list[str] = []
+    for i, item in enumerate(node.children):
+        marker = f"{start + i}. " if ordered else "- "
+        sub = blocks(item, indent + " " * len(marker))
+        lines = [ln for block in sub for ln in block]
+        if lines:
+            lines[0] = indent + marker + lines[0][len(indent) + len(marker):]
+        else:
+            lines = [indent + marker.rstrip()]
+        items.extend(lines)
+    return [items]
+
+
+def _list_item(node: SyntaxTreeNode, indent: str) -> Blocks:
+    return blocks(node, indent)
+
+
+def _blockquote(node: SyntaxTreeNode, indent: str) -> Blocks:
+    return blocks(node, indent + "> ")
+
+
+def _code_block(node: SyntaxTreeNode, indent: str) -> Blocks:
+    return [[indent + ln for ln in node.content.rstrip("\n").split("\n")]]
+
+
+def _hr(node: SyntaxTreeNode, indent: str) -> Blocks:
+    return [[indent + "-" * 20]]
+
+
+RULES: dict[str, Rule] = {
+    "root": blocks,
+    "paragraph": _paragraph,
+    "heading": _paragraph,
+    "ordered_list": _list,
+    "bullet_list": _list,
+    "list_item": _list_item,
+    "blockquote": _blockquote,
+    "code_block": _code_block,
+    "fence": _code_block,
+    "hr": _hr,
+    "inline": _inline_children,
+    "text": lambda n, _: n.content,
+    "code_inline": lambda n, _: n.content,
+    "softbreak": lambda n, _: " ",
+    "hardbreak": lambda n, _: "\n",
+    "em": _inline_children,
+    "strong": _inline_children,
+    "link": _link,
+}
+
+
 def render_text(tree: SyntaxTreeNode) -> str:
-    return "\n\n".join("\n".join(block) for block in _blocks(tree)) + "\n"
+    return "\n\n".join("\n".join(block) for block in blocks(tree)) + "\n"

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import docx_text, normalise, pdf_text
+from letterforge.config import Inputs, Options
 from letterforge.errors import ValidationFailed
-from letterforge.models import Settings
-from letterforge.pipeline import Inputs, prepare, render_letter
+from letterforge.pipeline import prepare
 
 TEMPLATE = "---\nlang: en-GB\ndate: 2013-11-05\ntitle: T\n---\n{{ candidate.name }}\n\n" \
            "{{ candidate.note }}\n"
@@ -99,7 +99,7 @@ def test_any_text_in_a_cell_prints_unchanged_or_is_rejected(workdir: Path, name:
     inputs = Inputs(workdir / "candidates.csv", workdir / "signatories.csv",
                     workdir / "templates" / "letter.md")
     try:
-        plan = prepare(inputs, Settings(2013))
+        plan = prepare(inputs, Options(2013))
     except ValidationFailed as exc:
         event("rejected")
         for problem in exc.problems:
@@ -111,7 +111,7 @@ def test_any_text_in_a_cell_prints_unchanged_or_is_rejected(workdir: Path, name:
         return
     event("rendered")
     (candidate,) = plan.candidates
-    rendered = render_letter(plan, candidate, ("docx", "pdf", "eml"))
+    rendered = plan.renderer()(candidate)
     expected = _nfc(f"{name.strip()} {note.strip()}")
     out = workdir / "out"
     out.mkdir(exist_ok=True)

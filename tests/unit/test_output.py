@@ -8,15 +8,17 @@ from pathlib import Path
 import pytest
 
 from letterforge.errors import OutputError
+from letterforge.manifest import LetterEntry, Manifest
 from letterforge.output import BatchWriter
 
 
-def commit_batch(target: Path, files: dict[str, bytes], manifest: dict) -> None:
+def commit_batch(target: Path, files: dict[str, bytes], manifest: Manifest) -> None:
     """Write a whole batch the way render does, through one BatchWriter."""
+    previous = Manifest.read(target)
     with BatchWriter(target) as writer:
-        for rel, data in files.items():
-            writer.write(rel, data)
-        writer.commit(manifest)
+        entries = [writer.write(rel, data) for rel, data in files.items()]
+        manifest.letters = [LetterEntry("X", "X", "x", "c.csv:2", "k", tuple(entries))]
+        writer.commit(manifest, previous)
 
 
 def _names(folder: Path) -> list[str]:
@@ -24,8 +26,8 @@ def _names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
 
 
-def _manifest(paths: list[str]) -> dict:
-    return {"letters": [{"slug": "x", "files": [{"path": p} for p in paths]}]}
+def _manifest(paths: list[str]) -> Manifest:
+    return Manifest("0", 2013, ("pdf",), {})
 
 
 def test_commit_replaces_the_batch_and_keeps_unlisted_files(tmp_path: Path) -> None:
@@ -37,7 +39,8 @@ def test_commit_replaces_the_batch_and_keeps_unlisted_files(tmp_path: Path) -> N
     assert (target / "pdf" / "a.pdf").read_bytes() == b"A2"
     assert not (target / "pdf" / "b.pdf").exists()  # listed before, gone from the batch now
     assert (target / "ledger.csv").read_text() == "sent"
-    assert json.loads((target / "manifest.json").read_text()) == _manifest(["pdf/a.pdf"])
+    listed = json.loads((target / "manifest.json").read_text())["letters"][0]["files"]
+    assert [f["path"] for f in listed] == ["pdf/a.pdf"]
     assert _names(tmp_path / "out") == ["2013"]  # no temp folders left
 
 
@@ -85,7 +88,7 @@ def test_interrupt_leaves_the_previous_batch(tmp_path: Path,
 
 def test_paths_cannot_escape_the_batch(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="outside the batch"):
-        commit_batch(tmp_path / "2013", {"../evil.pdf": b"x"}, {})
+        commit_batch(tmp_path / "2013", {"../evil.pdf": b"x"}, _manifest([]))
     assert not (tmp_path / "evil.pdf").exists()
 
 

@@ -51,7 +51,9 @@ def test_bad_input_scenario(name: str, sample: Path, monkeypatch: pytest.MonkeyP
     # A previous batch that must survive untouched.
     previous = sample / "out" / "2013"
     previous.mkdir(parents=True)
-    (previous / "manifest.json").write_text("{}")
+    empty = ('{"letterforge": "0", "year": 2013, "formats": ["pdf"], "inputs": {}, '
+             '"letters": [], "batch_files": []}')
+    (previous / "manifest.json").write_text(empty)
     runner = CliRunner()
     for command in ("check", "render"):
         result = runner.invoke(app, [command, *extra])
@@ -61,7 +63,7 @@ def test_bad_input_scenario(name: str, sample: Path, monkeypatch: pytest.MonkeyP
         assert "Traceback" not in result.output
     assert [p.name for p in (sample / "out").iterdir()] == ["2013"]
     assert [p.name for p in previous.iterdir()] == ["manifest.json"]
-    assert (previous / "manifest.json").read_text() == "{}"
+    assert (previous / "manifest.json").read_text() == empty
 
 
 def test_every_scenario_has_an_expected_message() -> None:

@@ -30,11 +30,23 @@ def test_version(runner: CliRunner) -> None:
     assert result.output.strip() == f"letterforge {__version__}"
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["render", "--help"], ["list", "--help"]])
-def test_help_on_every_command(runner: CliRunner, argv: list[str]) -> None:
-    result = runner.invoke(app, argv)
+def _commands() -> list[str]:
+    import typer.main
+
+    return sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def test_every_command_is_listed() -> None:
+    assert {"render", "check", "list", "send", "verify", "combine"} <= set(_commands())
+
+
+@pytest.mark.parametrize("command", [None, *_commands()])
+def test_help_on_every_command(runner: CliRunner, command: str | None) -> None:
+    result = runner.invoke(app, [command, "--help"] if command else ["--help"])
     assert result.exit_code == 0
-    assert "Usage" in result.output
+    assert result.output.startswith("Usage: letterforge")
+    if command:
+        assert f"letterforge {command}" in result.output.splitlines()[0]
 
 
 def test_help_and_list_do_not_import_weasyprint(sample: Path) -> None:

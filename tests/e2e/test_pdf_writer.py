@@ -97,11 +97,13 @@ def test_the_pdf_fetcher_serves_only_the_templates_folder(tmp_path: Path) -> Non
     root.mkdir()
     (root / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     (tmp_path / "secret.txt").write_text("secret")
-    fetcher = _fetcher_class()(root)
+    (root / "unnamed.png").write_bytes(b"not named by the stylesheet")
+    fetcher = _fetcher_class()(root, {"logo.svg": (root / "logo.svg").read_bytes()})
     response = fetcher.fetch((root / "logo.svg").as_uri())
     assert b"svg" in response.read()
     for url in ("https://example.org/x.png", "http://127.0.0.1/x.css", "ftp://example.org/x",
-                (tmp_path / "secret.txt").as_uri(), (root / ".." / "secret.txt").as_uri()):
+                (tmp_path / "secret.txt").as_uri(), (root / ".." / "secret.txt").as_uri(),
+                (root / "unnamed.png").as_uri()):
         with pytest.raises(FatalURLFetchingError):
             fetcher.fetch(url)
 

@@ -130,7 +130,8 @@ def test_json_documents_on_stdout_only(small: Path) -> None:
     doc = json.loads(bad.stdout)
     assert doc["ok"] is False and doc["exit_code"] == 1
     assert doc["problems"][0] == {"path": "candidates.csv", "line": 5, "column": "name",
-                                  "message": "empty cell: every candidate needs a name"}
+                                  "message": "empty cell: every candidate needs a name",
+                                  "severity": "error"}
 
 
 def test_quiet_and_no_progress_when_not_a_terminal(small: Path) -> None:

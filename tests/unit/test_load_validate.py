@@ -49,8 +49,9 @@ def _table(write, text: str, encoding: str = "utf-8", name: str = "c.csv"):
         CANDS.replace(",", ";").replace("b@example.org; c@", "b@example.org, c@")
         .replace("year;name", "year;name"),
         CANDS.replace(",", "\t"),
-        " Year , NAME,Short Name ,E-mail\n".replace("E-mail", "email") + CANDS.split("\n", 1)[1]
-        + "\n\n\n",
+        # headers in another case, with stray spaces, and an alias (E-mail for email)
+        " Year , NAME,Short Name ,E-mail\n" + CANDS.split("\n", 1)[1] + "\n\n\n",
+        "year,name,short_name,Email Address\n" + CANDS.split("\n", 1)[1],
     ],
 )
 def test_spreadsheet_dialects_give_the_same_rows(write, variant: str) -> None:

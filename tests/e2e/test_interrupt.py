@@ -1,0 +1,177 @@
+"""Ctrl-C stops a render at any moment: exit 130, one line, the previous batch exactly as
+it was, no temporary folder left, no worker left running.
+
+The moments are found from outside, as a user's Ctrl-C would land: before the pool
+starts (while the data is read), while the workers start (the render has children but
+nothing is written yet), mid-batch (letters are being written to the temporary batch
+folder) and while the batch is committed (the swap itself is tested in-process, where
+the signal can be sent between the two renames).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+EXTRA = 40  # candidates added so the batch takes a few seconds
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
+    from conftest import ROOT
+
+    folder = tmp_path_factory.mktemp("interrupt")
+    for name in ("candidates.csv", "signatories.csv"):
+        shutil.copy(ROOT / name, folder / name)
+    shutil.copytree(ROOT / "templates", folder / "templates")
+    cmd = [sys.executable, "-m", "letterforge.cli", "render", "--year", "2013"]
+    first = subprocess.run([*cmd, "--only", "Cuba", "--only", "Mexico", "-j", "1"],
+                           cwd=folder, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    csv = folder / "candidates.csv"
+    rows = [f"2013,Candidate {i:03d},Candidate {i:03d},c{i}@example.org,x" for i in range(EXTRA)]
+    csv.write_text(csv.read_text() + "\n".join(rows) + "\n")
+    return folder
+
+
+def _new_letters(folder: Path) -> int:
+    return sum(len(list(p.glob("pdf/*.pdf"))) for p in (folder / "out").glob(".2013.new-*"))
+
+
+def _loaded(pid: int, library: str) -> bool:
+    try:
+        return library in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+MOMENTS: dict[str, Callable[[Path, int], bool]] = {
+    # reading and checking the data (the render command has imported Jinja): no child yet
+    "before the pool starts": lambda folder, pid: _loaded(pid, "markupsafe/_speedups"),
+    # the spawn pool is starting: children exist, nothing is written yet
+    "while workers start": lambda folder, pid: bool(_children(pid)),
+    # letters are being written to the temporary batch folder
+    "mid-batch": lambda folder, pid: _new_letters(folder) >= 3,
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_ctrl_c_at_any_moment_keeps_the_previous_batch(campaign: Path, moment: str) -> None:
+    before = _snapshot(campaign / "out")
+    cmd = [sys.executable, "-m", "letterforge.cli", "render", "--year", "2013", "-j", "2"]
+    proc = subprocess.Popen(cmd, cwd=campaign, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    ready = MOMENTS[moment]
+    deadline = time.monotonic() + 60
+    seen_children: set[int] = set()
+    while not ready(campaign, proc.pid):
+        assert proc.poll() is None, f"the render ended before {moment}"
+        assert time.monotonic() < deadline, f"never reached {moment}"
+        time.sleep(0.005)
+    seen_children.update(_children(proc.pid))
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["interrupted: nothing was changed"]
+    assert _snapshot(campaign / "out") == before
+    assert sorted(p.name for p in (campaign / "out").iterdir()) == [".2013.lock", "2013"]
+    time.sleep(0.5)
+    assert [c for c in seen_children if _alive(c)] == []
+
+
+def test_workers_die_with_a_killed_render(campaign: Path) -> None:
+    cmd = [sys.executable, "-m", "letterforge.cli", "render", "--year", "2013", "-j", "2",
+           "--out", "out-killed"]
+    proc = subprocess.Popen(cmd, cwd=campaign, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    children = _children(proc.pid)
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [c for c in children if _alive(c)] == []
+
+
+def test_an_interrupt_during_the_swap_is_delivered_after_it(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """In-process: SIGINT arrives between the two renames of the commit. The swap is
+    completed, nothing is left over, and the command reports the interrupt (130)."""
+    import letterforge.output as output
+    from letterforge.errors import Interrupted
+    from letterforge.manifest import LetterEntry, Manifest
+
+    def commit(files: dict[str, bytes]) -> None:
+        target = tmp_path / "2013"
+        previous = Manifest.read(target)
+        with output.BatchWriter(target) as writer:
+            entries = tuple(writer.write(rel, data) for rel, data in files.items())
+            writer.commit(Manifest("0", 2013, ("pdf",), {}, [
+                LetterEntry("X", "X", "x", "c:2", "k", entries)]), previous)
+
+    commit({"pdf/x.pdf": b"previous"})
+    real_rename = os.rename
+    calls = {"n": 0}
+
+    def rename(src: object, dst: object) -> None:
+        real_rename(src, dst)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 1:  # between the two renames of the swap
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(output.os, "rename", rename)
+    with pytest.raises(Interrupted, match="new batch is complete"):
+        commit({"pdf/x.pdf": b"new"})
+    assert (tmp_path / "2013" / "pdf" / "x.pdf").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2013.lock", "2013"]
+
+    calls["n"] = -100  # a Ctrl-C just before the swap: the previous batch stays
+    real_write = output._write
+
+    def write_then_interrupt(path: Path, data: bytes) -> None:
+        real_write(path, data)
+        if path.name == "manifest.json":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(output, "_write", write_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        commit({"pdf/x.pdf": b"newer"})
+    assert (tmp_path / "2013" / "pdf" / "x.pdf").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2013.lock", "2013"]

@@ -1,0 +1,118 @@
+"""Output never loses what a person made: files and folders it did not make survive a
+commit, a killed render is cleaned up by the next one, and only that render's own swap
+is ever restored."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from letterforge.manifest import LetterEntry, Manifest
+from letterforge.output import BatchWriter, _journal, recover
+
+
+def commit(target: Path, files: dict[str, bytes]) -> None:
+    previous = Manifest.read(target)
+    with BatchWriter(target) as writer:
+        entries = tuple(writer.write(rel, data) for rel, data in files.items())
+        manifest = Manifest("0", 2013, ("pdf",), {},
+                            [LetterEntry("X", "X", "x", "c.csv:2", "k", entries)])
+        writer.commit(manifest, previous)
+
+
+def test_user_folders_empty_or_with_symlinks_survive_a_commit(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "2013"
+    commit(target, {"pdf/x.pdf": b"1"})
+    (target / "notes" / "empty").mkdir(parents=True)
+    (target / "links").mkdir()
+    (tmp_path / "elsewhere.txt").write_text("kept outside")
+    (target / "links" / "to-file").symlink_to(tmp_path / "elsewhere.txt")
+    (target / "links" / "to-folder").symlink_to(tmp_path)
+    (target / "links" / "dangling").symlink_to(tmp_path / "missing")
+    (target / "pdf" / "annex.pdf").write_bytes(b"the user's annex")
+    commit(target, {"pdf/x.pdf": b"2"})
+    assert (target / "notes" / "empty").is_dir()
+    for name in ("to-file", "to-folder", "dangling"):
+        assert (target / "links" / name).is_symlink(), name
+    assert os.readlink(target / "links" / "to-folder") == str(tmp_path)
+    assert (target / "pdf" / "annex.pdf").read_bytes() == b"the user's annex"
+    assert (target / "pdf" / "x.pdf").read_bytes() == b"2"
+
+
+def test_the_batch_gets_the_modes_the_umask_gives(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "2013"
+        commit(target, {"pdf/x.pdf": b"1"})
+        commit(target, {"pdf/x.pdf": b"2"})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+    assert stat.S_IMODE((target / "pdf" / "x.pdf").stat().st_mode) == 0o644
+
+
+def test_a_symlinked_batch_folder_stays_a_link_and_leaves_nothing(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "2013"
+    real.mkdir(parents=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "2013").symlink_to(real)
+    commit(out / "2013", {"pdf/x.pdf": b"1"})
+    commit(out / "2013", {"pdf/x.pdf": b"2"})
+    assert (out / "2013").is_symlink()
+    assert (real / "pdf" / "x.pdf").read_bytes() == b"2"
+    leftovers = [p.name for d in (out, real.parent) for p in d.iterdir()
+                 if ".old-" in p.name or ".new-" in p.name or p.name.endswith(".swap")]
+    assert leftovers == []
+
+
+def test_a_killed_render_leaves_a_temporary_folder_the_next_one_removes(tmp_path: Path
+                                                                        ) -> None:
+    target = tmp_path / "2013"
+    commit(target, {"pdf/x.pdf": b"1"})
+    (tmp_path / ".2013.new-abc123").mkdir()  # what kill -9 mid-render leaves
+    (tmp_path / ".2013.new-abc123" / "pdf").mkdir()
+    commit(target, {"pdf/x.pdf": b"2"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2013.lock", "2013"]
+
+
+def test_a_swap_cut_between_its_renames_is_undone_by_the_next_render(tmp_path: Path) -> None:
+    target = tmp_path / "2013"
+    commit(target, {"pdf/x.pdf": b"previous"})
+    # killed after the first rename: the journal, the previous batch as .old-, no batch
+    os.rename(target, tmp_path / ".2013.old-xyz")
+    (tmp_path / ".2013.new-xyz").mkdir()
+    _journal(target).write_text(json.dumps({"old": ".2013.old-xyz", "new": ".2013.new-xyz"}))
+    recover(target)
+    assert (target / "pdf" / "x.pdf").read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2013.lock", "2013"]
+
+
+def test_a_deleted_batch_is_never_brought_back(tmp_path: Path) -> None:
+    target = tmp_path / "2013"
+    commit(target, {"pdf/x.pdf": b"old"})
+    # a swap that completed but was killed before removing the previous batch
+    (tmp_path / ".2013.old-xyz").mkdir()
+    (tmp_path / ".2013.old-xyz" / "stale.pdf").write_bytes(b"stale")
+    import shutil
+
+    shutil.rmtree(target)  # then the user deleted the batch
+    recover(target)
+    assert not target.exists()
+    assert not (tmp_path / ".2013.old-xyz").exists()
+
+
+def test_send_never_moves_batches(tmp_path: Path) -> None:
+    from letterforge.errors import SendError
+    from letterforge.send import send_batch
+
+    (tmp_path / ".2013.old-xyz").mkdir()
+    (tmp_path / ".2013.old-xyz" / "manifest.json").write_text("{}")
+    with pytest.raises(SendError, match="no such batch folder"):
+        send_batch(tmp_path / "2013", None)
+    assert not (tmp_path / "2013").exists()
+    assert (tmp_path / ".2013.old-xyz").is_dir()

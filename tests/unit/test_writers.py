@@ -1,0 +1,169 @@
+"""Each writer alone: one function call on a parsed letter, compared by content with a
+golden file (tests/golden/<writer>/), and on small inline documents.
+
+Regenerate the golden files after a deliberate change with
+``LETTERFORGE_GOLDEN=update .venv/bin/python -m pytest tests/unit/test_writers.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import zipfile
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from letterforge.config import Inputs, Options
+from letterforge.document import Document, EmailDocument, parse_markdown
+from letterforge.models import Assets, Candidate, Source
+from letterforge.pipeline import Renderer, prepare
+from letterforge.writers import WRITERS
+from letterforge.writers.html import render_page
+from letterforge.writers.text import render_text
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("LETTERFORGE_GOLDEN") == "update":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}: run with LETTERFORGE_GOLDEN=update"
+    assert actual == path.read_text(encoding="utf-8"), f"differs from {path}"
+
+
+@pytest.fixture(scope="module")
+def mexico(tmp_path_factory: pytest.TempPathFactory) -> tuple[Document, Renderer]:
+    """The Mexico letter of the sample, merged and parsed once."""
+    old = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        plan = prepare(Inputs(), Options(2013, only=("Mexico",)))
+    finally:
+        os.chdir(old)
+    renderer = plan.renderer()
+    (candidate,) = plan.candidates
+    return renderer.document(candidate), renderer
+
+
+def test_html_golden(mexico: tuple[Document, Renderer]) -> None:
+    doc, _ = mexico
+    golden("html/mexico.html", render_page(doc.tree, doc.meta))
+
+
+def test_text_golden_of_the_email(mexico: tuple[Document, Renderer]) -> None:
+    doc, _ = mexico
+    assert doc.email is not None
+    golden("text/mexico-email.txt", render_text(doc.email.tree))
+
+
+def _docx_parts(data: bytes) -> dict[str, str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n).decode("utf-8") for n in z.namelist() if n.endswith((".xml", ".rels"))}
+
+
+def _pretty(xml: str) -> str:
+    from lxml import etree
+
+    root = etree.fromstring(xml.encode())
+    etree.indent(root, space=" ")
+    return etree.tostring(root, encoding="unicode") + "\n"
+
+
+def test_docx_golden(mexico: tuple[Document, Renderer]) -> None:
+    doc, renderer = mexico
+    data = WRITERS["docx"].render(doc, renderer.job.assets)
+    parts = _docx_parts(data)
+    golden("docx/mexico-parts.txt", "\n".join(sorted(parts)) + "\n")
+    golden("docx/mexico-document.xml", _pretty(parts["word/document.xml"]))
+    golden("docx/mexico-numbering.xml", _pretty(parts["word/numbering.xml"]))
+    golden("docx/mexico-core.xml", _pretty(parts["docProps/core.xml"]))
+
+
+def test_pdf_golden_text(mexico: tuple[Document, Renderer], tmp_path: Path) -> None:
+    from conftest import pdf_text
+
+    doc, renderer = mexico
+    data = WRITERS["pdf"].render(doc, renderer.job.assets)
+    assert data.startswith(b"%PDF-")
+    (tmp_path / "m.pdf").write_bytes(data)
+    text = pdf_text(tmp_path / "m.pdf")
+    golden("pdf/mexico.txt", "\n".join(re.findall(r".{1,100}(?:\s|$)", text)) + "\n")
+
+
+def test_eml_golden_headers_and_structure(mexico: tuple[Document, Renderer]) -> None:
+    doc, renderer = mexico
+    pdf = b"%PDF-1.7 stand-in"
+    data = WRITERS["eml"].render(doc, renderer.job.assets, {"pdf": pdf})
+    msg = message_from_bytes(data, policy=policy.default)
+    lines = [f"{k}: {v}" for k, v in msg.items() if k.lower() != "content-type"]
+    for part in msg.walk():
+        lines.append(f"part: {part.get_content_type()} {part.get_filename() or ''}".rstrip())
+    golden("eml/mexico-headers.txt", "\n".join(lines) + "\n")
+    (attachment,) = msg.iter_attachments()
+    assert attachment.get_content() == pdf
+
+
+# ----- small inline documents ---------------------------------------------------------
+
+CAND = Candidate(2013, "X", "X", ("x@example.org",), "x", {}, Source("c.csv", 2))
+META = {"lang": "en", "title": "T", "subject": "S", "author": "A",
+        "date": dt.date(2013, 11, 5),
+        "timestamp": dt.datetime(2013, 11, 5, tzinfo=dt.UTC)}
+SAMPLE = """\
+# Title
+
+{.date}
+Some *emphasis*, **strong**, `code` and a [link](https://example.org/a).\\
+After a hard break.
+
+1. one
+2. two
+   - nested bullet
+
+> quoted
+
+---
+
+    code block
+"""
+
+
+def _doc(text: str = SAMPLE) -> Document:
+    return Document(parse_markdown(text), META, CAND,
+                    EmailDocument(parse_markdown(text), {
+                        "from": "A <a@example.org>", "to": ("x@example.org",), "cc": (),
+                        "bcc": (), "reply_to": "", "subject": "S", "attachment": "x"}, False))
+
+
+def test_html_of_every_construct() -> None:
+    page = render_page(_doc().tree, META)
+    for fragment in ('<html lang="en">', '<h1>Title</h1>', '<p class="date">',
+                     "<em>emphasis</em>", "<strong>strong</strong>", "<code>code</code>",
+                     '<a href="https://example.org/a">link</a>', "<br>", "<ol>",
+                     "<li>one</li>", "<ul>", "<blockquote>", "<hr>", "<pre><code>code block"):
+        assert fragment in page, fragment
+
+
+def test_text_of_every_construct() -> None:
+    text = render_text(_doc().tree)
+    assert "link <https://example.org/a>" in text
+    assert "1. one\n2. two\n   - nested bullet" in text
+    assert "> quoted" in text and "    code block" not in text and "code block" in text
+    assert all(len(line) <= 72 for line in text.splitlines())
+
+
+def test_docx_of_every_construct() -> None:
+    data = WRITERS["docx"].render(_doc(), Assets(Path("."), "letter.css", ""))
+    xml = _docx_parts(data)["word/document.xml"]
+    for fragment in ('w:val="Heading1"', 'w:val="Date"', "<w:i/>", "<w:b/>", "<w:hyperlink",
+                     "<w:br/>", "<w:numPr>", 'w:val="Quote"', 'w:val="HorizontalRule"',
+                     'w:val="SourceCode"'):
+        assert fragment in xml, fragment
