@@ -197,6 +197,11 @@ def render(
                       parse_shard(shard))
     inputs = Inputs(candidates, signatories, template, encoding, email_template)
     plan = prepare(inputs, options, check_letters=False)
+    from .parallel import cpu_count
+
+    if jobs is not None and jobs > cpu_count():
+        _err(f"--jobs {jobs}: this machine has {cpu_count()} CPUs, so letterforge uses "
+             f"{cpu_count()} processes (more would only use more memory)")
     if _progress_allowed():
         with typer.progressbar(length=len(plan.candidates), label="Rendering",
                                file=sys.stderr) as bar:
@@ -243,8 +248,14 @@ def check(
 
     from .pipeline import prepare
 
+    def progress(done: int, total: int) -> None:
+        if _progress_allowed() and total >= 1000:
+            sys.stderr.write(f"\rChecking the letters: {done}/{total}")
+            if done >= total:
+                sys.stderr.write("\n")
+
     plan = prepare(Inputs(candidates, signatories, template, encoding, email_template),
-                   Options(year, parse_date(date)))
+                   Options(year, parse_date(date)), progress=progress)
     when = format_date(plan.merger.date, format="long", locale=plan.merger.locale)
     n, m = len(plan.candidates), len(plan.signatories)
     _emit({"ok": True, "year": year, "candidates": n, "signatories": m,

@@ -105,7 +105,7 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
         if problem is None:
             continue
         merged_line = _node_line(node)
-        for_whom = f" (letter to {candidate.short_name})" if candidate is not None else ""
+        for_whom = f" (letter to {candidate.label})" if candidate is not None else ""
         if template is None:
             where = f" (line {merged_line} of the merged text)" if merged_line else ""
             raise RenderError(Problem("", None, None, problem + where + for_whom))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import os
 import re
 from collections.abc import Mapping
@@ -58,11 +57,15 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> str:
     shown = display_path(path)
     if encoding:
         try:
-            codecs.lookup(encoding)
+            text_encoding = codecs.lookup(encoding)._is_text_encoding
         except LookupError as exc:
             raise InputError(
                 Problem(shown, None, None, f"unknown encoding {encoding!r} given with --encoding")
             ) from exc
+        if not text_encoding:  # rot13, base64, zlib...: codecs, not character encodings
+            raise InputError(Problem(
+                shown, None, None, f"{encoding!r} given with --encoding is not a character "
+                "encoding: name the one the file was saved in, such as cp1252 or latin-1"))
         enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         enc = "utf-16"  # Excel's "Unicode Text" export
@@ -117,7 +120,10 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
                     "(save it from your spreadsheet as CSV UTF-8)")
         )
     delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    # Lines are counted as editors and grep count them, at "\n": a lone CR inside a cell
+    # (an old Mac line break) does not shift the line numbers of the rows after it.
+    lines = re.split(r"(?<=\n)", text)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     raw_headers: list[str] | None = None
     headers: list[str] = []
     rows: list[Row] = []
@@ -151,6 +157,13 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
             }
             rows.append(Row(line, cells))
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise InputError(
+                Problem(shown, start, None,
+                        f"a cell starting on this line is longer than {csv.field_size_limit()} "
+                        "characters: a quote is probably missing, so the rest of the file "
+                        "ran into one cell; check the quotes on this line")
+            ) from exc
         if "end of data" in str(exc):
             raise InputError(
                 Problem(shown, start, None,
@@ -335,7 +348,12 @@ def read_assets(template: Template) -> tuple[Assets, list[Problem]]:
     css = ""
     files: dict[str, bytes] = {}
     css_path = _inside(root, name)
-    if css_path is None:
+    if "\x00" in name or any(ord(c) < 32 for c in name):
+        problems.append(Problem(shown, None, "stylesheet",
+                                f"{name!r} is not a file name (it has a control character): "
+                                "write the stylesheet's file name, e.g. letter.css"))
+        css_path = None
+    elif css_path is None:
         problems.append(Problem(shown, None, "stylesheet",
                                 f"{name!r} is outside the templates folder: keep the "
                                 "stylesheet beside the template"))

@@ -132,6 +132,9 @@ class _Body:
         self.text_env = self._environment(False)
         self.compiled = self.env.get_template("\x00body")
         self.front = {k: self._compile_value(v) for k, v in template.front_matter.items()}
+        # values with no {{ }} are the same for every letter: made once
+        self.static = {k: _frozen(v, k) for k, v in template.front_matter.items()
+                       if not _strings(v)}
 
     def _load(self, name: str) -> tuple[str, str, Any]:
         if name == "\x00body":
@@ -231,6 +234,13 @@ class Merger:
             except jinja2.TemplateSyntaxError as exc:
                 raise RenderError(_syntax_problem(exc, email_template)) from exc
         self.signatories = tuple(Columns(s.context()) for s in signatories)
+        sources = [template.body, *(text for _, text in template.includes.values())]
+        sources += [v for v in _strings(template.front_matter)]
+        if email_template is not None:
+            sources += [email_template.body,
+                        *(text for _, text in email_template.includes.values())]
+            sources += [v for v in _strings(email_template.front_matter)]
+        self._usage = candidate_usage(sources)
 
     @property
     def attach_docx(self) -> bool:
@@ -251,7 +261,10 @@ class Merger:
         meta: dict[str, Any] = {}
         try:
             for key, value in body.front.items():
-                meta[key] = _frozen(_render_value(value, {**base, **meta}), key)
+                if key in body.static:
+                    meta[key] = body.static[key]
+                else:
+                    meta[key] = _frozen(_render_value(value, {**base, **meta}), key)
         except jinja2.UndefinedError as exc:
             raise RenderError(self._undefined(exc, body, candidate, front=True)) from exc
         except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
@@ -289,8 +302,16 @@ class Merger:
 
     def merge(self, candidate: Candidate) -> Letter:
         """The letter (and its e-mail) for one candidate. Pure: reads and writes nothing."""
+        return self._merge(candidate, bodies=True)
+
+    def check_headers(self, candidate: Candidate) -> None:
+        """What ``merge`` checks of the front matter and the header values (subject,
+        title, sender...) without rendering the bodies: cheap, for every candidate."""
+        self._merge(candidate, bodies=False)
+
+    def _merge(self, candidate: Candidate, bodies: bool) -> Letter:
         ctx = self._context(self.letter, candidate)
-        text = self._render(self.letter, ctx, candidate)
+        text = self._render(self.letter, ctx, candidate) if bodies else ""
         meta: dict[str, Any] = {k: ctx[k] for k in self.letter.front}
         meta.update(
             lang=self.lang,
@@ -305,14 +326,16 @@ class Merger:
         meta["dcterms.created"] = meta["dcterms.modified"] = stamp
         for key in ("title", "subject", "author"):
             self._check_header_value(self.letter, key, meta[key], candidate)
-        email = self._merge_email(candidate, meta) if self.email is not None else None
+        email = (self._merge_email(candidate, meta, bodies) if self.email is not None
+                 else None)
         return Letter(candidate=candidate, markdown=text, meta=meta, email=email)
 
-    def _merge_email(self, candidate: Candidate, letter_meta: Mapping[str, Any]) -> Email:
+    def _merge_email(self, candidate: Candidate, letter_meta: Mapping[str, Any],
+                     bodies: bool = True) -> Email:
         assert self.email is not None
         body = self.email
         ctx = self._context(body, candidate)
-        text = self._render(body, ctx, candidate)
+        text = self._render(body, ctx, candidate) if bodies else ""
         own = self.email_own
         headers: dict[str, Any] = {
             "from": str(ctx.get("from") or ""),
@@ -333,6 +356,20 @@ class Merger:
         headers["attachment"] = _safe_filename(headers["attachment"]) or candidate.slug
         return Email(markdown=text, headers=headers, attach_docx=self.attach_docx)
 
+    def signature(self, candidate: Candidate) -> tuple[Any, ...] | None:
+        """What decides the shape of this candidate's letter: the values of the columns
+        the templates test, loop over or pass to a filter that can fail or add markup,
+        and whether each column they only print is empty. Two candidates with the same
+        signature get letters that differ in printed words only, so checking one of
+        them checks both. None when the templates use ``candidate`` in a way this
+        cannot follow: then every letter must be checked."""
+        if self._usage is None:
+            return None
+        decisive, printed = self._usage
+        ctx = candidate.context()
+        return (tuple((f, str(ctx.get(f))) for f in decisive),
+                tuple((f, bool(ctx.get(f))) for f in printed))
+
     def _check_header_value(self, body: _Body, key: str, value: str,
                             candidate: Candidate) -> None:
         """A value that ends up in an e-mail header or a document property: one line,
@@ -350,7 +387,7 @@ class Merger:
         else:
             return
         raise RenderError(Problem(body.shown, None, key,
-                                  f"{problem} (letter to {candidate.short_name})"))
+                                  f"{problem} (letter to {candidate.label})"))
 
     def _undefined(self, exc: jinja2.UndefinedError, body: _Body, candidate: Candidate,
                    front: bool = False) -> Problem:
@@ -371,6 +408,10 @@ class Merger:
             where = f"'{obj.key}'" if obj.key else "a value"
             msg = (f"the template uses '{name}' of {where}, which the front matter does not "
                    f"give ({where} has: {keys}); add it to the front matter or fix the name")
+        elif name in _CHANGING and isinstance(obj, (tuple, dict)):
+            msg = (f"the template may not change the data ('{name}'): every letter gets "
+                   "the same inputs; use a filter such as 'reject' or 'selectattr' to pick "
+                   "values instead")
         elif name and obj is jinja2.utils.missing:
             known = ", ".join(self.variables())
             msg = f"the template uses '{name}', which is not defined (variables: {known})"
@@ -379,6 +420,67 @@ class Merger:
         else:
             msg = str(exc)
         return Problem(body.shown, line, None, msg)
+
+
+# Filters that only change how a value prints: they cannot fail or add markup.
+PRINTING_FILTERS = frozenset({"possessive", "capfirst", "upper", "lower", "title", "trim",
+                              "string", "e", "escape", "default", "d", "de", "a"})
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if ("{{" in value or "{%" in value) else []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def candidate_usage(sources: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(decisive, printed): the columns of ``candidate`` the templates use to decide
+    something (a test, a loop, a filter that can fail or add markup) and those they only
+    print. None when ``candidate`` is used in another way (passed whole, aliased...)."""
+    from jinja2 import nodes
+
+    decisive: set[str] = set()
+    printed: set[str] = set()
+    env = jinja2.Environment()
+
+    def visit(node: nodes.Node, parents: list[nodes.Node]) -> bool:
+        if isinstance(node, nodes.Name) and node.name == "candidate":
+            parent = parents[-1] if parents else None
+            if isinstance(parent, nodes.Getattr) and parent.node is node:
+                field = parent.attr
+            elif (isinstance(parent, nodes.Getitem) and parent.node is node
+                  and isinstance(parent.arg, nodes.Const) and isinstance(parent.arg.value, str)):
+                field = parent.arg.value
+            else:
+                return False
+            chain = parents[:-1]
+            current: nodes.Node = parent
+            while chain and isinstance(chain[-1], nodes.Filter) and chain[-1].node is current \
+                    and chain[-1].name in PRINTING_FILTERS:
+                current = chain.pop()
+            if chain and isinstance(chain[-1], nodes.Output):
+                printed.add(field)
+            else:
+                decisive.add(field)
+            return True
+        return all(visit(child, [*parents, node]) for child in node.iter_child_nodes())
+
+    for source in sources:
+        try:
+            ast = env.parse(source)
+        except jinja2.TemplateSyntaxError:
+            return None
+        if not visit(ast, []):
+            return None
+    return tuple(sorted(decisive)), tuple(sorted(printed - decisive))
+
+
+_CHANGING = frozenset({"pop", "append", "extend", "insert", "remove", "clear", "sort",
+                       "reverse", "update", "setdefault", "popitem", "add", "discard"})
 
 
 def _syntax_problem(exc: jinja2.TemplateSyntaxError, template: Template) -> Problem:

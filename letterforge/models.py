@@ -36,6 +36,12 @@ class Candidate:
     fields: Mapping[str, str]
     source: Source
 
+    @property
+    def label(self) -> str:
+        """The candidate as messages name it: its short name, cut when very long."""
+        name = self.short_name
+        return name if len(name) <= 40 else name[:39] + "…"
+
     def context(self) -> dict[str, Any]:
         """What the template sees as ``candidate``."""
         ctx: dict[str, Any] = dict(self.fields)

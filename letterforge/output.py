@@ -53,8 +53,12 @@ class BatchLock:
         import fcntl
 
         target = target.absolute()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(target.parent / f".{target.name}.lock", "a+")  # noqa: SIM115
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(target.parent / f".{target.name}.lock", "a+")  # noqa: SIM115
+        except OSError as exc:
+            raise OutputError(f"{display_path(target.parent)}: cannot write the batch there "
+                              f"({exc.strerror}): choose another --out folder") from None
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -421,7 +425,7 @@ def mbox_chunks(messages: Iterable[bytes]) -> Iterator[bytes]:
         when = date.datetime if date is not None and hasattr(date, "datetime") else None
         stamp = time.asctime(when.utctimetuple()) if when else "Thu Jan  1 00:00:00 1970"
         out += f"From {sender} {stamp}\n".encode()
-        body = data.replace(b"\r\n", b"\n")
+        body = without_bcc(data).replace(b"\r\n", b"\n")
         for line in body.split(b"\n"):
             if re.match(rb"^>*From ", line):
                 line = b">" + line
@@ -429,6 +433,16 @@ def mbox_chunks(messages: Iterable[bytes]) -> Iterator[bytes]:
         if not body.endswith(b"\n"):
             out += b"\n"
         yield bytes(out)
+
+
+_BCC = re.compile(rb"^Bcc:.*(?:\r\n[ \t].*)*\r\n", re.I | re.M)
+
+
+def without_bcc(data: bytes) -> bytes:
+    """A message as its recipients see it: without its Bcc header. The batch's shared
+    files (batch.mbox, outbox.csv) never show who was copied in secret."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    return _BCC.sub(b"", head + b"\r\n").rstrip(b"\r\n") + sep + body
 
 
 def _headers(data: bytes) -> EmailMessage:
@@ -441,7 +455,7 @@ def _headers(data: bytes) -> EmailMessage:
 
 
 def outbox_rows(entries: Iterable[tuple[str, str, bytes]]) -> bytes:
-    """outbox.csv: one row per message (candidate, rel path, bytes)."""
+    """outbox.csv: one row per message (candidate, rel path, bytes); no Bcc column."""
     rows = []
     for candidate, rel, data in entries:
         msg = _headers(data)
@@ -449,11 +463,9 @@ def outbox_rows(entries: Iterable[tuple[str, str, bytes]]) -> bytes:
             candidate,
             ", ".join(a for _, a in getaddresses([str(msg["To"] or "")])),
             ", ".join(a for _, a in getaddresses([str(msg["Cc"] or "")])),
-            ", ".join(a for _, a in getaddresses([str(msg["Bcc"] or "")])),
             str(msg["Subject"] or ""),
             rel,
             len(data),
             sha256(data),
         ])
-    return csv_bytes(["candidate", "to", "cc", "bcc", "subject", "file", "size", "sha256"],
-                     rows)
+    return csv_bytes(["candidate", "to", "cc", "subject", "file", "size", "sha256"], rows)

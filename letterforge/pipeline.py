@@ -148,7 +148,8 @@ class Plan:
 # ----- prepare ------------------------------------------------------------------------
 
 
-def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True) -> Plan:
+def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
+            progress: Callable[[int, int], None] | None = None) -> Plan:
     """Read and check everything; raise ValidationFailed with every problem found.
 
     With ``check_letters`` every selected letter is merged and parsed once here to catch
@@ -237,7 +238,15 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True) -> 
     if email_template is not None:
         template_paths.add(display_path(email_template.path))
     if check_letters and not any(p.path in template_paths for p in problems):
-        problems.extend(check_letters_of(plan, plan.candidates))
+        total = len(plan.candidates)
+        done = [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress is not None:
+                progress(done[0], total)
+
+        problems.extend(check_letters_of(plan, plan.candidates, step))
     if problems:
         raise ValidationFailed(problems)
     return plan
@@ -334,15 +343,30 @@ def shard(selected: Sequence[Candidate], everyone: Sequence[Candidate], k: int, 
     return [c for c in selected if c.slug in mine], info
 
 
-def check_letters_of(plan: Plan, candidates: Iterable[Candidate]) -> list[Problem]:
-    """Merge and parse each letter (and e-mail) once, before anything is written: catches
-    unknown variables, unsupported Markdown and bad header values, with the template
-    line. The same problem for many candidates is reported once."""
+def check_letters_of(plan: Plan, candidates: Iterable[Candidate],
+                     progress: Callable[[int], None] | None = None) -> list[Problem]:
+    """Check each letter (and e-mail) before anything is written: unknown variables,
+    unsupported Markdown, bad header values, with the template line. The same problem
+    for many candidates is reported once.
+
+    Scales with the rows: every candidate's front matter and header values are checked
+    (cheap), but a letter is merged and parsed in full only for the first candidate of
+    each :meth:`~letterforge.merge.Merger.signature` (the others differ from it in
+    printed words only)."""
     renderer = plan.renderer()
-    problems: dict[tuple[str, int | None, str | None], Problem] = {}
-    for candidate in candidates:
+    merger = renderer.merger
+    problems: dict[tuple[str, int | None, str], Problem] = {}
+    checked: set[Any] = set()
+    n = 0
+    for n, candidate in enumerate(candidates, 1):
         try:
-            renderer.document(candidate)
+            signature = merger.signature(candidate)
+            if signature is None or signature not in checked:
+                renderer.document(candidate)
+                if signature is not None:
+                    checked.add(signature)
+            else:
+                merger.check_headers(candidate)
         except InputError as exc:
             for p in exc.problems:
                 # one problem per template line, whichever candidate showed it
@@ -350,6 +374,11 @@ def check_letters_of(plan: Plan, candidates: Iterable[Candidate]) -> list[Proble
                 problems.setdefault(key, p)
             if len(problems) >= MAX_PROBLEMS:
                 break
+        if progress is not None and n % 100 == 0:
+            progress(100)
+    else:
+        if progress is not None and n % 100:
+            progress(n % 100)
     return list(problems.values())
 
 

@@ -48,6 +48,8 @@ def slug_for(text: str) -> str:
 
 def bad_character(text: str, *, allow_newline: bool) -> str | None:
     """The first character that must not be in a value, described; None when clean."""
+    if text.isprintable():  # no control, format, separator or unassigned character
+        return None
     for ch in text:
         if ch == "\n" and allow_newline:
             continue
@@ -65,15 +67,27 @@ def split_emails(cell: str) -> list[str]:
     return [part.strip() for part in _EMAIL_SPLIT.split(cell) if part.strip()]
 
 
+# Addresses of the plainest form (ASCII letters, digits and . _ % + - before the @, lower
+# case domain labels): valid for email-validator too, so they need no call to it. Any
+# other address gets email-validator's verdict and message.
+_PLAIN_EMAIL = re.compile(
+    r"(?=.{3,254}$)(?=[^@]{1,64}@)[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63})")
+_SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+
+
 def check_email(address: str) -> str | None:
     """None when the address is valid, else the reason (from email-validator)."""
+    m = _PLAIN_EMAIL.fullmatch(address)
+    if m and m.group(1) not in _SPECIAL_USE:
+        return None
     from email_validator import EmailNotValidError, validate_email
 
     try:
         result = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         return str(exc)
-    if result.ascii_email and result.ascii_email != address:
+    if not address.isascii() and result.ascii_email:
         return f"write it in its ASCII form, {result.ascii_email}, which every server accepts"
     return None
 

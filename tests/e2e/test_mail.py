@@ -111,6 +111,10 @@ def test_non_ascii_names_and_cc_bcc(sample: Path, monkeypatch: pytest.MonkeyPatc
         msg.get_body(("plain",)).get_content().split())
     msg = _parse(sample / "out" / "2013" / "email" / "turkiye.eml")
     assert [a.addr_spec for a in msg["To"].addresses] == ["t1@example.org", "t2@example.org"]
+    # the batch's shared files never show who was copied in secret
+    for shared in ("batch.mbox", "outbox.csv", "manifest.json"):
+        assert b"archive@example.org" not in (sample / "out" / "2013" / shared).read_bytes()
+    assert b"desk@example.org" in (sample / "out" / "2013" / "batch.mbox").read_bytes()
 
 
 def test_a_line_break_in_a_header_value_is_refused(sample: Path,

@@ -46,6 +46,8 @@ def test_workflow_triggers_and_year_input() -> None:
     assert (ROOT / "setup.sh").is_file()
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
     assert "out/${{ env.YEAR }}/" in upload["with"]["path"]
+    # the messages carry Bcc addresses: never published
+    assert "!out/${{ env.YEAR }}/email/" in upload["with"]["path"].split("\n")
 
 
 def test_workflow_runs_check_then_render_and_never_sends() -> None:

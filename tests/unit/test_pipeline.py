@@ -83,3 +83,48 @@ def test_the_key_changes_with_what_the_letter_depends_on(tmp_path: Path,
     css.write_text(css.read_text() + "\n.x { color: red }\n")
     assert key() != first
     os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+def _campaign(tmp_path: Path, body: str, rows: list[str]) -> Inputs:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "letter.md").write_text(
+        "---\ndate: 2013-11-05\nlang: en\nsubject: To {{ candidate.short_name }}\n---\n" + body)
+    (tmp_path / "templates" / "letter.css").write_text("p { margin: 0 }\n")
+    (tmp_path / "c.csv").write_text("year,name,short_name,email,region\n" + "\n".join(rows) + "\n")
+    (tmp_path / "s.csv").write_text("year,name\n2013,Org\n")
+    return Inputs(tmp_path / "c.csv", tmp_path / "s.csv", tmp_path / "templates" / "letter.md")
+
+
+def test_check_merges_one_letter_per_shape_yet_finds_a_problem_of_one_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from letterforge.errors import ValidationFailed
+
+    rows = [f"2013,Country {i},Country {i},c{i}@example.org,North" for i in range(300)]
+    rows.append("2013,Southland,Southland,s@example.org,South")
+    body = ("Dear {{ candidate.name | capfirst }},\n\n"
+            "{% if candidate.region == 'South' %}![map](map.png){% endif %}\n")
+    inputs = _campaign(tmp_path, body, rows)
+    renders = {"n": 0}
+    real = merge.Merger.merge
+
+    def counting(self, candidate):  # type: ignore[no-untyped-def]
+        renders["n"] += 1
+        return real(self, candidate)
+
+    monkeypatch.setattr(merge.Merger, "merge", counting)
+    with pytest.raises(ValidationFailed) as info:
+        prepare(inputs, Options(2013, formats=("docx",)))
+    assert renders["n"] == 2  # one letter per shape: North and South
+    (problem,) = info.value.problems
+    assert problem.line == 8 and "an image is not supported" in problem.message
+    assert "letter to Southland" in problem.message
+
+
+def test_check_checks_every_row_header_values(tmp_path: Path) -> None:
+    from letterforge.errors import ValidationFailed
+
+    rows = [f"2013,Country {i},Country {i},c{i}@example.org,North" for i in range(50)]
+    rows.append("2013,Longland," + "L" * 260 + ",l@example.org,North")
+    inputs = _campaign(tmp_path, "Dear {{ candidate.name }},\n", rows)
+    with pytest.raises(ValidationFailed, match=r"is 26\d characters long.*letter to L{39}…"):
+        prepare(inputs, Options(2013, formats=("docx",)))
