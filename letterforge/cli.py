@@ -64,6 +64,12 @@ def _progress_allowed() -> bool:
 INTERRUPTED = "interrupted: nothing was changed"
 
 
+def _warn(plan: Any) -> None:
+    """The plan's warnings (a fallback to another language ...): said, not fatal."""
+    for problem in getattr(plan, "warnings", ()):
+        _err(f"warning: {problem}")
+
+
 def handle_errors(func: F) -> F:
     """Expected errors: one message, their exit code. Bugs: traceback, exit 70."""
 
@@ -197,6 +203,7 @@ def render(
                       parse_shard(shard))
     inputs = Inputs(candidates, signatories, template, encoding, email_template)
     plan = prepare(inputs, options, check_letters=False)
+    _warn(plan)
     from .parallel import cpu_count
 
     if jobs is not None and jobs > cpu_count():
@@ -256,11 +263,13 @@ def check(
 
     plan = prepare(Inputs(candidates, signatories, template, encoding, email_template),
                    Options(year, parse_date(date)), progress=progress)
+    _warn(plan)
     when = format_date(plan.merger.date, format="long", locale=plan.merger.locale)
     n, m = len(plan.candidates), len(plan.signatories)
     _emit({"ok": True, "year": year, "candidates": n, "signatories": m,
            "template": str(plan.template.path), "lang": plan.merger.lang,
-           "date": plan.merger.date.isoformat(), "problems": []})
+           "date": plan.merger.date.isoformat(), "problems": [],
+           "warnings": [p.as_json() for p in plan.warnings]})
     _err(
         f"OK: {n} candidate{'s' if n != 1 else ''} and {m} signator{'ies' if m != 1 else 'y'} "
         f"for {year}; template {plan.template.path} ({plan.merger.lang}, dated {when}). "
@@ -472,7 +481,14 @@ def list_(
     _err(f"{len(rows)} candidate{'s' if len(rows) != 1 else ''} for {year}")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (a CI timeout, kill): stop as Ctrl-C does, cleanly
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     app(prog_name="letterforge")
 
 

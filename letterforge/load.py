@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import os
 import re
@@ -427,3 +428,33 @@ def source_date_epoch() -> int | None:
     """SOURCE_DATE_EPOCH (reproducible-builds.org): the time every embedded date takes."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     return int(value) if value.isdigit() else None
+
+
+@functools.cache
+def font_codepoints(family: str) -> frozenset[int] | None:
+    """The characters the font fontconfig gives for ``family`` can draw (its cmap, read
+    with fontTools; a .ttc collection at the face fontconfig names); None when fontconfig
+    has no such family (it would substitute another) or cannot be asked."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("fc-match")
+    if exe is None:
+        return None
+    pattern = re.sub(r"([\\\-:,=])", r"\\\1", family)
+    try:
+        out = subprocess.run([exe, "--format", "%{file}\\n%{index}\\n%{family}\\n", pattern],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path, index, families = ([*out.split("\n"), "", "", ""])[:3]
+    if not path or family.strip().lower() not in {f.strip().lower() for f in families.split(",")}:
+        return None
+    from fontTools.ttLib import TTFont
+
+    kwargs = {"fontNumber": int(index or 0)} if path.lower().endswith((".ttc", ".otc")) else {}
+    try:
+        with TTFont(path, lazy=True, **kwargs) as font:
+            return frozenset(font.getBestCmap() or {})
+    except Exception:  # a font file fontTools cannot read: as if not installed
+        return None

@@ -252,7 +252,7 @@ class Merger:
 
     def _context(self, body: _Body, candidate: Candidate) -> dict[str, Any]:
         base: dict[str, Any] = {
-            "candidate": Columns(candidate.context()),
+            "candidate": Columns(candidate.context(self.lang)),
             "signatories": self.signatories,
             "year": self.settings.year,
             "lang": self.lang,
@@ -366,7 +366,7 @@ class Merger:
         if self._usage is None:
             return None
         decisive, printed = self._usage
-        ctx = candidate.context()
+        ctx = candidate.context(self.lang)
         return (tuple((f, str(ctx.get(f))) for f in decisive),
                 tuple((f, bool(ctx.get(f))) for f in printed))
 

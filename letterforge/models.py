@@ -35,6 +35,7 @@ class Candidate:
     slug: str
     fields: Mapping[str, str]
     source: Source
+    lang: str = ""  # the ``lang`` column (BCP 47); empty: the template's language
 
     @property
     def label(self) -> str:
@@ -42,13 +43,26 @@ class Candidate:
         name = self.short_name
         return name if len(name) <= 40 else name[:39] + "…"
 
-    def context(self) -> dict[str, Any]:
-        """What the template sees as ``candidate``."""
+    def localized(self, column: str, lang: str) -> str | None:
+        """The ``column`` written for ``lang``: ``name_fr`` for fr and fr-CA (``name_fr_ca``
+        first), or None when the data has no such cell."""
+        tags = [t for t in lang.lower().replace("-", "_").split("_") if t]
+        for i in range(len(tags), 0, -1):
+            value = self.fields.get(f"{column}_{'_'.join(tags[:i])}", "")
+            if value:
+                return value
+        return None
+
+    def context(self, lang: str = "") -> dict[str, Any]:
+        """What the template sees as ``candidate``; in a letter in ``lang``, ``name`` and
+        ``short_name`` are the ``name_<lang>`` and ``short_name_<lang>`` columns when the
+        data has them."""
         ctx: dict[str, Any] = dict(self.fields)
         ctx.update(
             year=self.year,
-            name=self.name,
-            short_name=self.short_name,
+            name=(self.localized("name", lang) if lang else None) or self.name,
+            short_name=(self.localized("short_name", lang) if lang else None)
+            or self.short_name,
             emails=tuple(self.emails),
             email=", ".join(self.emails),
             slug=self.slug,

@@ -1,8 +1,8 @@
 """The worker pool: letters rendered on several processes, and its signal policy.
 
 * A spawn pool (WeasyPrint is not fork-safe); each worker builds its renderer once
-  from the plan's picklable :class:`~letterforge.pipeline.Job` and is replaced after
-  :data:`RECYCLE_AFTER` letters, so memory stays flat however large the batch.
+  from the plan's picklable :class:`~letterforge.pipeline.Job`; results stream back in
+  order, so memory stays flat however large the batch.
 * Never more workers than CPUs: more only cost memory (each holds WeasyPrint).
 * Ctrl-C belongs to the main process: workers ignore SIGINT; the main process stops
   the pool and raises. Workers die with the main process, even when it is killed
@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .errors import RenderError
-
-RECYCLE_AFTER = 100  # letters per worker process before a fresh one takes over
 
 
 def cpu_count() -> int:
@@ -73,27 +71,80 @@ def _worker_call(task: Any) -> Any:
     return _RENDER(task)
 
 
+def _ready() -> bool:
+    return True
+
+
+class Pool:
+    """``make(spec)(task)`` for every task, on ``jobs`` processes (one: here, without a
+    pool). The workers start as soon as the pool is made, so they import WeasyPrint and
+    build their renderer while the main process still checks the plan. ``make`` and
+    ``spec`` must be picklable: each worker builds its renderer once."""
+
+    def __init__(self, make: Callable[[Any], Callable[[Any], Any]], spec: Any,
+                 jobs: int) -> None:
+        self.make, self.spec, self.jobs = make, spec, jobs
+        self.executor: Any = None
+        if jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # Ctrl-C waits while the workers are spawned: a worker cut half-way through
+            # its start prints tracebacks; the workers (and the pool's thread) inherit the
+            # blocked signal, so Ctrl-C always lands in the main process.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                try:
+                    # No max_tasks_per_child: on Python < 3.12.3 a recycled worker can
+                    # deadlock the pool (CPython gh-115634); WeasyPrint's per-process
+                    # caches are bounded, so memory stays flat without recycling.
+                    self.executor = ProcessPoolExecutor(
+                        jobs, mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_worker_init, initargs=(os.getpid(), make, spec))
+                    for _ in range(jobs):  # start every worker now
+                        self.executor.submit(_ready)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # Ctrl-C lands here
+            except BaseException:
+                self.close(failed=True)
+                raise
+
+    def map(self, tasks: Sequence[Any]) -> Iterator[Any]:
+        """The results in the order of the tasks."""
+        if self.executor is None:
+            render = self.make(self.spec)
+            for task in tasks:
+                yield render(task)
+            return
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            yield from self.executor.map(_worker_call, tasks)
+        except BrokenProcessPool as exc:
+            raise RenderError("a rendering process died (out of memory? try --jobs 1): "
+                              f"{exc}; nothing was written") from exc
+
+    def close(self, failed: bool = False) -> None:
+        """Stop the pool; after an error or Ctrl-C, without waiting for the letters the
+        workers are still rendering."""
+        if self.executor is None:
+            return
+        executor, self.executor = self.executor, None
+        if failed:
+            for process in list(getattr(executor, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
+
+
 def run(make: Callable[[Any], Callable[[Any], Any]], spec: Any, tasks: Sequence[Any],
         jobs: int) -> Iterator[Any]:
-    """``make(spec)(task)`` for every task, results in the order of the tasks, on
-    ``jobs`` processes (one: here, without a pool). ``make`` and ``spec`` must be
-    picklable: each worker builds its renderer once."""
-    if jobs <= 1 or len(tasks) <= 1:
-        render = make(spec)
-        for task in tasks:
-            yield render(task)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(os.getpid(), make, spec),
-                               max_tasks_per_child=RECYCLE_AFTER)
-    try:
-        yield from pool.map(_worker_call, tasks)
-    except BrokenProcessPool as exc:
-        raise RenderError("a rendering process died (out of memory? try --jobs 1): "
-                          f"{exc}; nothing was written") from exc
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """``make(spec)(task)`` for every task, in order, on ``jobs`` processes."""
+    with Pool(make, spec, jobs if len(tasks) > 1 else 1) as pool:
+        yield from pool.map(tasks)

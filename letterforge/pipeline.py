@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from .errors import (
 )
 from .load import (
     Table,
+    font_codepoints,
     installed_font_families,
     read_assets,
     read_table,
@@ -41,12 +42,16 @@ from .merge import Merger
 from .models import Assets, Candidate, Settings, Signatory, Template
 from .output import BatchWriter, mail_files
 from .validate import (
+    GENERIC_FAMILIES,
     candidates_for_year,
+    describe_character,
     email_settings_problems,
+    font_families,
     font_problems,
     reference_docx_problems,
     signatories_for_year,
     stylesheet_problems,
+    uncovered,
 )
 from .writers import WRITERS
 
@@ -56,15 +61,44 @@ MAX_PROBLEMS = 50
 
 
 @dataclass(frozen=True)
-class Job:
-    """Everything a renderer needs, as plain data: sent once to each worker process."""
+class Variant:
+    """The templates (and what they read) of the letters in one language."""
 
     template: Template
     email_template: Template | None
+    assets: Assets
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a renderer needs, as plain data: sent once to each worker process.
+
+    ``variants[""]`` is the main template; ``variants[lang]`` the templates for the
+    candidates whose ``lang`` column says ``lang`` (letter.<lang>.md, or a fallback)."""
+
+    variants: Mapping[str, Variant]
     signatories: tuple[Signatory, ...]
     settings: Settings  # with the letter's date resolved
-    assets: Assets
     formats: tuple[str, ...]
+
+    def variant_key(self, candidate: Candidate) -> str:
+        return candidate.lang if candidate.lang in self.variants else ""
+
+    @property
+    def main(self) -> Variant:
+        return self.variants[""]
+
+    @property
+    def template(self) -> Template:
+        return self.main.template
+
+    @property
+    def email_template(self) -> Template | None:
+        return self.main.email_template
+
+    @property
+    def assets(self) -> Assets:
+        return self.main.assets
 
 
 @dataclass(frozen=True)
@@ -77,26 +111,44 @@ class Renderer:
     """Renders letters: the templates compiled once, each letter merged and parsed once
     for all its formats."""
 
-    def __init__(self, job: Job, merger: Merger | None = None) -> None:
+    def __init__(self, job: Job, mergers: Mapping[str, Merger] | None = None) -> None:
         self.job = job
-        self.merger = merger or Merger(job.template, job.signatories, job.settings,
-                                       job.email_template)
+        self.mergers: dict[str, Merger] = dict(mergers or {})
+
+    def merger_for(self, candidate: Candidate) -> Merger:
+        key = self.job.variant_key(candidate)
+        if key not in self.mergers:
+            v = self.job.variants[key]
+            self.mergers[key] = Merger(v.template, self.job.signatories, self.job.settings,
+                                       v.email_template)
+        return self.mergers[key]
+
+    @property
+    def merger(self) -> Merger:
+        """The main template's merger."""
+        if "" not in self.mergers:
+            v = self.job.main
+            self.mergers[""] = Merger(v.template, self.job.signatories, self.job.settings,
+                                      v.email_template)
+        return self.mergers[""]
 
     def document(self, candidate: Candidate) -> Document:
         """One candidate's letter, merged and parsed: what every writer renders."""
-        letter = self.merger.merge(candidate)
-        return parse(letter, self.job.template, self.job.email_template)
+        letter = self.merger_for(candidate).merge(candidate)
+        v = self.job.variants[self.job.variant_key(candidate)]
+        return parse(letter, v.template, v.email_template)
 
     def __call__(self, candidate: Candidate) -> RenderedLetter:
         """Every format of one letter, in memory. Reads and writes nothing."""
         doc = self.document(candidate)
+        assets = self.job.variants[self.job.variant_key(candidate)].assets
         rendered: dict[str, bytes] = {}
 
         def produce(fmt: str) -> bytes:
             if fmt not in rendered:
                 writer = WRITERS[fmt]
                 needed = {n: produce(n) for n in writer.requires(doc)}
-                rendered[fmt] = writer.render(doc, self.job.assets, needed)
+                rendered[fmt] = writer.render(doc, assets, needed)
             return rendered[fmt]
 
         files = {WRITERS[fmt].path(candidate.slug): produce(fmt) for fmt in self.job.formats}
@@ -114,14 +166,22 @@ class Plan:
     inputs: Inputs
     options: Options
     job: Job
-    merger: Merger
+    mergers: Mapping[str, Merger]
     candidates: tuple[Candidate, ...]  # selected (--only, --shard)
     all_candidates: tuple[Candidate, ...]  # every candidate of the year
     input_hashes: dict[str, str]
     shared: dict[str, Any]  # what every letter's key includes
+    variant_keys: Mapping[str, Any]  # variant -> what its letters' keys include
     shard: dict[str, Any] | None = None
     letters_checked: bool = True  # every selected letter was merged and parsed once
     warnings: tuple[Problem, ...] = field(default=())
+    # variant -> (the font families its stylesheet names, the characters they draw);
+    # empty when no PDF is rendered
+    coverage: Mapping[str, tuple[tuple[str, ...], frozenset[int]]] = field(default_factory=dict)
+
+    @property
+    def merger(self) -> Merger:
+        return self.mergers[""]
 
     @property
     def settings(self) -> Settings:
@@ -136,13 +196,13 @@ class Plan:
         return self.job.template
 
     def key(self, candidate: Candidate, formats: Sequence[str] | None = None) -> str:
-        shared = self.shared
+        shared = {**self.shared, "variant": self.variant_keys[self.job.variant_key(candidate)]}
         if formats is not None and tuple(formats) != self.job.formats:
-            shared = {**shared, "formats": list(formats)}
+            shared["formats"] = list(formats)
         return letter_key(shared, candidate.fields)
 
     def renderer(self) -> Renderer:
-        return Renderer(self.job, self.merger)
+        return Renderer(self.job, self.mergers)
 
 
 # ----- prepare ------------------------------------------------------------------------
@@ -180,63 +240,58 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
     if template is None:
         raise ValidationFailed(problems)
 
-    assets, found = read_assets(template)
-    problems.extend(found)
-    css_path = template.directory / assets.stylesheet_name
-    problems.extend(stylesheet_problems(assets.stylesheet, css_path, template.directory))
-    if "pdf" in options.formats and assets.stylesheet:
-        problems.extend(font_problems(assets.stylesheet, css_path, installed_font_families()))
-    if assets.reference_docx is not None:
-        ref_problems = reference_docx_problems(
-            assets.reference_docx,
-            display_path(template.directory / str(template.front_matter.get(
-                "reference_docx") or "reference.docx")))
-        problems.extend(ref_problems)
-        if ref_problems:
-            assets = Assets(assets.template_dir, assets.stylesheet_name, assets.stylesheet,
-                            None, assets.files)
-
-    email_template: Template | None = None
-    if "eml" in options.formats:
-        email_template, found = _read_email_template(inputs)
-        problems.extend(found)
-
     settings = Settings(year, options.date, source_date_epoch())
+    fonts = installed_font_families() if "pdf" in options.formats else None
+    warnings: list[Problem] = []
+    main, found = _variant(inputs, options, template, None, fonts)
+    problems.extend(found)
+    variants: dict[str, Variant] = {"": main}
+    mergers: dict[str, Merger] = {}
     try:
-        merger = Merger(template, signatories, settings, email_template)
+        mergers[""] = Merger(main.template, signatories, settings, main.email_template)
     except LetterforgeError as exc:
         problems.extend(exc.problems)
-        raise ValidationFailed(problems) from None
-
+    if "" not in mergers:
+        raise ValidationFailed(problems)
+    merger = mergers[""]
     if merger.date.year != year and options.date is None:
         problems.append(Problem(display_path(template.path), None, "date",
                                 f"the letter is dated {merger.date.isoformat()} but the batch "
                                 f"is for {year}: update 'date:' in the front matter "
                                 "or pass --date"))
+    found, found_warnings = _language_variants(inputs, options, candidates, variants, mergers,
+                                               signatories, settings, fonts,
+                                               tables.get("candidates"))
+    problems.extend(found)
+    warnings.extend(found_warnings)
 
     selected = select(candidates, options.only) if not problems else candidates
     shard_info = None
     if options.shard is not None:
         selected, shard_info = shard(selected, candidates, *options.shard)
-    job = Job(template=template, email_template=email_template,
-              signatories=tuple(signatories),
+    job = Job(variants=variants, signatories=tuple(signatories),
               settings=Settings(year, merger.date, settings.source_date_epoch),
-              assets=assets, formats=tuple(options.formats))
+              formats=tuple(options.formats))
     hashes = {
         "candidates": tables["candidates"].sha256 if "candidates" in tables else "",
         "signatories": tables["signatories"].sha256 if "signatories" in tables else "",
         "template": template.sha256,
-        "stylesheet": hashlib.sha256(assets.stylesheet.encode()).hexdigest(),
+        "stylesheet": hashlib.sha256(main.assets.stylesheet.encode()).hexdigest(),
     }
-    if email_template is not None:
-        hashes["email_template"] = email_template.sha256
-    plan = Plan(inputs=inputs, options=options, job=job, merger=merger,
+    if main.email_template is not None:
+        hashes["email_template"] = main.email_template.sha256
+    for lang, v in sorted(variants.items()):
+        if lang and v is not main:
+            hashes[f"template.{lang}"] = v.template.sha256
+    plan = Plan(inputs=inputs, options=options, job=job, mergers=mergers,
                 candidates=tuple(selected), all_candidates=tuple(candidates),
-                input_hashes=hashes, shared=_shared_key(job), shard=shard_info,
-                letters_checked=check_letters)
-    template_paths = {display_path(template.path)}
-    if email_template is not None:
-        template_paths.add(display_path(email_template.path))
+                input_hashes=hashes, shared=_shared_key(job),
+                variant_keys={k: _variant_key(v, job.formats) for k, v in variants.items()},
+                shard=shard_info, letters_checked=check_letters, warnings=tuple(warnings),
+                coverage=_coverage(variants) if "pdf" in options.formats else {})
+    template_paths = {display_path(v.template.path) for v in variants.values()}
+    template_paths |= {display_path(v.email_template.path) for v in variants.values()
+                       if v.email_template is not None}
     if check_letters and not any(p.path in template_paths for p in problems):
         total = len(plan.candidates)
         done = [0]
@@ -252,8 +307,195 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
     return plan
 
 
-def _read_email_template(inputs: Inputs) -> tuple[Template | None, list[Problem]]:
-    path = inputs.email_template_path
+def _coverage(variants: Mapping[str, Variant]
+              ) -> dict[str, tuple[tuple[str, ...], frozenset[int]]]:
+    """For each variant, the families its stylesheet names and every character they draw
+    (a family that is not installed is reported by font_problems)."""
+    out = {}
+    for key, v in variants.items():
+        asked, _ = font_families(v.assets.stylesheet)
+        families = tuple(dict.fromkeys(f for f, _ in asked if f.lower() not in GENERIC_FAMILIES))
+        covered: set[int] = set()
+        for family in families:
+            covered |= font_codepoints(family) or frozenset()
+        out[key] = (families, frozenset(covered))
+    return out
+
+
+def _coverage_problems(plan: Plan, candidate: Candidate, merger: Merger,
+                       seen_variants: set[str]) -> list[Problem]:
+    """Characters of this letter that no font of its stylesheet draws: the PDF would show
+    a box. The template's own text is checked once per variant, the candidate's columns
+    for every candidate."""
+    key = plan.job.variant_key(candidate)
+    if key not in plan.coverage:
+        return []
+    families, covered = plan.coverage[key]
+    fonts = ", ".join(families) or "none"
+    variant = plan.job.variants[key]
+    css = display_path(variant.template.directory / variant.assets.stylesheet_name)
+
+    def problem(path: str, line: int | None, column: str | None, chars: list[str]) -> Problem:
+        shown = ", ".join(describe_character(ch) for ch in chars[:5])
+        if len(chars) > 5:
+            shown += f" and {len(chars) - 5} more"
+        verb, it = ("is", "it") if len(chars) == 1 else ("are", "them")
+        return Problem(path, line, column,
+                       f"{shown} {verb} in none of the fonts the letter uses ({fonts}): the "
+                       f"PDF would show a box. Name a font that has {it} in {css} (Debian's "
+                       "fonts-noto-core and fonts-noto-cjk cover most scripts), or write "
+                       "the text without it")
+
+    problems = []
+    if key not in seen_variants:
+        seen_variants.add(key)
+        t = variant.template
+        for i, line in enumerate(t.body.split("\n"), 1):
+            chars = uncovered(line, covered)
+            if chars:
+                problems.append(problem(display_path(t.path), i, None, chars))
+        for s in plan.signatories:
+            chars = uncovered(s.name, covered)
+            if chars:
+                problems.append(problem(s.source.path, s.source.line, "name", chars))
+    usage = merger._usage
+    columns = (set(usage[0]) | set(usage[1])) if usage is not None else set(candidate.fields)
+    ctx = candidate.context(merger.lang)
+    for column in sorted(columns):
+        value = ctx.get(column)
+        if not isinstance(value, str):
+            continue
+        chars = uncovered(value, covered)
+        if not chars:
+            continue
+        source = column
+        if column in ("name", "short_name") and candidate.localized(column, merger.lang):
+            tags = merger.lang.lower().replace("-", "_").split("_")
+            source = next((f"{column}_{'_'.join(tags[:i])}" for i in range(len(tags), 0, -1)
+                           if candidate.fields.get(f"{column}_{'_'.join(tags[:i])}")), column)
+        problems.append(problem(candidate.source.path, candidate.source.line, source, chars))
+    return problems
+
+
+def _variant(inputs: Inputs, options: Options, template: Template,
+             email_path: Path | None, fonts: frozenset[str] | None
+             ) -> tuple[Variant, list[Problem]]:
+    """A template with its assets and e-mail template, checked."""
+    problems: list[Problem] = []
+    assets, found = read_assets(template)
+    problems.extend(found)
+    css_path = template.directory / assets.stylesheet_name
+    problems.extend(stylesheet_problems(assets.stylesheet, css_path, template.directory))
+    if "pdf" in options.formats and assets.stylesheet:
+        problems.extend(font_problems(assets.stylesheet, css_path, fonts))
+    if assets.reference_docx is not None:
+        ref_problems = reference_docx_problems(
+            assets.reference_docx,
+            display_path(template.directory / str(template.front_matter.get(
+                "reference_docx") or "reference.docx")))
+        problems.extend(ref_problems)
+        if ref_problems:
+            assets = Assets(assets.template_dir, assets.stylesheet_name, assets.stylesheet,
+                            None, assets.files)
+    email_template: Template | None = None
+    if "eml" in options.formats:
+        email_template, found = _read_email_template(email_path or inputs.email_template_path)
+        problems.extend(found)
+    return Variant(template, email_template, assets), problems
+
+
+def _language_file(main: Path, lang: str) -> Path | None:
+    """letter.<lang>.md, else letter.<base language>.md, beside ``main``; None if neither."""
+    tags = [lang]
+    base = lang.replace("_", "-").split("-")[0]
+    if base.lower() != lang.lower():
+        tags.append(base)
+    for tag in tags:
+        for name in (f"{main.stem}.{tag}{main.suffix}", f"{main.stem}.{tag.lower()}{main.suffix}"):
+            path = main.with_name(name)
+            if path.is_file():
+                return path
+    return None
+
+
+def _language_variants(inputs: Inputs, options: Options, candidates: Sequence[Candidate],
+                       variants: dict[str, Variant], mergers: dict[str, Merger],
+                       signatories: Sequence[Signatory], settings: Settings,
+                       fonts: frozenset[str] | None, table: Table | None
+                       ) -> tuple[list[Problem], list[Problem]]:
+    """The templates of every language the candidates ask for (their ``lang`` column):
+    letter.<lang>.md, then letter.<base>.md, then the main template with a warning. The
+    same for the e-mail. Also warns when the data has no name in a letter's language."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    main = variants[""]
+    main_lang = str(main.template.front_matter.get("lang") or "en")
+    by_path: dict[str, Variant] = {str(main.template.path): main}
+    first_row: dict[str, Candidate] = {}
+    for c in candidates:
+        if c.lang:
+            first_row.setdefault(c.lang, c)
+    for lang, first in first_row.items():
+        path = _language_file(inputs.template, lang)
+        if path is None:
+            if _base(lang) != _base(main_lang):
+                warnings.append(Problem(
+                    first.source.path, first.source.line, "lang",
+                    f"there is no {display_path(_named(inputs.template, lang))}: "
+                    f"the letters in {lang!r} are written from {display_path(inputs.template)} "
+                    f"({main_lang}); add the template in that language", warning=True))
+            continue
+        if str(path) in by_path:
+            variants[lang] = by_path[str(path)]
+            continue
+        try:
+            template = read_template(path)
+        except LetterforgeError as exc:
+            problems.extend(exc.problems)
+            continue
+        email_path = None
+        if "eml" in options.formats:
+            email_path = _language_file(inputs.email_template_path, lang)
+            if email_path is None:
+                email_path = inputs.email_template_path
+                warnings.append(Problem(
+                    display_path(inputs.email_template_path), None, None,
+                    f"there is no e-mail template in {lang!r}: the e-mails of the letters in "
+                    f"{lang!r} are written from this one", warning=True))
+        variant, found = _variant(inputs, options, template, email_path, fonts)
+        problems.extend(found)
+        try:
+            mergers[lang] = Merger(variant.template, signatories, settings,
+                                   variant.email_template)
+        except LetterforgeError as exc:
+            problems.extend(exc.problems)
+            continue
+        variants[lang] = by_path[str(path)] = variant
+    # names in the letter's language
+    headers = set(table.headers) if table is not None else set()
+    for lang in sorted({c.lang for c in candidates if c.lang in variants}):
+        letter_lang = str(variants[lang].template.front_matter.get("lang") or lang)
+        if _base(letter_lang) == "en":
+            continue
+        tags = letter_lang.lower().replace("-", "_").split("_")
+        columns = [f"name_{'_'.join(tags[:i])}" for i in range(len(tags), 0, -1)]
+        if not any(col in headers for col in columns) and table is not None:
+            warnings.append(Problem(
+                table.display, 1, None,
+                f"there is no {columns[-1]} column: the letters in {letter_lang!r} use the "
+                "name column; add the names as they read in that language", warning=True))
+    return problems, warnings
+
+
+def _named(main: Path, lang: str) -> Path:
+    return main.with_name(f"{main.stem}.{lang}{main.suffix}")
+
+
+def _base(lang: str) -> str:
+    return lang.replace("_", "-").split("-")[0].lower()
+
+
+def _read_email_template(path: Path) -> tuple[Template | None, list[Problem]]:
     if not path.is_file():
         return None, [Problem(display_path(path), None, None,
                               "e-mail template not found: it is needed for the e-mails "
@@ -265,32 +507,37 @@ def _read_email_template(inputs: Inputs) -> tuple[Template | None, list[Problem]
     return template, email_settings_problems(template.front_matter, display_path(path))
 
 
+def _digest(data: bytes | str | None) -> str | None:
+    if data is None:
+        return None
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def _template_digest(t: Template | None) -> Any:
+    if t is None:
+        return None
+    return {"file": t.sha256,
+            "includes": {name: _digest(text) for name, (_, text) in sorted(t.includes.items())}}
+
+
+def _variant_key(v: Variant, formats: Sequence[str]) -> dict[str, Any]:
+    """What the letters of one language's templates depend on: the templates, everything
+    they read."""
+    return {
+        "template": _template_digest(v.template),
+        "email_template": _template_digest(v.email_template) if "eml" in formats else None,
+        "stylesheet": _digest(v.assets.stylesheet),
+        "stylesheet_files": {k: _digest(d) for k, d in sorted(v.assets.files.items())},
+        "reference_docx": _digest(v.assets.reference_docx),
+    }
+
+
 def _shared_key(job: Job) -> dict[str, Any]:
-    """What every letter's key includes: the templates, everything they read, the
-    signatories, the settings and the versions of the libraries that write the files."""
-
-    def digest(data: bytes | str | None) -> str | None:
-        if data is None:
-            return None
-        return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
-
-    def template_digest(t: Template | None) -> Any:
-        if t is None:
-            return None
-        return {"file": t.sha256,
-                "includes": {name: digest(text) for name, (_, text) in sorted(
-                    t.includes.items())}}
-
-    assets = job.assets
+    """What every letter's key includes besides its templates: the signatories, the
+    settings and the versions of the libraries that write the files."""
     return {
         "letterforge": __version__,
         "formats": list(job.formats),
-        "template": template_digest(job.template),
-        "email_template": template_digest(job.email_template)
-        if "eml" in job.formats else None,
-        "stylesheet": digest(assets.stylesheet),
-        "stylesheet_files": {k: digest(v) for k, v in sorted(assets.files.items())},
-        "reference_docx": digest(assets.reference_docx),
         "signatories": hashlib.sha256(json.dumps(
             [dict(sorted(s.fields.items())) for s in job.signatories]).encode()).hexdigest(),
         "libraries": _library_versions(),
@@ -354,13 +601,18 @@ def check_letters_of(plan: Plan, candidates: Iterable[Candidate],
     each :meth:`~letterforge.merge.Merger.signature` (the others differ from it in
     printed words only)."""
     renderer = plan.renderer()
-    merger = renderer.merger
     problems: dict[tuple[str, int | None, str], Problem] = {}
     checked: set[Any] = set()
+    seen_variants: set[str] = set()
     n = 0
     for n, candidate in enumerate(candidates, 1):
         try:
-            signature = merger.signature(candidate)
+            merger = renderer.merger_for(candidate)
+            found = _coverage_problems(plan, candidate, merger, seen_variants)
+            if found:
+                raise ValidationFailed(found)
+            shape = merger.signature(candidate)
+            signature = None if shape is None else (plan.job.variant_key(candidate), shape)
             if signature is None or signature not in checked:
                 renderer.document(candidate)
                 if signature is not None:
@@ -438,20 +690,6 @@ def render_batch(
                     kept[entry.slug] = LetterEntry(
                         c.short_name, c.name, entry.slug, f"{c.source.path}:{c.source.line}",
                         entry.key, files, stale=not fresh)
-    problems: list[Problem] = []
-    if old is not None and not force:
-        problems.extend(old.edited(out_dir, keep={f.path for e in kept.values()
-                                                  for f in e.files}))
-    if not force:
-        problems.extend(unlisted(out_dir, old, [WRITERS[fmt].path(c.slug) for c in todo
-                                                for fmt in formats]))
-    if problems:
-        raise ValidationFailed(problems)
-    if not plan.letters_checked:
-        found = check_letters_of(plan, todo)
-        if found:
-            raise ValidationFailed(found)
-
     base = Manifest(letterforge=__version__, year=plan.settings.year, formats=formats,
                     inputs=plan.input_hashes, shard=plan.shard)
     if not todo and old is not None:
@@ -463,11 +701,32 @@ def render_batch(
                                sum(len(e.files) for e in kept.values()) + len(old.batch_files),
                                0, old, changed=False)
 
+    n_jobs = parallel.effective_jobs(jobs, len(todo)) if len(todo) > 1 else 1
+    with parallel.Pool(make_renderer, plan.job, n_jobs) as pool:  # workers start now
+        problems: list[Problem] = []
+        if old is not None and not force:
+            problems.extend(old.edited(out_dir, keep={f.path for e in kept.values()
+                                                      for f in e.files}))
+        if not force:
+            problems.extend(unlisted(out_dir, old, [WRITERS[fmt].path(c.slug) for c in todo
+                                                    for fmt in formats]))
+        if problems:
+            raise ValidationFailed(problems)
+        if not plan.letters_checked:
+            found = check_letters_of(plan, todo)
+            if found:
+                raise ValidationFailed(found)
+        return _write_batch(plan, out_dir, old, base, todo, kept, keys, pool, on_letter)
+
+
+def _write_batch(plan: Plan, out_dir: Path, old: Manifest | None, base: Manifest,
+                 todo: Sequence[Candidate], kept: dict[str, LetterEntry],
+                 keys: dict[str, str], pool: parallel.Pool,
+                 on_letter: Callable[[Candidate], None] | None) -> BatchResult:
     entries: dict[str, LetterEntry] = {}
     total_bytes = 0
     with BatchWriter(out_dir) as writer:
-        for rendered in parallel.run(make_renderer, plan.job, todo,
-                                     parallel.effective_jobs(jobs, len(todo))):
+        for rendered in pool.map(todo):
             c = rendered.candidate
             files = tuple(writer.write(rel, data) for rel, data in rendered.files.items())
             total_bytes += sum(len(d) for d in rendered.files.values())

@@ -63,6 +63,20 @@ def bad_character(text: str, *, allow_newline: bool) -> str | None:
     return None
 
 
+def language_problem(tag: str) -> str | None:
+    """None when ``tag`` is a language Babel knows (BCP 47: fr, es-419, zh-Hans, en-GB)."""
+    from babel import Locale, UnknownLocaleError
+
+    if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", tag):
+        return f"{tag!r} is not a language tag: write it as fr, es, ar, zh, ru or en-GB"
+    try:
+        Locale.parse(tag.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return (f"{tag!r} is not a language letterforge knows: write it as fr, es, ar, zh, "
+                "ru or en-GB")
+    return None
+
+
 def split_emails(cell: str) -> list[str]:
     return [part.strip() for part in _EMAIL_SPLIT.split(cell) if part.strip()]
 
@@ -198,9 +212,15 @@ def candidates_for_year(table: Table, year: int) -> tuple[list[Candidate], list[
         seen_names[key] = row.line
         seen_names[" ".join(name.casefold().split())] = row.line
         seen_slugs[slug] = row.line
+        lang = row.cells.get("lang", "").strip()
+        if lang:
+            reason = language_problem(lang)
+            if reason:
+                problems.append(Problem(table.display, row.line, "lang", reason))
+                continue
         result.append(Candidate(
             year=year, name=name, short_name=short, emails=tuple(emails), slug=slug,
-            fields=dict(row.cells), source=Source(table.display, row.line),
+            fields=dict(row.cells), source=Source(table.display, row.line), lang=lang,
         ))
     if not result and not problems:
         present = ", ".join(str(y) for y in sorted(years)) or "none"
@@ -503,3 +523,26 @@ def email_settings_problems(front_matter: Any, shown: str) -> list[Problem]:
                 out.append(Problem(shown, None, key,
                                    f"{address!r} is not a valid e-mail address: {reason}"))
     return out
+
+
+# ----- fonts and the characters of a letter -------------------------------------------
+
+
+def drawn(ch: str) -> bool:
+    """Whether a character is drawn with a glyph of its own (not a space, a control, a
+    format character or a variation selector)."""
+    if ch.isspace():
+        return False
+    if unicodedata.category(ch) in ("Cc", "Cf"):
+        return False
+    cp = ord(ch)
+    return not (0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF)
+
+
+def uncovered(text: str, covered: frozenset[int]) -> list[str]:
+    """The characters of ``text`` that ``covered`` does not have, each once, in order."""
+    return [ch for ch in dict.fromkeys(text) if ord(ch) not in covered and drawn(ch)]
+
+
+def describe_character(ch: str) -> str:
+    return f"{ch!r} (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')})"

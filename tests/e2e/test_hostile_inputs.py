@@ -171,3 +171,12 @@ def test_combine_never_replaces_an_edited_letter(campaign: Path) -> None:
     assert edited.read_bytes() == b"finished in Word"
     assert _run("combine", "part1/2013", "part2/2013", "--force").exit_code == 0
     shutil.rmtree(campaign / "part1")
+
+
+def test_more_jobs_than_cpus_is_capped_and_said(campaign: Path) -> None:
+    from letterforge.parallel import cpu_count, effective_jobs
+
+    result = _run("render", "--year", "2013", "--jobs", "64", "--format", "docx")
+    assert result.exit_code == 0, result.output
+    assert f"this machine has {cpu_count()} CPUs" in result.stderr
+    assert effective_jobs(64, 1000) == cpu_count()

@@ -24,6 +24,10 @@ import pytest
 EXTRA = 40  # candidates added so the batch takes a few seconds
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _snapshot(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -90,8 +94,11 @@ MOMENTS: dict[str, Callable[[Path, int], bool]] = {
 def test_ctrl_c_at_any_moment_keeps_the_previous_batch(campaign: Path, moment: str) -> None:
     before = _snapshot(campaign / "out")
     cmd = [sys.executable, "-m", "letterforge.cli", "render", "--year", "2013", "-j", "2"]
+    # A shell started in the background (CI, `pytest &`) gives its children SIGINT ignored,
+    # as POSIX says; a person's Ctrl-C reaches a process that has the default handling.
     proc = subprocess.Popen(cmd, cwd=campaign, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
+                            start_new_session=True)
     ready = MOMENTS[moment]
     deadline = time.monotonic() + 60
     seen_children: set[int] = set()
@@ -100,7 +107,7 @@ def test_ctrl_c_at_any_moment_keeps_the_previous_batch(campaign: Path, moment: s
         assert time.monotonic() < deadline, f"never reached {moment}"
         time.sleep(0.005)
     seen_children.update(_children(proc.pid))
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["interrupted: nothing was changed"]
@@ -114,7 +121,7 @@ def test_workers_die_with_a_killed_render(campaign: Path) -> None:
     cmd = [sys.executable, "-m", "letterforge.cli", "render", "--year", "2013", "-j", "2",
            "--out", "out-killed"]
     proc = subprocess.Popen(cmd, cwd=campaign, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
     while len(_children(proc.pid)) < 2:
         assert time.monotonic() < deadline and proc.poll() is None

@@ -3,7 +3,8 @@ import datetime as dt
 import jinja2
 import pytest
 
-from letterforge.filters import FILTERS, capfirst, join_and, possessive
+from letterforge.filters import FILTERS, capfirst, join_and
+from letterforge.filters import english_possessive as possessive
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ selection and shard of candidates; what a letter's key depends on."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -59,30 +58,79 @@ def test_shards_cover_every_letter_once() -> None:
     assert sorted(slugs) == sorted(c.slug for c in cands)
 
 
-def test_the_key_changes_with_what_the_letter_depends_on(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+CHANGES = {
+    "template": ("templates/letter.md", "Excellency,", "Your Excellency,"),
+    "stylesheet": ("templates/letter.css", "font-size: 11pt;", "font-size: 10.5pt;"),
+    "signatories": ("signatories.csv", "2013,Amnesty International",
+                    "2013,Amnesty International\n2013,One More"),
+    "e-mail template": ("templates/email.md", "Excellency,", "Dear Excellency,"),
+}
+
+
+@pytest.fixture
+def copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import shutil
 
     for name in ("candidates.csv", "signatories.csv"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    return tmp_path
+
+
+def _key(options: Options | None = None) -> str:
+    plan = prepare(Inputs(), options or Options(2013, only=("Mexico",)), check_letters=False)
+    return plan.key(plan.candidates[0])
+
+
+@pytest.mark.parametrize("change", [*CHANGES, "version", "date", "SOURCE_DATE_EPOCH",
+                                    "included file", "stylesheet image", "reference.docx"])
+def test_the_key_changes_with_every_input_the_letter_depends_on(
+        copy: Path, change: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    (copy / "templates" / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (copy / "templates" / "closing.md").write_text("Yours sincerely,\n")
+    letter = copy / "templates" / "letter.md"
+    letter.write_text(letter.read_text().replace("Yours sincerely,\n",
+                                                 "{% include 'closing.md' %}\n"))
+    css = copy / "templates" / "letter.css"
+    css.write_text(css.read_text() + "\n.logo { background: url(logo.svg) }\n")
     options = Options(2013, only=("Mexico",))
+    before = _key(options)
+    assert _key(options) == before
+    if change in CHANGES:
+        rel, old, new = CHANGES[change]
+        text = (copy / rel).read_text()
+        assert old in text
+        (copy / rel).write_text(text.replace(old, new, 1))
+    elif change == "version":
+        monkeypatch.setattr("letterforge.pipeline.__version__", "99.0")
+    elif change == "date":
+        options = Options(2013, date=dt.date(2013, 11, 6), only=("Mexico",))
+    elif change == "SOURCE_DATE_EPOCH":
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1383609600")
+    elif change == "included file":
+        (copy / "templates" / "closing.md").write_text("Yours faithfully,\n")
+    elif change == "stylesheet image":
+        (copy / "templates" / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>"
+                                                     "<rect width='1' height='1'/></svg>")
+    elif change == "reference.docx":
+        import docx
 
-    def key() -> str:
-        plan = prepare(Inputs(), options, check_letters=False)
-        return plan.key(plan.candidates[0])
+        docx.Document().save(copy / "templates" / "reference.docx")
+    assert _key(options) != before
 
-    first = key()
-    assert key() == first
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "anything.pdf").write_bytes(b"output is not an input")
-    (tmp_path / "templates" / "notes.txt").write_text("a file no template reads")
-    assert key() == first
-    css = tmp_path / "templates" / "letter.css"
-    css.write_text(css.read_text() + "\n.x { color: red }\n")
-    assert key() != first
-    os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+def test_the_key_ignores_what_no_template_reads(copy: Path) -> None:
+    before = _key()
+    (copy / "out").mkdir()
+    (copy / "out" / "anything.pdf").write_bytes(b"output is not an input")
+    (copy / "templates" / "notes.txt").write_text("a file no template reads")
+    other = copy / "candidates.csv"
+    other.write_text(other.read_text().replace("Cuba,Cuba", "Kuba,Kuba"))  # another row
+    assert _key() == before
 
 
 def _campaign(tmp_path: Path, body: str, rows: list[str]) -> Inputs:
