@@ -65,25 +65,61 @@ class Document:
     email: EmailDocument | None = None
 
 
-@lru_cache(maxsize=1)
-def parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False, "typographer": False}).use(
-        attrs_block_plugin
-    )
+#: Quotation marks as each language writes them (double open, double close, single
+#: open, single close); French puts a narrow no-break space inside its guillemets.
+QUOTES: dict[str, tuple[str, str, str, str]] = {
+    "en": ("\u201c", "\u201d", "\u2018", "\u2019"),
+    "fr": ("\u00ab\u202f", "\u202f\u00bb", "\u201c", "\u201d"),
+    "es": ("\u00ab", "\u00bb", "\u201c", "\u201d"),
+    "de": ("\u201e", "\u201c", "\u201a", "\u2018"),
+    "ru": ("\u00ab", "\u00bb", "\u201e", "\u201c"),
+    "ar": ("\u00ab", "\u00bb", "\u2039", "\u203a"),
+    "zh": ("\u201c", "\u201d", "\u2018", "\u2019"),
+    "it": ("\u00ab", "\u00bb", "\u201c", "\u201d"),
+    "pt": ("\u00ab", "\u00bb", "\u201c", "\u201d"),
+}
 
 
-def parse_markdown(text: str) -> SyntaxTreeNode:
-    return SyntaxTreeNode(parser().parse(text))
+def _dashes(state: Any) -> None:
+    """-- is an en dash and --- an em dash, in the template's own text. Values from the
+    data are escaped, so they reach this rule as other tokens and stay as written."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        for token in block.children:
+            if token.type == "text" and "--" in token.content:
+                token.content = token.content.replace("---", "\u2014").replace("--", "\u2013")
+
+
+@lru_cache(maxsize=16)
+def parser(lang: str = "") -> MarkdownIt:
+    """The parser for a letter in ``lang``: CommonMark, no raw HTML, block attributes,
+    and the language's typography (curly quotes and apostrophes, dashes). Without a
+    language: no typography (the e-mail's plain-text source is parsed the same way)."""
+    base = lang.replace("_", "-").split("-")[0].lower()
+    if not lang:
+        return MarkdownIt("commonmark", {"html": False, "typographer": False}).use(
+            attrs_block_plugin)
+    md = MarkdownIt("commonmark", {"html": False, "typographer": True,
+                                   "quotes": list(QUOTES.get(base, QUOTES["en"]))})
+    md.enable(["smartquotes"]).use(attrs_block_plugin)
+    md.core.ruler.before("text_join", "letterforge_dashes", _dashes)
+    return md
+
+
+def parse_markdown(text: str, lang: str = "") -> SyntaxTreeNode:
+    return SyntaxTreeNode(parser(lang).parse(text))
 
 
 def parse(letter: Letter, template: Template | None = None,
           email_template: Template | None = None) -> Document:
     """Parse the letter (and its e-mail) once; refuse what no writer can render."""
-    tree = parse_markdown(letter.markdown)
+    lang = str(letter.meta.get("lang") or "en")
+    tree = parse_markdown(letter.markdown, lang)
     check_tree(tree, letter.markdown, template, letter.candidate)
     email = None
     if letter.email is not None:
-        email_tree = parse_markdown(letter.email.markdown)
+        email_tree = parse_markdown(letter.email.markdown, lang)
         check_tree(email_tree, letter.email.markdown, email_template, letter.candidate)
         email = EmailDocument(email_tree, letter.email.headers, letter.email.attach_docx)
     return Document(tree=tree, meta=letter.meta, candidate=letter.candidate, email=email)

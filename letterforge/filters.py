@@ -5,9 +5,11 @@ printed into the letter (see :func:`letterforge.merge.md_escape`). They are regi
 in the Jinja environment under the names in :data:`FILTERS`:
 
 ``possessive``
-    ``{{ candidate.name | possessive }}``: "the Russian Federation's", "Mexico's",
-    and "Maldives'" (a name ending in *s* takes the apostrophe alone). English letters
-    only: in another language it is an error naming the template line.
+    ``{{ candidate.name | possessive }}``: "the Russian Federation’s", "Mexico’s",
+    and "Maldives’" (a name ending in *s* takes the apostrophe alone), with the
+    typographic apostrophe the rest of the letter gets (``possessive("'")`` for a
+    straight one). English letters only: in another language it is an error naming the
+    template line.
 ``capfirst``
     ``{{ candidate.name | capfirst }}``: "The Russian Federation" at the start of a
     sentence. Only the first letter changes ("the former Yugoslav Republic of
@@ -55,7 +57,7 @@ def _lang(context: Any) -> str:
 
 
 @jinja2.pass_context
-def possessive(context: Any, value: Any, apostrophe: str = "'") -> str:
+def possessive(context: Any, value: Any, apostrophe: str = "\u2019") -> str:
     """The possessive form of a name: add ``'s``, or ``'`` alone after a final *s*."""
     lang = _lang(context)
     if not lang.lower().startswith("en"):

@@ -25,6 +25,12 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def straight(text: str) -> str:
+    """Typographic quotes and apostrophes as the plain-text seed writes them."""
+    return text.translate(str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'",
+                                         "\u2019": "'"}))
+
+
 def seed_text() -> str:
     """The seed letter as a reader sees it: links and emphasis as their words."""
     text = SEED.read_text(encoding="utf-8")

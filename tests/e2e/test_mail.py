@@ -46,8 +46,8 @@ def test_mexico_message_headers_and_bodies(batch_2013: Path) -> None:
     assert str(msg["Content-Language"]) == "en-GB"
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    assert "regarding Mexico's candidacy" in " ".join(text.split())
-    assert "regarding Mexico's candidacy" in html and '<html lang="en-GB">' in html
+    assert "regarding Mexico’s candidacy" in " ".join(text.split())
+    assert "regarding Mexico’s candidacy" in html and '<html lang="en-GB">' in html
     (att,) = msg.iter_attachments()
     assert att.get_filename() == "Open letter 2013 - Mexico.pdf"
     raw = (batch_2013 / "email" / "mexico.eml").read_bytes()
@@ -107,7 +107,7 @@ def test_non_ascii_names_and_cc_bcc(sample: Path, monkeypatch: pytest.MonkeyPatc
     assert str(msg["Subject"]).startswith("Open letter to Côte d'Ivoire:")
     assert str(msg["Cc"]) == "desk@example.org" and str(msg["Bcc"]) == "archive@example.org"
     assert next(msg.iter_attachments()).get_filename() == "Open letter 2013 - Côte d'Ivoire.pdf"
-    assert "regarding Côte d'Ivoire's candidacy" in " ".join(
+    assert "regarding Côte d'Ivoire’s candidacy" in " ".join(
         msg.get_body(("plain",)).get_content().split())
     msg = _parse(sample / "out" / "2013" / "email" / "turkiye.eml")
     assert [a.addr_spec for a in msg["To"].addresses] == ["t1@example.org", "t2@example.org"]

@@ -7,7 +7,7 @@ import difflib
 import json
 from pathlib import Path
 
-from conftest import docx_text, pdf_text, seed_text
+from conftest import docx_text, pdf_text, seed_text, straight
 
 
 def _diff(got: str, want: str) -> str:
@@ -18,14 +18,25 @@ def _diff(got: str, want: str) -> str:
     )[:3000]
 
 
+TYPOGRAPHIC = ("“shall uphold the highest standards in the promotion and protection of "
+               "human rights”", "the Human Rights Council’s Institution Building Package",
+               "in the pursuit of Mexico’s candidacy")
+
+
 def test_mexico_pdf_matches_the_seed(batch_2013: Path) -> None:
+    """Word for word as sent, with typographic quotes and apostrophes where the plain-text
+    seed has straight ones."""
     got, want = pdf_text(batch_2013 / "pdf" / "mexico.pdf"), seed_text()
-    assert got == want, _diff(got, want)
+    assert straight(got) == want, _diff(straight(got), want)
+    for phrase in TYPOGRAPHIC:
+        assert phrase in got
 
 
 def test_mexico_docx_matches_the_seed(batch_2013: Path) -> None:
     got, want = docx_text(batch_2013 / "docx" / "mexico.docx"), seed_text()
-    assert got == want, _diff(got, want)
+    assert straight(got) == want, _diff(straight(got), want)
+    for phrase in TYPOGRAPHIC:
+        assert phrase in got
 
 
 def test_every_candidate_has_a_pdf_and_a_docx_naming_it(batch_2013: Path) -> None:
@@ -37,10 +48,10 @@ def test_every_candidate_has_a_pdf_and_a_docx_naming_it(batch_2013: Path) -> Non
         "email/russian-federation.eml"}
     text = pdf_text(batch_2013 / "pdf" / "russian-federation.pdf")
     assert "it is incumbent on the Russian Federation to set an example" in text
-    assert "in the pursuit of the Russian Federation's candidacy" in text
+    assert "in the pursuit of the Russian Federation’s candidacy" in text
     assert "Mexico" not in text
     text = docx_text(batch_2013 / "docx" / "maldives.docx")
-    assert "in the pursuit of Maldives' candidacy" in text
+    assert "in the pursuit of Maldives’ candidacy" in text
     assert sorted(p.name for p in (batch_2013 / "pdf").iterdir()) == sorted(
         f"{e['slug']}.pdf" for e in manifest["letters"])
 

@@ -82,9 +82,9 @@ def test_name_in_sentence_with_filters(write) -> None:
     m = merger(write, body)
     out = plain_text(parse(m.merge(cand("the Russian Federation"))).tree)
     assert out == ("It is incumbent on the Russian Federation. The Russian Federation stands. "
-                   "In the pursuit of the Russian Federation's candidacy.")
+                   "In the pursuit of the Russian Federation’s candidacy.")
     out = plain_text(parse(m.merge(cand("Maldives"))).tree)
-    assert "pursuit of Maldives' candidacy" in out
+    assert "pursuit of Maldives’ candidacy" in out
 
 
 def test_front_matter_values_use_the_candidate(write) -> None:

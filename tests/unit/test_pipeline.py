@@ -32,9 +32,9 @@ def test_one_merge_and_one_parse_per_letter_for_every_format(
         calls["merge"] += 1
         return real_merge(self, candidate)
 
-    def counting_parse(text):  # type: ignore[no-untyped-def]
+    def counting_parse(text, lang=""):  # type: ignore[no-untyped-def]
         calls["parse"] += 1
-        return real_parse(text)
+        return real_parse(text, lang)
 
     monkeypatch.setattr(merge.Merger, "merge", counting_merge)
     monkeypatch.setattr(document, "parse_markdown", counting_parse)
