@@ -29,8 +29,9 @@ SECRETS = ("SECRET COMMENT", "Acme Leaks Inc", "Mr Manager", "urn:secret-identif
 def hostile_reference() -> bytes:
     """A reference document carrying everything a letter must not: comments, company
     and manager, an identifier and a content status, a thumbnail, custom XML, people, a
-    glossary, a document variable, an external template, an external link and a linked
-    picture in its header; with styles and a header and footer a letter must keep."""
+    glossary, a document variable, an external template, an external link, a linked
+    picture and fields that fetch in its header and footer; with styles and a header and
+    footer a letter must keep."""
     import docx
     from docx.opc.constants import RELATIONSHIP_TYPE as RT
     from docx.oxml import parse_xml
@@ -58,7 +59,14 @@ def hostile_reference() -> bytes:
     header._p.append(parse_xml(
         f'<w:r {nsdecls("w", "r")}><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml">'
         f'<v:imagedata r:id="{linked}"/></v:shape></w:pict></w:r>'))
-    section.footer.paragraphs[0].add_run("FOOTER OF THE SENDER")
+    footer = section.footer.paragraphs[0]
+    footer.add_run("FOOTER OF THE SENDER")
+    footer._p.append(parse_xml(  # a field that fetches a picture when Word updates it
+        f'<w:fldSimple {nsdecls("w")} w:instr=\' INCLUDEPICTURE "https://evil.example/f.png"'
+        " \\d '><w:r><w:t> and its field</w:t></w:r></w:fldSimple>"))
+    footer._p.append(parse_xml(
+        f'<w:r {nsdecls("w")}><w:instrText> INCLUDETEXT "https://evil.example/t.docx" '
+        "</w:instrText></w:r>"))
     buf = io.BytesIO()
     d.save(buf)
 

@@ -312,7 +312,7 @@ def base(reference: bytes | None, lang: str) -> Base:
             src = d.part.part_related_by(rel_type)
         except KeyError:
             continue
-        root = etree.fromstring(src.blob, _XML_SAFE)
+        root = _parse(src)
         share(taker.xml_part(name, content_type, root, src.rels, allowed), rel_type)
 
     if reference:
@@ -335,7 +335,7 @@ def base(reference: bytes | None, lang: str) -> Base:
             counters[kind] += 1
             name = f"word/{kind}{counters[kind]}.xml"
             src = rel.target_part
-            root = copy.deepcopy(src.element)
+            root = _parse(src)
             part = taker.xml_part(name, CT_HEADER if kind == "header" else CT_FOOTER,
                                   root, src.rels, {RT_IMAGE})
             share(part, RT_HEADER if kind == "header" else RT_FOOTER)
@@ -424,6 +424,7 @@ class _Taker:
             kept.append(Rel(r_id, rel.reltype,
                             posixpath.relpath(target, posixpath.dirname(name))))
         _drop_references(root, dropped | self._unknown_ids(root, src_rels))
+        _drop_fetching_fields(root)
         return tuple(kept)
 
     @staticmethod
@@ -446,6 +447,36 @@ class _Taker:
 
 
 _DRAWINGS = {_q("w:drawing"), _q("w:pict"), _q("w:object")}
+
+
+def _parse(part: Any) -> Any:
+    try:
+        return etree.fromstring(part.blob, _XML_SAFE)
+    except etree.XMLSyntaxError as exc:
+        raise InputError(Problem("reference.docx", None, None, (
+            f"its part {part.partname} is not well-formed XML ({exc}); save the document "
+            "again from Word or LibreOffice"))) from None
+
+
+# Fields that make Word fetch or link something outside the letter when it updates them.
+_FETCHING_FIELD = re.compile(
+    r"^\s*(INCLUDEPICTURE|INCLUDETEXT|LINK|DDE|DDEAUTO|IMPORT|HYPERLINK)\b", re.I)
+
+
+def _drop_fetching_fields(root: Any) -> None:
+    """A header's field that fetches a picture or a text, or links out, loses its
+    instruction (a complex field keeps its last result) or its wrapper (a simple field
+    keeps its text): the reference's links never reach a letter, even as fields."""
+    for el in list(root.iter(_q("w:instrText"))):
+        if _FETCHING_FIELD.match(el.text or ""):
+            el.text = ""
+    for el in list(root.iter(_q("w:fldSimple"))):
+        if _FETCHING_FIELD.match(el.get(_q("w:instr")) or ""):
+            parent = el.getparent()
+            index = parent.index(el)
+            for child in reversed(list(el)):
+                parent.insert(index, child)
+            parent.remove(el)
 
 
 def _drop_references(root: Any, dropped: set[str]) -> None:

@@ -86,6 +86,9 @@ def test_docx_golden(mexico: tuple[Document, Renderer]) -> None:
     golden("docx/mexico-document.xml", _pretty(parts["word/document.xml"]))
     golden("docx/mexico-numbering.xml", _pretty(parts["word/numbering.xml"]))
     golden("docx/mexico-core.xml", _pretty(parts["docProps/core.xml"]))
+    golden("docx/mexico-footer1.xml", _pretty(parts["word/footer1.xml"]))
+    golden("docx/mexico-settings.xml", _pretty(parts["word/settings.xml"]))
+    golden("docx/mexico-document.xml.rels", _pretty(parts["word/_rels/document.xml.rels"]))
 
 
 def test_pdf_golden_text(mexico: tuple[Document, Renderer], tmp_path: Path) -> None:
@@ -196,6 +199,8 @@ def test_docx_takes_only_styles_and_layout_from_the_reference() -> None:
     header = next(b for n, b in parts.items() if re.fullmatch(r"word/header\d\.xml", n))
     assert b"LETTERHEAD OF THE SENDER" in header and b"our website" in header
     assert b"FOOTER OF THE SENDER" in next(
+        b for n, b in parts.items() if re.fullmatch(r"word/footer\d\.xml", n))
+    assert b" and its field" in next(
         b for n, b in parts.items() if re.fullmatch(r"word/footer\d\.xml", n))
     assert [n for n in names if n.startswith("word/media/")] == ["word/media/image1.png"]
     assert parts["word/media/image1.png"] == PNG
