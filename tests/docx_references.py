@@ -127,7 +127,8 @@ def reference_with_a_part(megabytes: int) -> bytes:
     buf = io.BytesIO()
     docx.Document().save(buf)
     out = io.BytesIO()
-    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED,
+                                                    compresslevel=1) as z:
         for info in zin.infolist():
             data = zin.read(info.filename)
             if info.filename == "[Content_Types].xml":
