@@ -1,56 +1,137 @@
-"""DOCX writer: the document tree walked into python-docx.
+"""DOCX writer: the document tree written as WordprocessingML, with parts built once.
 
 Every paragraph gets a named style a user can restyle in Word or LibreOffice:
 Markdown headings -> "Heading N"; a block with a class (``{.date}`` in the template) ->
 the style of that name, title-cased ("Date", "Closing", "Signature", "Signer Title");
-list items -> "List Paragraph" (or the list's class); block quotes -> "Quote".
-Styles come from ``templates/reference.docx`` when it exists (as pandoc's
-``--reference-doc``); any style missing there is created with plain defaults.
+list items -> "List Paragraph" (or the list's class); block quotes -> "Quote"; code ->
+"Source Code"; a rule -> "Horizontal Rule". Links use the "Hyperlink" character style.
 
-Each Markdown list gets its own numbering definition (``w:abstractNum`` + ``w:num``
-with a ``w:startOverride``), so every list restarts at its first number in Word and in
-LibreOffice; python-docx has no API for that, so the numbering XML is built here.
+**What comes from the reference document** (``templates/reference.docx``, as pandoc's
+``--reference-doc``): its styles, numbering definitions, theme, font table, the
+settings that shape the layout (an allow-list: tab stops, hyphenation, compatibility...),
+and its last section (page size, margins, title page) with the headers and footers it
+names and their images. Nothing else: never its body, comments, document properties,
+thumbnail, custom XML, glossary, people, web settings, attached template, mail merge,
+nor any external relationship (a header's external link or linked picture is removed).
+Any style the letter uses that is missing there is created with plain defaults. Without
+a reference document, python-docx's default template gives the styles, with an A4 page,
+25 mm margins and a centred "page / pages" footer.
+
+**Speed**: those parts are built once per process for each (reference document,
+language) (:func:`base`); a letter only writes what differs: ``word/document.xml`` (the
+body, built as text, escaped here), ``word/numbering.xml`` (each Markdown list gets its
+own ``w:abstractNum`` + ``w:num`` with a ``w:startOverride``, so every list restarts at
+its first number in Word and in LibreOffice), ``word/styles.xml`` (only when a block
+class names a style not in the base), ``word/_rels/document.xml.rels`` (its links),
+``docProps/core.xml`` and ``[Content_Types].xml``. The zip has fixed entry times (the
+letter's timestamp) and a fixed order: same input, same bytes.
 
 Render rules are a table keyed by node type (:data:`RULES`), one rule for each type of
-:data:`letterforge.document.NODE_TYPES`.
+:data:`letterforge.document.NODE_TYPES`. A letter part is a :class:`Part` with its own
+relationships, so a new kind of content (footnotes, images) is a new part and a rule.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
-import zipfile
-from collections.abc import Callable, Mapping
+import posixpath
+import re
+import struct
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-import docx
-from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.oxml import OxmlElement, parse_xml
-from docx.oxml.ns import nsdecls, qn
-from docx.shared import Mm, Pt, RGBColor
-from docx.text.paragraph import Paragraph
+from lxml import etree
 from markdown_it.tree import SyntaxTreeNode
 
 from ..document import Document, classes
+from ..errors import InputError, Problem, RenderError
 from ..models import Assets
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+R_ATTR = f"{{{R}}}"  # the start of an attribute that names a relationship
+
+_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+RT_OFFICE_DOCUMENT = _RT + "officeDocument"
+RT_CORE = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
+RT_STYLES = _RT + "styles"
+RT_NUMBERING = _RT + "numbering"
+RT_SETTINGS = _RT + "settings"
+RT_FONT_TABLE = _RT + "fontTable"
+RT_THEME = _RT + "theme"
+RT_HEADER = _RT + "header"
+RT_FOOTER = _RT + "footer"
+RT_HYPERLINK = _RT + "hyperlink"
+RT_IMAGE = _RT + "image"
+RT_FONT = _RT + "font"
+
+_WML = "application/vnd.openxmlformats-officedocument.wordprocessingml."
+CT_DOCUMENT = _WML + "document.main+xml"
+CT_STYLES = _WML + "styles+xml"
+CT_NUMBERING = _WML + "numbering+xml"
+CT_SETTINGS = _WML + "settings+xml"
+CT_FONT_TABLE = _WML + "fontTable+xml"
+CT_HEADER = _WML + "header+xml"
+CT_FOOTER = _WML + "footer+xml"
+CT_THEME = "application/vnd.openxmlformats-officedocument.theme+xml"
+CT_CORE = "application/vnd.openxmlformats-package.core-properties+xml"
+CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
+
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+#: The namespaces of ``word/document.xml``: the body uses w: and r:; the others are
+#: declared for what a reference document's section or a later image needs.
+DOCUMENT_NSMAP = {
+    "w": W, "r": R, "mc": MC,
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "pic": "http://schemas.openxmlformats.org/drawingml/2006/picture",
+    "w14": "http://schemas.microsoft.com/office/word/2010/wordml",
+}
+
+#: Settings kept from a reference document: only those that shape the layout, in the
+#: schema's order (CT_Settings is a sequence). Everything else (attached template, mail
+#: merge, document variables, rsids, document ids, protection, footnote separators the
+#: letter does not carry) is dropped.
+SAFE_SETTINGS = (
+    "mirrorMargins", "alignBordersAndEdges", "bordersDoNotSurroundHeader",
+    "bordersDoNotSurroundFooter", "gutterAtTop", "defaultTabStop", "autoHyphenation",
+    "consecutiveHyphenLimit", "hyphenationZone", "doNotHyphenateCaps", "defaultTableStyle",
+    "evenAndOddHeaders", "bookFoldRevPrinting", "bookFoldPrinting", "bookFoldPrintingSheets",
+    "noPunctuationKerning", "characterSpacingControl", "strictFirstAndLastChars",
+    "noLineBreaksAfter", "noLineBreaksBefore", "compat", "themeFontLang",
+    "clrSchemeMapping", "decimalSymbol", "listSeparator",
+)
 
 # Style defaults used only when the reference document lacks the style.
 PARAGRAPH_STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "Date": {"align": WD_ALIGN_PARAGRAPH.LEFT, "after": 12},
+    "Date": {"align": "left", "after": 12},
     "Recipients": {"after": 6},
     "Salutation": {"before": 12, "after": 12},
     "Closing": {"before": 12, "after": 36, "keep_with_next": True},
     "Signature": {"after": 0, "keep_with_next": True},
     "Signer Title": {"after": 6, "keep_with_next": True},
     "On Behalf": {"before": 6, "after": 6, "keep_with_next": True},
+    "List Paragraph": {},
+    "Quote": {},
     "Source Code": {"font": "Liberation Mono", "size": 9, "after": 0},
     "Horizontal Rule": {"after": 12, "border_bottom": True},
 }
+CHARACTER_STYLES = ("Hyperlink", "Verbatim Char")
 
 BULLETS = ["•", "◦", "▪"]
+
+_XML_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+# Characters XML 1.0 cannot hold (the load stage refuses them in data already).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def style_name(css_class: str) -> str:
@@ -58,32 +139,511 @@ def style_name(css_class: str) -> str:
     return " ".join(w.capitalize() for w in css_class.replace("_", "-").split("-") if w)
 
 
+def _q(tag: str) -> str:
+    prefix, local = tag.split(":")
+    return f"{{{W if prefix == 'w' else R}}}{local}"
+
+
+def xml_text(text: str) -> str:
+    """Text for an element or an attribute value: escaped; characters XML cannot hold
+    are refused, never dropped."""
+    bad = _NOT_XML.search(text)
+    if bad:
+        raise RenderError(Problem("", None, None, (
+            f"the letter contains the control character U+{ord(bad.group()):04X}, which a "
+            "Word document cannot hold: remove it from the template or the data")))
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+# ----- the package: parts and relationships ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rel:
+    id: str
+    type: str
+    target: str
+    external: bool = False
+
+    def xml(self) -> str:
+        mode = ' TargetMode="External"' if self.external else ""
+        return (f'<Relationship Id="{self.id}" Type="{self.type}" '
+                f'Target="{xml_text(self.target)}"{mode}/>')
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the package, its relationships written beside it."""
+
+    name: str  # "word/footer1.xml"
+    content_type: str
+    data: bytes
+    rels: tuple[Rel, ...] = ()
+
+
+def rels_xml(rels: Iterable[Rel]) -> bytes:
+    return (XML_DECLARATION + f'<Relationships xmlns="{PKG_RELS}">'
+            + "".join(r.xml() for r in rels) + "</Relationships>").encode()
+
+
+def _rels_name(part_name: str) -> str:
+    folder, _, leaf = part_name.rpartition("/")
+    return f"{folder}/_rels/{leaf}.rels" if folder else f"_rels/{leaf}.rels"
+
+
+def content_types_xml(parts: Iterable[Part]) -> bytes:
+    overrides = "".join(f'<Override PartName="/{p.name}" ContentType="{p.content_type}"/>'
+                        for p in parts)
+    return (XML_DECLARATION + f'<Types xmlns="{CT_NS}">'
+            f'<Default Extension="rels" ContentType="{CT_RELS}"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            + overrides + "</Types>").encode()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A zip entry, compressed once: the parts every letter shares are compressed when
+    the base is built, not for every letter."""
+
+    name: str
+    size: int
+    crc: int
+    deflated: bytes
+
+    @classmethod
+    def of(cls, name: str, data: bytes) -> Entry:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return cls(name, len(data), zlib.crc32(data), packer.compress(data) + packer.flush())
+
+
+def _zip(entries: Iterable[Entry], when: dt.datetime) -> bytes:
+    """The package with fixed entry times, attributes and order: same parts, same bytes.
+    A plain zip (deflate, no extra fields, no zip64: a letter is far below 4 GB), as
+    zipfile writes it, from entries compressed beforehand."""
+    when = max(when, dt.datetime(1980, 1, 1, tzinfo=dt.UTC))
+    time = (when.hour << 11) | (when.minute << 5) | (when.second // 2)
+    date = ((when.year - 1980) << 9) | (when.month << 5) | when.day
+    out: list[bytes] = []
+    directory: list[bytes] = []
+    offset = 0
+    for e in entries:
+        name = e.name.encode("ascii")
+        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, time, date, e.crc,
+                             len(e.deflated), e.size, len(name), 0) + name
+        directory.append(struct.pack(
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 20, 20, 0, 8, time, date, e.crc,
+            len(e.deflated), e.size, len(name), 0, 0, 0, 0, 0o644 << 16, offset) + name)
+        out += (header, e.deflated)
+        offset += len(header) + len(e.deflated)
+    central = b"".join(directory)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(directory), len(directory),
+                      len(central), offset, 0)
+    return b"".join(out) + central + end
+
+
+def _entries(parts: Iterable[Part]) -> Iterable[Entry]:
+    for part in parts:
+        yield Entry.of(part.name, part.data)
+        if part.rels:
+            yield Entry.of(_rels_name(part.name), rels_xml(part.rels))
+
+
+# ----- the base: what every letter of a (reference document, language) shares ------------
+
+
 @dataclass
-class Ctx:
-    doc: Any  # docx.document.Document
-    numbering: Any  # CT_Numbering
+class Base:
+    """The parts every letter shares, built once per process (see :func:`base`)."""
+
+    shared: tuple[Part, ...]  # settings, font table, theme, headers, footers, media
+    shared_entries: tuple[Entry, ...]  # the same, compressed, with their relationships
+    rels: tuple[Rel, ...]  # document.xml -> shared parts, styles, numbering
+    document_head: str  # <w:document ...><w:body>
+    document_tail: str  # <w:sectPr>...</w:sectPr></w:body></w:document>
+    styles_head: str  # styles.xml up to its end tag
+    styles_tail: str
+    styles_entry: Entry  # styles.xml when the letter needs no extra style
+    numbering: tuple[str, str, str]  # before our abstractNums, before our nums, the rest
+    numbering_rels: tuple[Rel, ...]  # pictures of a reference's picture bullets
     next_abstract: int
     next_num: int
-    list_depth: int = 0
-    list_stack: list[tuple[int, str]] = field(default_factory=list)  # (numId, item style)
-    block_style: list[str] = field(default_factory=list)  # style inherited from a quote
-    first_in_item: bool = False
-    style_ids: dict[str, str] = field(default_factory=dict)  # style name -> id, looked up once
-    container: Any = None  # the element inline content goes into
-    fmt: Fmt = field(default_factory=lambda: Fmt())
+    paragraph_ids: dict[str, str]  # paragraph style name -> styleId
+    character_ids: dict[str, str]
+    all_ids: frozenset[str]
+    normal_id: str
+    w_prefixed: bool  # "w" is the WordprocessingML prefix in styles and numbering
 
 
-Rule = Callable[[SyntaxTreeNode, Ctx], None]
+@lru_cache(maxsize=8)
+def base(reference: bytes | None, lang: str) -> Base:
+    """Build the shared parts once for each (reference document, language)."""
+    import docx
+
+    from ..validate import reference_docx_problems
+
+    if reference:  # the load stage checked it; a writer called alone checks it too
+        problems = reference_docx_problems(reference, "reference.docx")
+        if problems:
+            raise InputError(problems)
+    d = docx.Document(io.BytesIO(reference)) if reference else _default_document()
+    for name in PARAGRAPH_STYLE_DEFAULTS:
+        _ensure_paragraph_style(d, name)
+    for name in CHARACTER_STYLES:
+        _ensure_character_style(d, name)
+    _set_language(d, lang)
+    taker = _Taker()
+
+    rels: list[Rel] = [Rel("rId1", RT_STYLES, "styles.xml"),
+                       Rel("rId2", RT_NUMBERING, "numbering.xml")]
+    shared: list[Part] = []
+
+    def share(part: Part, rel_type: str) -> None:
+        rels.append(Rel(f"rId{len(rels) + 1}", rel_type, part.name[len("word/"):]))
+        shared.append(part)
+
+    share(Part("word/settings.xml", CT_SETTINGS, _settings_xml(d.settings.element)),
+          RT_SETTINGS)
+    for rel_type, name, content_type, allowed in (
+        (RT_FONT_TABLE, "word/fontTable.xml", CT_FONT_TABLE, {RT_FONT}),
+        (RT_THEME, "word/theme/theme1.xml", CT_THEME, {RT_IMAGE}),
+    ):
+        try:
+            src = d.part.part_related_by(rel_type)
+        except KeyError:
+            continue
+        root = _parse(src)
+        share(taker.xml_part(name, content_type, root, src.rels, allowed), rel_type)
+
+    if reference:
+        sect = d.element.body.find(_q("w:sectPr"))
+        sect = copy.deepcopy(sect) if sect is not None else _default_sect_pr()
+        for key in [k for k in sect.attrib if k.startswith(_q("w:rsid"))]:
+            del sect.attrib[key]
+        for ref in sect.findall(_q("w:printerSettings")):
+            sect.remove(ref)
+        counters = {"header": 0, "footer": 0}
+        for ref in list(sect):
+            kind = {_q("w:headerReference"): "header",
+                    _q("w:footerReference"): "footer"}.get(ref.tag)
+            if kind is None:
+                continue
+            rel = d.part.rels.get(ref.get(_q("r:id")) or "")
+            if rel is None or rel.is_external:
+                sect.remove(ref)
+                continue
+            counters[kind] += 1
+            name = f"word/{kind}{counters[kind]}.xml"
+            src = rel.target_part
+            root = _parse(src)
+            part = taker.xml_part(name, CT_HEADER if kind == "header" else CT_FOOTER,
+                                  root, src.rels, {RT_IMAGE})
+            share(part, RT_HEADER if kind == "header" else RT_FOOTER)
+            ref.set(_q("r:id"), rels[-1].id)
+    else:
+        sect = _default_sect_pr()
+        footer_id = _style_ids(d.styles.element, "paragraph").get("footer", "Footer")
+        share(Part("word/footer1.xml", CT_FOOTER, _page_number_footer(footer_id)),
+              RT_FOOTER)
+        sect.insert(0, etree.fromstring(
+            f'<w:footerReference xmlns:w="{W}" xmlns:r="{R}" w:type="default" '
+            f'r:id="{rels[-1].id}"/>'))
+    shared.extend(taker.media)
+
+    numbering_el = copy.deepcopy(d.part.numbering_part.element)
+    numbering_rels = taker.scrub("word/numbering.xml", numbering_el,
+                                 d.part.numbering_part.rels, {RT_IMAGE})
+    next_abstract, next_num = _numbering_ids(numbering_el)
+    numbering = _split_numbering(numbering_el)
+
+    styles_el = copy.deepcopy(d.styles.element)
+    styles_el.append(etree.Comment("LF-EXTRA"))
+    styles_text = _serialise(styles_el)
+    styles_head, styles_tail = styles_text.split("<!--LF-EXTRA-->")
+    paragraph_ids = _style_ids(styles_el, "paragraph")
+    character_ids = _style_ids(styles_el, "character")
+
+    document = etree.Element(_q("w:document"), nsmap=DOCUMENT_NSMAP)
+    body = etree.SubElement(document, _q("w:body"))
+    body.append(etree.Comment("LF-BODY"))
+    body.append(sect)
+    head, tail = _serialise(document).split("<!--LF-BODY-->")
+    taken = sum(len(p.data) for p in shared) + len(styles_text) + len(tail)
+    _check_size(taken)
+    return Base(
+        shared=tuple(shared), shared_entries=tuple(_entries(shared)), rels=tuple(rels),
+        document_head=head, document_tail=tail,
+        styles_head=styles_head, styles_tail=styles_tail,
+        styles_entry=Entry.of("word/styles.xml", (styles_head + styles_tail).encode()),
+        numbering=numbering,
+        numbering_rels=numbering_rels, next_abstract=next_abstract, next_num=next_num,
+        paragraph_ids=paragraph_ids, character_ids=character_ids,
+        all_ids=frozenset(s.get(_q("w:styleId")) or "" for s in styles_el.iter(_q("w:style"))),
+        normal_id=paragraph_ids.get("normal", "Normal"),
+        w_prefixed=styles_el.prefix == "w" and numbering_el.prefix == "w",
+    )
 
 
-# ----- styles -----------------------------------------------------------------------
+def _check_size(taken: int) -> None:
+    from ..validate import REFERENCE_MAX_BYTES
+
+    if taken > REFERENCE_MAX_BYTES:
+        raise InputError(Problem("reference.docx", None, None, (
+            f"its styles, headers, footers and their images take {taken // 2**20} MB; a "
+            f"reference document may carry {REFERENCE_MAX_BYTES // 2**20} MB at most: "
+            "make its images smaller")))
 
 
-def _ensure_paragraph_style(d: Any, name: str) -> str:
+def _serialise(root: Any) -> str:
+    return XML_DECLARATION + etree.tostring(root, encoding="unicode")
+
+
+class _Taker:
+    """Copies parts out of the reference document: only the relationships a part is
+    allowed (its images, a font table's fonts), always internal; every reference to a
+    relationship not taken is removed from the part's XML."""
+
+    def __init__(self) -> None:
+        self.media: list[Part] = []
+        self._names: dict[str, str] = {}  # source part name -> our part name
+
+    def xml_part(self, name: str, content_type: str, root: Any, src_rels: Any,
+                 allowed: set[str]) -> Part:
+        rels = self.scrub(name, root, src_rels, allowed)
+        return Part(name, content_type, _serialise(root).encode(), rels)
+
+    def scrub(self, name: str, root: Any, src_rels: Any, allowed: set[str]
+              ) -> tuple[Rel, ...]:
+        kept: list[Rel] = []
+        dropped: set[str] = set()
+        for r_id, rel in sorted(src_rels.items()):
+            if rel.is_external or rel.reltype not in allowed:
+                dropped.add(r_id)
+                continue
+            target = self._take(rel.target_part)
+            kept.append(Rel(r_id, rel.reltype,
+                            posixpath.relpath(target, posixpath.dirname(name))))
+        _drop_references(root, dropped | self._unknown_ids(root, src_rels))
+        _drop_fetching_fields(root)
+        return tuple(kept)
+
+    @staticmethod
+    def _unknown_ids(root: Any, src_rels: Any) -> set[str]:
+        return {v for el in root.iter() if isinstance(el.tag, str)
+                for k, v in el.attrib.items() if k.startswith(R_ATTR)
+                and v not in src_rels}
+
+    def _take(self, src: Any) -> str:
+        """The name of our copy of a media part, copied once."""
+        key = str(src.partname)
+        if key not in self._names:
+            folder = "fonts" if "font" in src.content_type.lower() else "media"
+            ext = src.partname.ext
+            leaf = f"{'font' if folder == 'fonts' else 'image'}{len(self.media) + 1}.{ext}"
+            self.media.append(Part(f"word/{folder}/{leaf}", src.content_type, src.blob))
+            _check_size(sum(len(p.data) for p in self.media))
+            self._names[key] = f"word/{folder}/{leaf}"
+        return self._names[key]
+
+
+_DRAWINGS = {_q("w:drawing"), _q("w:pict"), _q("w:object")}
+
+
+def _parse(part: Any) -> Any:
+    try:
+        return etree.fromstring(part.blob, _XML_SAFE)
+    except etree.XMLSyntaxError as exc:
+        raise InputError(Problem("reference.docx", None, None, (
+            f"its part {part.partname} is not well-formed XML ({exc}); save the document "
+            "again from Word or LibreOffice"))) from None
+
+
+# Fields that make Word fetch or link something outside the letter when it updates them.
+_FETCHING_FIELD = re.compile(
+    r"^\s*(INCLUDEPICTURE|INCLUDETEXT|LINK|DDE|DDEAUTO|IMPORT|HYPERLINK)\b", re.I)
+
+
+def _drop_fetching_fields(root: Any) -> None:
+    """A header's field that fetches a picture or a text, or links out, loses its
+    instruction (a complex field keeps its last result) or its wrapper (a simple field
+    keeps its text): the reference's links never reach a letter, even as fields."""
+    for el in list(root.iter(_q("w:instrText"))):
+        if _FETCHING_FIELD.match(el.text or ""):
+            el.text = ""
+    for el in list(root.iter(_q("w:fldSimple"))):
+        if _FETCHING_FIELD.match(el.get(_q("w:instr")) or ""):
+            parent = el.getparent()
+            index = parent.index(el)
+            for child in reversed(list(el)):
+                parent.insert(index, child)
+            parent.remove(el)
+
+
+def _drop_references(root: Any, dropped: set[str]) -> None:
+    """Remove what points at a relationship not taken: a link keeps its text, a linked
+    picture loses its link, any other object (drawing, OLE object) goes."""
+    if not dropped:
+        return
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        for key in [k for k in el.attrib if k.startswith(R_ATTR)]:
+            if el.attrib.get(key) not in dropped:
+                continue
+            if el.tag == _q("w:hyperlink"):
+                parent = el.getparent()
+                index = parent.index(el)
+                for child in reversed(list(el)):
+                    parent.insert(index, child)
+                parent.remove(el)
+                break
+            if etree.QName(key).localname == "link":  # a:blip r:link: a linked picture
+                del el.attrib[key]
+                continue
+            victim = el
+            for anc in el.iterancestors():
+                if anc.tag in _DRAWINGS:
+                    victim = anc
+            if victim is root:
+                continue
+            parent = victim.getparent()
+            if parent is not None:
+                parent.remove(victim)
+            break
+
+
+def _settings_xml(settings: Any) -> bytes:
+    root = etree.Element(_q("w:settings"), nsmap={"w": W})
+    for child in settings:
+        if isinstance(child.tag, str) and etree.QName(child).namespace == W \
+                and etree.QName(child).localname in SAFE_SETTINGS:
+            root.append(copy.deepcopy(child))
+    return _serialise(root).encode()
+
+
+def _split_numbering(numbering: Any) -> tuple[str, str, str]:
+    """numbering.xml as three strings: our abstractNums go after the last abstractNum
+    (or before the first num), our nums after the last num (schema order: abstractNum*,
+    num*, numIdMacAtCleanup)."""
+    abstracts = numbering.findall(_q("w:abstractNum"))
+    nums = numbering.findall(_q("w:num"))
+    cleanup = numbering.find(_q("w:numIdMacAtCleanup"))
+    a_mark, n_mark = etree.Comment("LF-ABSTRACT"), etree.Comment("LF-NUM")
+    if abstracts:
+        abstracts[-1].addnext(a_mark)
+    elif nums:
+        nums[0].addprevious(a_mark)
+    elif cleanup is not None:
+        cleanup.addprevious(a_mark)
+    else:
+        numbering.append(a_mark)
+    if nums:
+        nums[-1].addnext(n_mark)
+    elif cleanup is not None:
+        cleanup.addprevious(n_mark)
+    else:
+        numbering.append(n_mark)
+    text = _serialise(numbering)
+    head, rest = text.split("<!--LF-ABSTRACT-->")
+    middle, tail = rest.split("<!--LF-NUM-->")
+    return head, middle, tail
+
+
+def _numbering_ids(numbering: Any) -> tuple[int, int]:
+    abstract_ids = [int(e.get(_q("w:abstractNumId")))
+                    for e in numbering.findall(_q("w:abstractNum"))]
+    num_ids = [int(e.get(_q("w:numId"))) for e in numbering.findall(_q("w:num"))]
+    return max(abstract_ids, default=-1) + 1, max(num_ids, default=0) + 1
+
+
+def _style_ids(styles: Any, kind: str) -> dict[str, str]:
+    """Lower-cased style name -> styleId, for styles of one type (a reference document
+    may localise ids; Word stores built-in names in lower case)."""
+    out: dict[str, str] = {}
+    for s in styles.iter(_q("w:style")):
+        if (s.get(_q("w:type")) or "paragraph") != kind:
+            continue
+        name = s.find(_q("w:name"))
+        if name is not None and name.get(_q("w:val")):
+            out.setdefault(name.get(_q("w:val")).casefold(), s.get(_q("w:styleId")) or "")
+    return out
+
+
+# ----- the base without a reference document: python-docx's template, once ------------
+
+
+def _default_document() -> Any:
+    import docx
+    from docx.shared import Pt
+
+    d = docx.Document()
+    normal = d.styles["Normal"]
+    normal.font.name = "Liberation Serif"
+    normal.font.size = Pt(11)
+    normal.paragraph_format.space_after = Pt(8)
+    _plain_headings(d)
+    return d
+
+
+def _default_sect_pr() -> Any:
+    """A4, 25 mm margins."""
+    return etree.fromstring(
+        f'<w:sectPr xmlns:w="{W}"><w:pgSz w:w="11906" w:h="16838"/>'
+        '<w:pgMar w:top="1417" w:right="1417" w:bottom="1417" w:left="1417" '
+        'w:header="720" w:footer="720" w:gutter="0"/><w:cols w:space="720"/>'
+        '<w:docGrid w:linePitch="360"/></w:sectPr>')
+
+
+def _field(instruction: str) -> str:
+    return ('<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+            f'<w:r><w:instrText xml:space="preserve"> {instruction} </w:instrText></w:r>'
+            '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+            '<w:r><w:t>1</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>')
+
+
+def _page_number_footer(style_id: str) -> bytes:
+    """A centred footer "page / pages", as the PDF's."""
+    return (XML_DECLARATION + f'<w:ftr xmlns:w="{W}" xmlns:r="{R}"><w:p><w:pPr>'
+            f'<w:pStyle w:val="{xml_text(style_id)}"/><w:jc w:val="center"/></w:pPr>'
+            + _field("PAGE") + '<w:r><w:t xml:space="preserve"> / </w:t></w:r>'
+            + _field("NUMPAGES") + "</w:p></w:ftr>").encode()
+
+
+def _plain_headings(d: Any) -> None:
+    """Headings in the letter's font, black, as in the PDF (the default template's are
+    blue Calibri Light). Only when no reference document gives its own."""
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    for name, size in (("Title", 16), ("Heading 1", 14), ("Heading 2", 12), ("Heading 3", 11)):
+        style = d.styles[name]
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        if fonts is not None:
+            for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+                fonts.attrib.pop(qn(attr), None)
+        style.font.name = "Liberation Serif"
+        style.font.size = Pt(size)
+        style.font.bold = True
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        style.paragraph_format.space_before = Pt(12)
+        style.paragraph_format.space_after = Pt(6)
+
+
+# ----- styles (python-docx, once per base) -----------------------------------------------
+
+
+def _ensure_paragraph_style(d: Any, name: str) -> None:
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+    from docx.shared import Pt
+
     styles = d.styles
     try:
         styles[name]
-        return name
+        return
     except KeyError:
         pass
     style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
@@ -91,8 +651,8 @@ def _ensure_paragraph_style(d: Any, name: str) -> str:
     style.quick_style = True
     opts = PARAGRAPH_STYLE_DEFAULTS.get(name, {})
     pf = style.paragraph_format
-    if "align" in opts:
-        pf.alignment = opts["align"]
+    if opts.get("align") == "left":
+        pf.alignment = WD_ALIGN_PARAGRAPH.LEFT
     if "before" in opts:
         pf.space_before = Pt(opts["before"])
     if "after" in opts:
@@ -105,19 +665,18 @@ def _ensure_paragraph_style(d: Any, name: str) -> str:
         style.font.size = Pt(opts["size"])
     if opts.get("border_bottom"):
         ppr = style.element.get_or_add_pPr()
-        ppr.append(
-            parse_xml(
-                f'<w:pBdr {nsdecls("w")}><w:bottom w:val="single" w:sz="6" w:space="1" '
-                'w:color="auto"/></w:pBdr>'
-            )
-        )
-    return name
+        ppr.append(parse_xml(
+            f'<w:pBdr {nsdecls("w")}><w:bottom w:val="single" w:sz="6" w:space="1" '
+            'w:color="auto"/></w:pBdr>'))
 
 
-def _ensure_character_style(d: Any, name: str) -> str:
+def _ensure_character_style(d: Any, name: str) -> None:
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.shared import RGBColor
+
     try:
         d.styles[name]
-        return name
+        return
     except KeyError:
         pass
     style = d.styles.add_style(name, WD_STYLE_TYPE.CHARACTER)
@@ -126,10 +685,12 @@ def _ensure_character_style(d: Any, name: str) -> str:
         style.font.underline = True
     elif name == "Verbatim Char":
         style.font.name = "Liberation Mono"
-    return name
 
 
 def _set_language(d: Any, lang: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
     styles_el = d.styles.element
     defaults = styles_el.find(qn("w:docDefaults"))
     if defaults is None:
@@ -150,6 +711,60 @@ def _set_language(d: Any, lang: str) -> None:
     lang_el.set(qn("w:val"), lang)
 
 
+# ----- one letter ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fmt:
+    italic: bool = False
+    bold: bool = False
+    code: bool = False
+    link: bool = False
+
+
+@dataclass
+class Ctx:
+    base: Base
+    out: list[str] = field(default_factory=list)  # document.xml's body, as text
+    abstracts: list[str] = field(default_factory=list)  # our w:abstractNum elements
+    nums: list[str] = field(default_factory=list)  # our w:num elements
+    links: dict[str, str] = field(default_factory=dict)  # href -> rId
+    extra_styles: dict[str, str] = field(default_factory=dict)  # name -> id, not in base
+    list_depth: int = 0
+    list_stack: list[tuple[int, str]] = field(default_factory=list)  # (numId, item style)
+    block_style: list[str] = field(default_factory=list)  # style inherited from a quote
+    first_in_item: bool = False
+    fmt: Fmt = field(default_factory=Fmt)
+
+    def style_id(self, name: str) -> str:
+        """The id of a paragraph style; a style the base lacks is added to this letter's
+        styles.xml with plain defaults (based on Normal)."""
+        found = self.base.paragraph_ids.get(_internal_name(name))
+        if found is not None:
+            return found
+        if name not in self.extra_styles:
+            stem = re.sub(r"[^A-Za-z0-9]", "", name) or "Style"
+            sid, n = stem, 1
+            taken = self.base.all_ids | set(self.extra_styles.values())
+            while sid in taken:
+                n += 1
+                sid = f"{stem}{n}"
+            self.extra_styles[name] = sid
+        return self.extra_styles[name]
+
+    def link_id(self, href: str) -> str:
+        if href not in self.links:
+            self.links[href] = f"rId{len(self.base.rels) + len(self.links) + 1}"
+        return self.links[href]
+
+
+Rule = Callable[[SyntaxTreeNode, Ctx], None]
+
+
+def _internal_name(name: str) -> str:
+    return name.casefold()
+
+
 # ----- numbering --------------------------------------------------------------------
 
 
@@ -157,10 +772,9 @@ def _new_list(ctx: Ctx, ordered: bool, start: int, level: int) -> int:
     """A fresh abstractNum + num for one Markdown list, used at ``level`` only; returns
     the numId. Numbers are decimal from ``start`` at every level, as in the PDF and the
     e-mail."""
-    abstract_id = ctx.next_abstract
-    num_id = ctx.next_num
-    ctx.next_abstract += 1
-    ctx.next_num += 1
+    abstract_id = ctx.base.next_abstract + len(ctx.abstracts)
+    num_id = ctx.base.next_num + len(ctx.nums)
+    ns = "" if ctx.base.w_prefixed else f' xmlns:w="{W}"'
     levels = []
     for ilvl in range(9):
         indent = 720 + 360 * ilvl
@@ -173,38 +787,17 @@ def _new_list(ctx: Ctx, ordered: bool, start: int, level: int) -> int:
             f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="left"/>'
             f'<w:pPr><w:ind w:left="{indent}" w:hanging="360"/></w:pPr></w:lvl>'
         )
-    abstract = parse_xml(
-        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="{abstract_id}">'
+    ctx.abstracts.append(
+        f'<w:abstractNum{ns} w:abstractNumId="{abstract_id}">'
         f'<w:nsid w:val="{0x4C460000 + abstract_id:08X}"/>'
         '<w:multiLevelType w:val="hybridMultilevel"/>' + "".join(levels) + "</w:abstractNum>"
     )
-    num = parse_xml(
-        f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="{abstract_id}"/>'
+    ctx.nums.append(
+        f'<w:num{ns} w:numId="{num_id}"><w:abstractNumId w:val="{abstract_id}"/>'
         f'<w:lvlOverride w:ilvl="{level}"><w:startOverride w:val="{start}"/></w:lvlOverride>'
         "</w:num>"
     )
-    # Schema order: every abstractNum, then every num, then numIdMacAtCleanup (Word).
-    numbering = ctx.numbering
-    cleanup = numbering.find(qn("w:numIdMacAtCleanup"))
-    anchor = numbering.find(qn("w:num"))
-    anchor = anchor if anchor is not None else cleanup
-    if anchor is not None:
-        anchor.addprevious(abstract)
-    else:
-        numbering.append(abstract)
-    if cleanup is not None:
-        cleanup.addprevious(num)
-    else:
-        numbering.append(num)
     return num_id
-
-
-def _numbering_ids(numbering: Any) -> tuple[int, int]:
-    abstract_ids = [
-        int(e.get(qn("w:abstractNumId"))) for e in numbering.findall(qn("w:abstractNum"))
-    ]
-    num_ids = [int(e.get(qn("w:numId"))) for e in numbering.findall(qn("w:num"))]
-    return max(abstract_ids, default=0) + 1, max(num_ids, default=0) + 1
 
 
 # ----- blocks -----------------------------------------------------------------------
@@ -215,14 +808,17 @@ def _children(node: SyntaxTreeNode, ctx: Ctx) -> None:
         RULES[child.type](child, ctx)
 
 
-def _new_paragraph(ctx: Ctx, style: str) -> Paragraph:
-    style_id = ctx.style_ids.get(style)
-    if style_id is None:  # python-docx looks a style up by scanning styles.xml: once each
-        _ensure_paragraph_style(ctx.doc, style)
-        style_id = ctx.style_ids[style] = ctx.doc.styles[style].style_id
-    p = ctx.doc.add_paragraph()
-    p._p.get_or_add_pPr().style = style_id
-    return p
+def _open_paragraph(ctx: Ctx, style: str, numbered: int | None = None,
+                    indent: int | None = None) -> None:
+    """<w:p><w:pPr> in schema order: pStyle, numPr, ind."""
+    out = ctx.out
+    out.append(f'<w:p><w:pPr><w:pStyle w:val="{xml_text(ctx.style_id(style))}"/>')
+    if numbered is not None:
+        out.append(f'<w:numPr><w:ilvl w:val="{ctx.list_depth - 1}"/>'
+                   f'<w:numId w:val="{numbered}"/></w:numPr>')
+    if indent is not None:
+        out.append(f'<w:ind w:left="{indent}"/>')
+    out.append("</w:pPr>")
 
 
 def _block_style(node: SyntaxTreeNode, ctx: Ctx, default: str) -> str:
@@ -234,36 +830,26 @@ def _block_style(node: SyntaxTreeNode, ctx: Ctx, default: str) -> str:
     return default
 
 
-def _inline_content(node: SyntaxTreeNode, p: Paragraph, ctx: Ctx) -> None:
-    outer = ctx.container
-    ctx.container = p._p
-    try:
-        _children(node, ctx)
-    finally:
-        ctx.container = outer
-
-
 def _paragraph(node: SyntaxTreeNode, ctx: Ctx) -> None:
     if ctx.list_stack:
         num_id, item_style = ctx.list_stack[-1]
-        p = _new_paragraph(ctx, _block_style(node, ctx, item_style))
-        ppr = p._p.get_or_add_pPr()
+        style = _block_style(node, ctx, item_style)
         if ctx.first_in_item:
-            numpr = ppr.get_or_add_numPr()
-            numpr.get_or_add_ilvl().val = ctx.list_depth - 1
-            numpr.get_or_add_numId().val = num_id
+            _open_paragraph(ctx, style, numbered=num_id)
             ctx.first_in_item = False
         else:
-            p.paragraph_format.left_indent = Pt((720 + 360 * (ctx.list_depth - 1)) / 20)
+            _open_paragraph(ctx, style, indent=720 + 360 * (ctx.list_depth - 1))
     else:
-        p = _new_paragraph(ctx, _block_style(node, ctx, "Normal"))
-    _inline_content(node, p, ctx)
+        _open_paragraph(ctx, _block_style(node, ctx, "Normal"))
+    _children(node, ctx)
+    ctx.out.append("</w:p>")
 
 
 def _heading(node: SyntaxTreeNode, ctx: Ctx) -> None:
     level = int(node.tag[1])
-    p = _new_paragraph(ctx, _block_style(node, ctx, f"Heading {level}"))
-    _inline_content(node, p, ctx)
+    _open_paragraph(ctx, _block_style(node, ctx, f"Heading {level}"))
+    _children(node, ctx)
+    ctx.out.append("</w:p>")
 
 
 def _list(node: SyntaxTreeNode, ctx: Ctx) -> None:
@@ -285,10 +871,8 @@ def _list_item(node: SyntaxTreeNode, ctx: Ctx) -> None:
     ctx.first_in_item = True
     if not node.children:  # an empty item still shows its number
         num_id, item_style = ctx.list_stack[-1]
-        p = _new_paragraph(ctx, item_style)
-        numpr = p._p.get_or_add_pPr().get_or_add_numPr()
-        numpr.get_or_add_ilvl().val = ctx.list_depth - 1
-        numpr.get_or_add_numId().val = num_id
+        _open_paragraph(ctx, item_style, numbered=num_id)
+        ctx.out.append("</w:p>")
     _children(node, ctx)
     ctx.first_in_item = False
 
@@ -302,61 +886,44 @@ def _blockquote(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 
 def _code_block(node: SyntaxTreeNode, ctx: Ctx) -> None:
-    p = _new_paragraph(ctx, "Source Code")
+    _open_paragraph(ctx, "Source Code")
     lines = node.content.rstrip("\n").split("\n")
     for i, line in enumerate(lines):
-        run = p.add_run(line)
-        if i < len(lines) - 1:
-            run.add_break()
+        ctx.out.append("<w:r>" + _text_xml(line) + ("<w:br/>" if i < len(lines) - 1 else "")
+                       + "</w:r>")
+    ctx.out.append("</w:p>")
 
 
 def _hr(node: SyntaxTreeNode, ctx: Ctx) -> None:
-    _new_paragraph(ctx, "Horizontal Rule")
+    _open_paragraph(ctx, "Horizontal Rule")
+    ctx.out.append("</w:p>")
 
 
 # ----- inline -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Fmt:
-    italic: bool = False
-    bold: bool = False
-    code: bool = False
-    link: bool = False
-
-
-def _char_style_id(ctx: Ctx, name: str) -> str:
-    """The id of a character style (a reference document may localise ids): once each."""
-    key = "char:" + name
-    if key not in ctx.style_ids:
-        _ensure_character_style(ctx.doc, name)
-        ctx.style_ids[key] = ctx.doc.styles[name].style_id
-    return ctx.style_ids[key]
+def _text_xml(text: str) -> str:
+    """<w:t> elements for a text, tabs as <w:tab/>."""
+    return "<w:tab/>".join(f'<w:t xml:space="preserve">{xml_text(piece)}</w:t>' if piece else ""
+                           for piece in text.split("\t"))
 
 
 def _run(text: str, ctx: Ctx) -> None:
+    """<w:r> with its rPr in schema order: rStyle, b, i."""
     fmt = ctx.fmt
-    r = OxmlElement("w:r")
-    rpr = OxmlElement("w:rPr")
+    rpr = ""
     style = "Hyperlink" if fmt.link else ("Verbatim Char" if fmt.code else None)
     if style:
-        rstyle = OxmlElement("w:rStyle")
-        rstyle.set(qn("w:val"), _char_style_id(ctx, style))
-        rpr.append(rstyle)
+        sid = ctx.base.character_ids.get(_internal_name(style), style.replace(" ", ""))
+        rpr += f'<w:rStyle w:val="{xml_text(sid)}"/>'
     if fmt.bold:
-        rpr.append(OxmlElement("w:b"))
+        rpr += "<w:b/>"
     if fmt.italic:
-        rpr.append(OxmlElement("w:i"))
-    if len(rpr):
-        r.append(rpr)
-    if text == "\n":
-        r.append(OxmlElement("w:br"))
-    else:
-        t = OxmlElement("w:t")
-        t.text = text
-        t.set(qn("xml:space"), "preserve")
-        r.append(t)
-    ctx.container.append(r)
+        rpr += "<w:i/>"
+    if rpr:
+        rpr = f"<w:rPr>{rpr}</w:rPr>"
+    body = "<w:br/>" if text == "\n" else _text_xml(text)
+    ctx.out.append(f"<w:r>{rpr}{body}</w:r>")
 
 
 def _formatted(node: SyntaxTreeNode, ctx: Ctx, **change: bool) -> None:
@@ -382,20 +949,12 @@ def _code_inline(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 def _link(node: SyntaxTreeNode, ctx: Ctx) -> None:
     href = str(node.attrs.get("href", ""))
-    link = OxmlElement("w:hyperlink")
     if href.startswith("#"):
-        link.set(qn("w:anchor"), href[1:])
+        ctx.out.append(f'<w:hyperlink w:anchor="{xml_text(href[1:])}" w:history="1">')
     else:
-        r_id = ctx.doc.part.relate_to(href, RT.HYPERLINK, is_external=True)
-        link.set(qn("r:id"), r_id)
-    link.set(qn("w:history"), "1")
-    ctx.container.append(link)
-    outer = ctx.container
-    ctx.container = link
-    try:
-        _formatted(node, ctx, link=True)
-    finally:
-        ctx.container = outer
+        ctx.out.append(f'<w:hyperlink r:id="{ctx.link_id(href)}" w:history="1">')
+    _formatted(node, ctx, link=True)
+    ctx.out.append("</w:hyperlink>")
 
 
 RULES: dict[str, Rule] = {
@@ -427,46 +986,6 @@ def render_node(node: SyntaxTreeNode, ctx: Ctx) -> None:
 # ----- document ---------------------------------------------------------------------
 
 
-def _page_number_footer(d: Any) -> None:
-    footer = d.sections[0].footer
-    p = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
-    p.style = d.styles["Footer"]
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for kind, text in (("begin", None), ("instr", " PAGE "), ("separate", None),
-                       ("text", "1"), ("end", None)):
-        r = OxmlElement("w:r")
-        if kind == "instr":
-            el = OxmlElement("w:instrText")
-            el.set(qn("xml:space"), "preserve")
-            el.text = text
-        elif kind == "text":
-            el = OxmlElement("w:t")
-            el.text = text
-        else:
-            el = OxmlElement("w:fldChar")
-            el.set(qn("w:fldCharType"), kind)
-        r.append(el)
-        p._p.append(r)
-
-
-def _plain_headings(d: Any) -> None:
-    """Headings in the letter's font, black, as in the PDF (the default template's are
-    blue Calibri Light). Only when no reference document gives its own."""
-    for name, size in (("Title", 16), ("Heading 1", 14), ("Heading 2", 12), ("Heading 3", 11)):
-        style = d.styles[name]
-        rpr = style.element.get_or_add_rPr()
-        fonts = rpr.find(qn("w:rFonts"))
-        if fonts is not None:
-            for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-                fonts.attrib.pop(qn(attr), None)
-        style.font.name = "Liberation Serif"
-        style.font.size = Pt(size)
-        style.font.bold = True
-        style.font.color.rgb = RGBColor(0, 0, 0)
-        style.paragraph_format.space_before = Pt(12)
-        style.paragraph_format.space_after = Pt(6)
-
-
 def _timestamp(meta: Any) -> dt.datetime:
     when = meta.get("timestamp")
     if isinstance(when, dt.datetime):
@@ -477,69 +996,63 @@ def _timestamp(meta: Any) -> dt.datetime:
     return dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
 
 
-def _normalise_zip(data: bytes, when: dt.datetime) -> bytes:
-    """Rewrite the package with fixed entry times and order: same input, same bytes."""
-    stamp = max(when, dt.datetime(1980, 1, 1, tzinfo=dt.UTC)).timetuple()[:6]
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(
-        out, "w", zipfile.ZIP_DEFLATED
-    ) as zout:
-        for info in zin.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            zout.writestr(entry, zin.read(info.filename))
-    return out.getvalue()
+def core_xml(meta: Mapping[str, Any], lang: str, when: dt.datetime) -> bytes:
+    """docProps/core.xml: the letter's own properties, nothing from the reference."""
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    fields = "".join(
+        f"<{tag}>{xml_text(str(meta.get(key) or ''))}</{tag.split()[0]}>"
+        for tag, key in (("dc:title", "title"), ("dc:subject", "subject"),
+                         ("dc:creator", "author")) if meta.get(key))
+    return (
+        XML_DECLARATION + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/'
+        'package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">' + fields
+        + "<cp:lastModifiedBy>letterforge</cp:lastModifiedBy><cp:revision>1</cp:revision>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+        f"<dc:language>{xml_text(lang)}</dc:language></cp:coreProperties>"
+    ).encode()
+
+
+def _extra_style(name: str, sid: str, normal_id: str, w_prefixed: bool) -> str:
+    ns = "" if w_prefixed else f' xmlns:w="{W}"'
+    return (f'<w:style{ns} w:type="paragraph" w:customStyle="1" w:styleId="{xml_text(sid)}">'
+            f'<w:name w:val="{xml_text(name)}"/><w:basedOn w:val="{xml_text(normal_id)}"/>'
+            "<w:qFormat/></w:style>")
 
 
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
     meta = doc.meta
-    if assets.reference_docx:
-        d = docx.Document(io.BytesIO(assets.reference_docx))
-        body = d.element.body
-        for child in list(body):
-            if child.tag != qn("w:sectPr"):
-                body.remove(child)
-    else:
-        d = docx.Document()
-        section = d.sections[0]
-        section.page_width, section.page_height = Mm(210), Mm(297)
-        section.left_margin = section.right_margin = Mm(25)
-        section.top_margin, section.bottom_margin = Mm(25), Mm(25)
-        normal = d.styles["Normal"]
-        normal.font.name = "Liberation Serif"
-        normal.font.size = Pt(11)
-        normal.paragraph_format.space_after = Pt(8)
-        _plain_headings(d)
-        _page_number_footer(d)
     lang = str(meta.get("lang", "en"))
-    _set_language(d, lang)
-    for name in ("List Paragraph", "Hyperlink"):
-        if name == "Hyperlink":
-            _ensure_character_style(d, name)
-        else:
-            _ensure_paragraph_style(d, name)
-
-    numbering = d.part.numbering_part.element
-    next_abstract, next_num = _numbering_ids(numbering)
-    ctx = Ctx(doc=d, numbering=numbering, next_abstract=next_abstract, next_num=next_num)
+    b = base(assets.reference_docx, lang)
+    ctx = Ctx(base=b)
     render_node(doc.tree, ctx)
 
+    document = (b.document_head + "".join(ctx.out) + b.document_tail).encode()
+    head, middle, tail = b.numbering
+    numbering = (head + "".join(ctx.abstracts) + middle + "".join(ctx.nums) + tail).encode()
+    styles = b.styles_entry
+    if ctx.extra_styles:
+        styles = Entry.of("word/styles.xml", (b.styles_head + "".join(
+            _extra_style(name, sid, b.normal_id, b.w_prefixed)
+            for name, sid in ctx.extra_styles.items()) + b.styles_tail).encode())
+    rels = b.rels + tuple(Rel(r_id, RT_HYPERLINK, href, external=True)
+                          for href, r_id in ctx.links.items())
     when = _timestamp(meta)
-    cp = d.core_properties
-    cp.title = str(meta.get("title", ""))
-    cp.subject = str(meta.get("subject", ""))
-    cp.author = str(meta.get("author", ""))
-    cp.last_modified_by = "letterforge"
-    cp.language = lang
-    cp.keywords = ""
-    cp.comments = ""
-    cp.category = ""
-    cp.revision = 1
-    cp.created = when.replace(tzinfo=None)
-    cp.modified = when.replace(tzinfo=None)
-    cp.last_printed = when.replace(tzinfo=None)
-
-    buf = io.BytesIO()
-    d.save(buf)
-    return _normalise_zip(buf.getvalue(), when)
+    own = [
+        Part("docProps/core.xml", CT_CORE, core_xml(meta, lang, when)),
+        Part("word/document.xml", CT_DOCUMENT, document, rels),
+    ]
+    numbering_part = Part("word/numbering.xml", CT_NUMBERING, numbering, b.numbering_rels)
+    styles_part = Part("word/styles.xml", CT_STYLES, b"")  # for its content type
+    package_rels = (Rel("rId1", RT_OFFICE_DOCUMENT, "word/document.xml"),
+                    Rel("rId2", RT_CORE, "docProps/core.xml"))
+    return _zip([
+        Entry.of("[Content_Types].xml",
+                 content_types_xml([*own, styles_part, numbering_part, *b.shared])),
+        Entry.of("_rels/.rels", rels_xml(package_rels)),
+        *_entries(own), styles, *_entries([numbering_part]), *b.shared_entries,
+    ], when)

@@ -17,6 +17,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from docx_references import PNG, SECRETS, hostile_reference, reference_with_a_part
 
 from conftest import ROOT
 from letterforge.config import Inputs, Options
@@ -85,6 +86,9 @@ def test_docx_golden(mexico: tuple[Document, Renderer]) -> None:
     golden("docx/mexico-document.xml", _pretty(parts["word/document.xml"]))
     golden("docx/mexico-numbering.xml", _pretty(parts["word/numbering.xml"]))
     golden("docx/mexico-core.xml", _pretty(parts["docProps/core.xml"]))
+    golden("docx/mexico-footer1.xml", _pretty(parts["word/footer1.xml"]))
+    golden("docx/mexico-settings.xml", _pretty(parts["word/settings.xml"]))
+    golden("docx/mexico-document.xml.rels", _pretty(parts["word/_rels/document.xml.rels"]))
 
 
 def test_pdf_golden_text(mexico: tuple[Document, Renderer], tmp_path: Path) -> None:
@@ -167,3 +171,112 @@ def test_docx_of_every_construct() -> None:
                      "<w:br/>", "<w:numPr>", 'w:val="Quote"', 'w:val="HorizontalRule"',
                      'w:val="SourceCode"'):
         assert fragment in xml, fragment
+
+
+# ----- the DOCX and its reference document -------------------------------------------
+
+def test_docx_takes_only_styles_and_layout_from_the_reference() -> None:
+    reference = hostile_reference()
+    with zipfile.ZipFile(io.BytesIO(reference)) as z:  # the reference carries them all
+        whole = b"".join(z.read(n) for n in z.namelist())
+        assert all(s.encode() in whole for s in SECRETS)
+    data = WRITERS["docx"].render(_doc(), Assets(Path("."), "letter.css", "", reference))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = z.namelist()
+        parts = {n: z.read(n) for n in names}
+    leaked = [(s, n) for n, b in parts.items() for s in SECRETS if s.encode() in b]
+    assert not leaked
+    assert not [n for n in names if re.search(
+        r"comments|app\.xml|thumbnail|customXml|people|glossary|webSettings|settings\.xml\.rels",
+        n)]
+    for name, rels in parts.items():
+        if name.endswith(".rels"):
+            for rel in re.findall(rb"<Relationship [^>]*>", rels):
+                assert b"External" not in rel or b"/hyperlink\"" in rel and \
+                    b"example.org/a" in rel, (name, rel)
+    assert b"attachedTemplate" not in parts["word/settings.xml"]
+    assert b'w:ascii="DejaVu Sans"' in parts["word/styles.xml"]
+    header = next(b for n, b in parts.items() if re.fullmatch(r"word/header\d\.xml", n))
+    assert b"LETTERHEAD OF THE SENDER" in header and b"our website" in header
+    assert b"FOOTER OF THE SENDER" in next(
+        b for n, b in parts.items() if re.fullmatch(r"word/footer\d\.xml", n))
+    assert b" and its field" in next(
+        b for n, b in parts.items() if re.fullmatch(r"word/footer\d\.xml", n))
+    assert [n for n in names if n.startswith("word/media/")] == ["word/media/image1.png"]
+    assert parts["word/media/image1.png"] == PNG
+    body = parts["word/document.xml"]
+    assert b"Some " in body and b"<w:headerReference" in body
+
+    from docx2python import docx2python  # an independent reader opens it
+
+    with docx2python(io.BytesIO(data)) as read:
+        assert "LETTERHEAD OF THE SENDER ----media/image1.png----our website" in str(read.header)
+        assert read.images == {"image1.png": PNG}
+        assert "nested bullet" in read.text
+
+
+def test_docx_never_copies_a_part_it_does_not_take() -> None:
+    reference = reference_with_a_part(5)
+    data = WRITERS["docx"].render(_doc(), Assets(Path("."), "letter.css", "", reference))
+    assert len(data) < 100_000
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert not [n for n in z.namelist() if "media" in n]
+
+
+def test_docx_refuses_a_reference_that_expands_past_the_limit() -> None:
+    import tracemalloc
+
+    from letterforge.errors import InputError
+    from letterforge.validate import reference_docx_problems
+
+    reference = reference_with_a_part(200)
+    assert len(reference) < 2 << 20
+    (problem,) = reference_docx_problems(reference, "templates/reference.docx")
+    assert "expands to 200 MB (word/media/x.bin: 200 MB)" in problem.message
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="expands to 200 MB"):
+            WRITERS["docx"].render(_doc(), Assets(Path("."), "letter.css", "", reference))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 << 20  # the part was never expanded
+
+
+def test_docx_is_the_same_bytes_every_time_and_escapes_its_text() -> None:
+    text = 'Fish & "chips" <b>not bold</b> at 5 > 4 [x](https://example.org/?a=1&b=<2>)\n'
+    one = WRITERS["docx"].render(_doc(text), Assets(Path("."), "letter.css", ""))
+    two = WRITERS["docx"].render(_doc(text), Assets(Path("."), "letter.css", ""))
+    assert one == two
+    with zipfile.ZipFile(io.BytesIO(one)) as z:
+        assert z.testzip() is None
+        assert {i.date_time for i in z.infolist()} == {(2013, 11, 5, 0, 0, 0)}
+        body = z.read("word/document.xml").decode()
+        rels = z.read("word/_rels/document.xml.rels").decode()
+    assert "Fish &amp; &quot;chips&quot; &lt;b&gt;not bold&lt;/b&gt; at 5 &gt; 4" in body
+    assert 'Target="https://example.org/?a=1&amp;b=%3C2%3E"' in rels
+
+
+def test_docx_refuses_a_character_xml_cannot_hold() -> None:
+    from letterforge.errors import RenderError
+
+    with pytest.raises(RenderError, match="control character U\\+0007"):
+        WRITERS["docx"].render(_doc("A bell \x07 rings.\n"), Assets(Path("."), "letter.css", ""))
+
+
+def test_docx_footer_numbers_pages_as_page_of_pages() -> None:
+    data = WRITERS["docx"].render(_doc(), Assets(Path("."), "letter.css", ""))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        footer = z.read("word/footer1.xml").decode()
+    assert re.search(r"> PAGE <.*> / <.*> NUMPAGES <", footer)
+
+
+def test_docx_block_class_gets_a_style_of_its_own() -> None:
+    data = WRITERS["docx"].render(_doc("{.signatories}\n- One\n- Two\n\n{.date}\nToday\n"),
+                                  Assets(Path("."), "letter.css", ""))
+    parts = _docx_parts(data)
+    assert parts["word/document.xml"].count('<w:pStyle w:val="Signatories"/>') == 2
+    assert re.search(r'<w:style w:type="paragraph" w:customStyle="1" w:styleId="Signatories">'
+                     r'<w:name w:val="Signatories"/><w:basedOn w:val="Normal"/>',
+                     parts["word/styles.xml"])
+    assert parts["word/styles.xml"].count('w:styleId="Date"') == 1
