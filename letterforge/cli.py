@@ -47,6 +47,28 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _Argument(typer.core.TyperArgument):
+    """An argument shown by its metavar only: no internal type label ('<list[Path]>'),
+    no braces ('{YEAR}') in the usage line."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        if self.nargs != 1 and not name.endswith("..."):
+            name += "..."
+        return name if self.required else f"[{name}]"
+
+
+class _Command(typer.core.TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is typer.core.TyperArgument:
+                param.__class__ = _Argument
+
+
 # --json: one JSON document on stdout and nothing else there; --quiet: no messages but
 # errors on stderr. Set per command by handle_errors.
 _OUT = {"json": False, "quiet": False}
@@ -244,7 +266,7 @@ def _formats(value: str | None) -> tuple[str, ...]:
     return parse_formats(value, NEEDS)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def render(
     year: RenderYearOpt = None,
@@ -317,7 +339,7 @@ def render(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def check(
     year: CheckYearOpt = None,
@@ -461,7 +483,7 @@ def send(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def combine(
     parts: Annotated[list[Path], typer.Argument(
@@ -491,12 +513,12 @@ def combine(
          f"in {target}/")
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def verify(
     year: VerifyYearOpt = None,
     files: Annotated[list[Path] | None, typer.Argument(
-        metavar="[FILE]...", show_default=False,
+        metavar="FILE...", show_default=False,
         help="Published files to check against the batch's manifest (by content); "
         "without them, the whole batch is rendered again and compared.")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -565,8 +587,8 @@ def verify(
     for difference in report.differences:
         typer.echo(f"differs: {difference}", err=True)
     if report.identical:
-        _err(f"Verified {said}: {_plural(report.checked, 'file')} identical to what the "
-             "inputs produce" if not files else
+        _err(f"Verified: {_plural(report.checked, 'file')} identical to what the inputs "
+             f"produce, for {said}" if not files else
              f"Verified: {_plural(report.checked, 'file')} match the manifest")
         return
     typer.echo(f"{len(report.differences)} of {_plural(report.checked, 'file')} differ",
@@ -596,7 +618,7 @@ def _console_width() -> int:
     return 80
 
 
-@app.command("list")
+@app.command("list", cls=_Command)
 @handle_errors
 def list_(
     year: ListYearOpt = None,
@@ -651,7 +673,7 @@ def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]], width: in
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
-@app.command("new-year")
+@app.command("new-year", cls=_Command)
 @handle_errors
 def new_year(
     year: Annotated[int, typer.Argument(metavar="YEAR", show_default=False,
@@ -699,7 +721,7 @@ def new_year(
         _err(f"  - {step}")
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def diff(
     old: Annotated[int, typer.Argument(metavar="OLD", show_default=False,
