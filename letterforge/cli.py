@@ -323,18 +323,19 @@ def render(
     else:
         result = render_batch(plan, out_root, force=force, jobs=_jobs(jobs))
     fmts = options.formats
+    for_year = f" for {said}" if said != str(year) else ""  # said when --year was not given
     _emit({"ok": True, "year": year, "out_dir": str(result.out_dir), "formats": list(fmts),
            "letters": result.letters, "rendered": result.rendered, "up_to_date": result.reused,
            "changed": result.changed, "files": result.files,
            "manifest": str(result.out_dir / "manifest.json")})
     if not result.changed:
-        _err(f"Nothing to do for {said}: the {_plural(result.letters, 'letter')} in "
+        _err(f"Nothing to do{for_year}: the {_plural(result.letters, 'letter')} in "
              f"{result.out_dir}/ are up to date (--force renders them again)")
         return
     up_to_date = f", {result.reused} up to date" if result.reused else ""
     _err(
-        f"Rendered {_plural(result.rendered, 'letter')}{up_to_date} for {said} "
-        f"({', '.join(fmts)}): {_plural(result.letters, 'letter')}, "
+        f"Rendered {_plural(result.rendered, 'letter')}{up_to_date} "
+        f"({', '.join(fmts)}){for_year}: {_plural(result.letters, 'letter')}, "
         f"{_plural(result.files, 'file')} in {result.out_dir}/ (manifest.json)"
     )
 
