@@ -77,7 +77,10 @@ stamp=".venv/.letterforge-setup$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   say "installing letterforge$extra into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -c constraints.txt -e ".$extra" ||
+  # setuptools warns, in a box, that an editable install imports from this folder: that
+  # is the point of it (edits take effect without reinstalling), so that one warning is off.
+  PYTHONWARNINGS="ignore:Editable installation" \
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".$extra" ||
     die "pip install failed (see above)"
   touch "$stamp"
 fi

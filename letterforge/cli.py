@@ -18,7 +18,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from . import __version__
-from .config import Inputs, Options, parse_date, parse_formats, parse_shard
+from .config import (
+    Campaign,
+    Inputs,
+    Options,
+    load_campaign,
+    parse_date,
+    parse_formats,
+    parse_shard,
+)
 from .errors import (
     EXIT_CODES_HELP,
     EXIT_INTERNAL,
@@ -37,6 +45,28 @@ app = typer.Typer(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Argument(typer.core.TyperArgument):
+    """An argument shown by its metavar only: no internal type label ('<list[Path]>'),
+    no braces ('{YEAR}') in the usage line."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        if self.nargs != 1 and not name.endswith("..."):
+            name += "..."
+        return name if self.required else f"[{name}]"
+
+
+class _Command(typer.core.TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is typer.core.TyperArgument:
+                param.__class__ = _Argument
 
 
 # --json: one JSON document on stdout and nothing else there; --quiet: no messages but
@@ -152,40 +182,125 @@ DateOpt = Annotated[
 ]
 
 
+
+
+RenderYearOpt = Annotated[int | None, typer.Option(
+    "--year", "-y", metavar="YEAR",
+    help="Year of the letters to render (default: the newest year in the candidates file).")]
+CheckYearOpt = Annotated[int | None, typer.Option(
+    "--year", "-y", metavar="YEAR",
+    help="Year of the letters to check (default: the newest year in the candidates file).")]
+ListYearOpt = Annotated[int | None, typer.Option(
+    "--year", "-y", metavar="YEAR",
+    help="Year of the candidates to list (default: the newest year in the candidates file).")]
+VerifyYearOpt = Annotated[int | None, typer.Option(
+    "--year", "-y", metavar="YEAR",
+    help="Year of the batch to verify (default: the newest year in the candidates file).")]
+
+InCandidatesOpt = Annotated[Path | None, typer.Option(
+    "--candidates", metavar="FILE",
+    help="Candidates CSV (year, name, short_name, email...) [default: from letterforge.toml, "
+    "else candidates.csv].")]
+InSignatoriesOpt = Annotated[Path | None, typer.Option(
+    "--signatories", metavar="FILE",
+    help="Signatories CSV (year, name) [default: from letterforge.toml, else "
+    "signatories.csv].")]
+InTemplateOpt = Annotated[Path | None, typer.Option(
+    "--template", metavar="FILE",
+    help="Master letter (Markdown + Jinja2, front matter) [default: from letterforge.toml, "
+    "else templates/letter.md].")]
+InEncodingOpt = Annotated[str | None, typer.Option(
+    "--encoding", metavar="ENCODING",
+    help="Encoding of a CSV file that is not UTF-8 (e.g. cp1252); files in UTF-8 are "
+    "read as UTF-8.")]
+InEmailTemplateOpt = Annotated[Path | None, typer.Option(
+    "--email-template", metavar="FILE",
+    help="E-mail template (default: email.md beside the letter template).")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", metavar="FOLDER",
+    help="Output root; the batch is FOLDER/YEAR [default: from letterforge.toml, else out].")]
+InDateOpt = Annotated[str | None, typer.Option(
+    "--date", metavar="YYYY-MM-DD", help="Date the letters this day instead of the "
+    "template's date.")]
+JobsOpt = Annotated[int | None, typer.Option(
+    "--jobs", "-j", metavar="N",
+    help="Processes to render with, 1 or more (default: the number of CPUs).")]
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 letter', '2 letters'."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _jobs(jobs: int | None) -> int | None:
+    from .errors import UsageError
+
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs: {jobs} is not a number of processes: give 1 or more")
+    return jobs
+
+
+def _campaign() -> Campaign:
+    campaign = load_campaign()
+    if campaign.path is not None:
+        from .errors import display_path
+
+        _err(f"Campaign file: {display_path(campaign.path)}")
+    return campaign
+
+
+def _year(year: int | None, inputs: Inputs) -> tuple[int, str]:
+    """The year asked for, or the newest in the candidates file, with the words that say
+    where it came from."""
+    if year is not None:
+        return year, f"{year}"
+    from .errors import UsageError, display_path
+    from .load import read_table
+
+    table = read_table(inputs.candidates, encoding=inputs.encoding_of("candidates"))
+    years = table.years
+    if not years:
+        raise UsageError(f"--year: {display_path(inputs.candidates)} has no row with a year: "
+                         "add the candidates, or give --year")
+    newest = max(years)
+    return newest, f"year {newest} (the newest in {inputs.candidates.name})"
+
+
 def _formats(value: str | None) -> tuple[str, ...]:
     from .writers import NEEDS
 
     return parse_formats(value, NEEDS)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def render(
-    year: YearOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output root; the batch goes to OUT/YEAR.")] = Path("out"),  # noqa: E501
+    year: RenderYearOpt = None,
+    out: OutOpt = None,
     only: Annotated[
         list[str] | None,
-        typer.Option("--only", help="Render only this candidate (short name, name or slug). "
+        typer.Option("--only", metavar="NAME",
+                     help="Render only this candidate (short name, name or slug). "
                      "Repeatable. The other letters of the batch are kept."),
     ] = None,
     formats: Annotated[
-        str, typer.Option("--format", "-f", help="Comma-separated formats: docx, pdf, eml "
-                          "(the e-mail carries the PDF, so eml implies pdf).")
+        str, typer.Option("--format", "-f", metavar="FORMATS",
+                          help="Comma-separated formats to render: docx, pdf, eml (the "
+                          "e-mail carries the PDF, so eml implies pdf).")
     ] = "docx,pdf,eml",
-    candidates: CandidatesOpt = Path("candidates.csv"),
-    signatories: SignatoriesOpt = Path("signatories.csv"),
-    template: TemplateOpt = Path("templates/letter.md"),
-    encoding: EncodingOpt = None,
-    date: DateOpt = None,
-    email_template: EmailTemplateOpt = None,
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, help="Processes to render with (default: the number of CPUs).")
-    ] = None,
+    candidates: InCandidatesOpt = None,
+    signatories: InSignatoriesOpt = None,
+    template: InTemplateOpt = None,
+    encoding: InEncodingOpt = None,
+    date: InDateOpt = None,
+    email_template: InEmailTemplateOpt = None,
+    jobs: JobsOpt = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Render every letter again, even those whose inputs have not changed.")
     ] = False,
     shard: Annotated[str | None, typer.Option(
-        "--shard", help="Render only part K of N of the batch (e.g. 2/4), for N CI jobs; "
+        "--shard", metavar="K/N",
+        help="Render only part K of N of the batch (e.g. 2/4), for N CI jobs; "
         "'letterforge combine' joins the parts.")
     ] = None,
     as_json: JsonOpt = False,
@@ -199,9 +314,11 @@ def render(
     """
     from .pipeline import prepare, render_batch
 
+    campaign = _campaign()
+    inputs = campaign.inputs(candidates, signatories, template, email_template, encoding)
+    year, said = _year(year, inputs)
     options = Options(year, parse_date(date), _formats(formats), tuple(only or ()),
                       parse_shard(shard))
-    inputs = Inputs(candidates, signatories, template, encoding, email_template)
     plan = prepare(inputs, options, check_letters=False)
     _warn(plan)
     from .parallel import cpu_count
@@ -209,40 +326,44 @@ def render(
     if jobs is not None and jobs > cpu_count():
         _err(f"--jobs {jobs}: this machine has {cpu_count()} CPUs, so letterforge uses "
              f"{cpu_count()} processes (more would only use more memory)")
+    out_root = campaign.out_root(out)
     if _progress_allowed():
         with typer.progressbar(length=len(plan.candidates), label="Rendering",
                                file=sys.stderr) as bar:
-            result = render_batch(plan, out, force=force, jobs=jobs,
+            result = render_batch(plan, out_root, force=force, jobs=_jobs(jobs),
                                   on_letter=lambda c: bar.update(1))
     else:
-        result = render_batch(plan, out, force=force, jobs=jobs)
+        result = render_batch(plan, out_root, force=force, jobs=_jobs(jobs))
     fmts = options.formats
+    for_year = f" for {said}" if said != str(year) else ""  # said when --year was not given
     _emit({"ok": True, "year": year, "out_dir": str(result.out_dir), "formats": list(fmts),
            "letters": result.letters, "rendered": result.rendered, "up_to_date": result.reused,
            "changed": result.changed, "files": result.files,
            "manifest": str(result.out_dir / "manifest.json")})
     if not result.changed:
-        _err(f"Nothing to do: the {result.letters} letters in {result.out_dir}/ are up to date "
-             "(--force renders them again)")
+        _err(f"Nothing to do{for_year}: the {_plural(result.letters, 'letter')} in "
+             f"{result.out_dir}/ are up to date (--force renders them again)")
         return
     up_to_date = f", {result.reused} up to date" if result.reused else ""
     _err(
-        f"Rendered {result.rendered} letter{'s' if result.rendered != 1 else ''}{up_to_date} "
-        f"({', '.join(fmts)}): {result.letters} letters, {result.files} files in "
-        f"{result.out_dir}/ (manifest.json)"
+        f"Rendered {_plural(result.rendered, 'letter')}{up_to_date} "
+        f"({', '.join(fmts)}){for_year}: {_plural(result.letters, 'letter')}, "
+        f"{_plural(result.files, 'file')} in {result.out_dir}/ (manifest.json)"
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def check(
-    year: YearOpt,
-    candidates: CandidatesOpt = Path("candidates.csv"),
-    signatories: SignatoriesOpt = Path("signatories.csv"),
-    template: TemplateOpt = Path("templates/letter.md"),
-    encoding: EncodingOpt = None,
-    date: DateOpt = None,
-    email_template: EmailTemplateOpt = None,
+    year: CheckYearOpt = None,
+    candidates: InCandidatesOpt = None,
+    signatories: InSignatoriesOpt = None,
+    template: InTemplateOpt = None,
+    encoding: InEncodingOpt = None,
+    date: Annotated[str | None, typer.Option(
+        "--date", metavar="YYYY-MM-DD", help="Check the letters dated this day instead of "
+        "the template's date.")] = None,
+    email_template: InEmailTemplateOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -261,8 +382,10 @@ def check(
             if done >= total:
                 sys.stderr.write("\n")
 
-    plan = prepare(Inputs(candidates, signatories, template, encoding, email_template),
-                   Options(year, parse_date(date)), progress=progress)
+    campaign = _campaign()
+    inputs = campaign.inputs(candidates, signatories, template, email_template, encoding)
+    year, said = _year(year, inputs)
+    plan = prepare(inputs, Options(year, parse_date(date)), progress=progress)
     _warn(plan)
     when = format_date(plan.merger.date, format="long", locale=plan.merger.locale)
     n, m = len(plan.candidates), len(plan.signatories)
@@ -271,8 +394,8 @@ def check(
            "date": plan.merger.date.isoformat(), "problems": [],
            "warnings": [p.as_json() for p in plan.warnings]})
     _err(
-        f"OK: {n} candidate{'s' if n != 1 else ''} and {m} signator{'ies' if m != 1 else 'y'} "
-        f"for {year}; template {plan.template.path} ({plan.merger.lang}, dated {when}). "
+        f"OK: {_plural(n, 'candidate')} and {_plural(m, 'signatory', 'signatories')} "
+        f"for {said}; template {plan.template.path} ({plan.merger.lang}, dated {when}). "
         "Nothing was written."
     )
 
@@ -381,104 +504,284 @@ def send(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def combine(
-    parts: Annotated[list[Path], typer.Argument(help="The batch folders of the parts "
-                                                "(each OUT/YEAR of a --shard render).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output root; the combined batch "
-                                      "goes to OUT/YEAR.")] = Path("out"),
+    parts: Annotated[list[Path], typer.Argument(
+        metavar="PART...", show_default=False,
+        help="The batch folders of the parts (each OUT/YEAR of a --shard render).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FOLDER",
+        help="Output root; the combined batch goes to FOLDER/YEAR [default: from "
+        "letterforge.toml, else out].")] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Replace letters of OUT/YEAR that were edited by hand.")] = False,
+        "--force", help="Replace letters of the combined batch that were edited by hand.")
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Combine the parts of a sharded render into one batch and one manifest.
 
-    Refuses a missing part, a part given twice and parts of different renders.
+    Refuses a missing part, a part given twice and parts of different renders. The
+    combined manifest keeps the inputs and options the parts were rendered with.
     """
     from .combine import combine as run
 
-    target, manifest = run(parts, out, force=force)
-    _err(f"Combined {len(parts)} parts: {len(manifest.letters)} letters in {target}/")
+    target, manifest = run(parts, _campaign().out_root(out), force=force)
+    _emit({"ok": True, "batch": str(target), "parts": len(parts),
+           "letters": len(manifest.letters)})
+    _err(f"Combined {_plural(len(parts), 'part')}: {_plural(len(manifest.letters), 'letter')} "
+         f"in {target}/")
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def verify(
-    year: YearOpt,
+    year: VerifyYearOpt = None,
     files: Annotated[list[Path] | None, typer.Argument(
+        metavar="FILE...", show_default=False,
         help="Published files to check against the batch's manifest (by content); "
         "without them, the whole batch is rendered again and compared.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output root of the batch.")] = Path("out"),  # noqa: E501
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FOLDER", help="Output root of the batch to verify "
+        "[default: from letterforge.toml, else out].")] = None,
     manifest: Annotated[Path | None, typer.Option(
-        "--manifest", help="Check FILES against this manifest.json instead of "
-        "OUT/YEAR/manifest.json.")] = None,
-    candidates: CandidatesOpt = Path("candidates.csv"),
-    signatories: SignatoriesOpt = Path("signatories.csv"),
-    template: TemplateOpt = Path("templates/letter.md"),
-    encoding: EncodingOpt = None,
-    date: DateOpt = None,
-    email_template: EmailTemplateOpt = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
-                                             help="Processes to render with.")] = None,
+        "--manifest", metavar="FILE", help="Check FILES against this manifest.json instead "
+        "of the batch's.")] = None,
+    candidates: Annotated[Path | None, typer.Option(
+        "--candidates", metavar="FILE", help="Candidates CSV to verify against [default: "
+        "the one the batch was rendered from].")] = None,
+    signatories: Annotated[Path | None, typer.Option(
+        "--signatories", metavar="FILE", help="Signatories CSV to verify against [default: "
+        "the one the batch was rendered from].")] = None,
+    template: Annotated[Path | None, typer.Option(
+        "--template", metavar="FILE", help="Master letter to verify against [default: the "
+        "one the batch was rendered from].")] = None,
+    encoding: InEncodingOpt = None,
+    date: Annotated[str | None, typer.Option(
+        "--date", metavar="YYYY-MM-DD", help="Date the letters were given with --date "
+        "[default: the one the batch was rendered with].")] = None,
+    email_template: Annotated[Path | None, typer.Option(
+        "--email-template", metavar="FILE", help="E-mail template to verify against "
+        "[default: the one the batch was rendered from].")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", metavar="N", help="Processes to render the batch again with, 1 or "
+        "more.")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Prove a batch is what the data and templates produce.
 
-    Renders OUT/YEAR again in a temporary folder and compares every file byte for byte
-    with the batch and its manifest: exits 0 when identical, 1 with the files that
-    differ (and the candidate of each letter). With FILES, checks those files (say,
-    a published PDF) against the manifest instead.
+    Renders OUT/YEAR again in a temporary folder, from the inputs and options its
+    manifest records, and compares every file byte for byte with the batch and its
+    manifest: exits 0 when identical, 1 with the files that differ (and the candidate
+    of each letter). With FILES, checks those files (say, a published PDF) against the
+    manifest instead.
     """
+    from .config import batch_inputs
+    from .manifest import Manifest
     from .verify import verify_batch, verify_files
 
+    campaign = _campaign()
+    out_root = campaign.out_root(out)
+    inputs = campaign.inputs(candidates, signatories, template, email_template, encoding)
+    if files and manifest is not None:
+        year_n, said = 0, ""
+    elif year is None and (newest := _newest_batch(out_root)) is not None:
+        from .errors import display_path
+
+        year_n, said = newest, f"year {newest} (the newest batch in {display_path(out_root)}/)"
+    else:
+        year_n, said = _year(year, inputs)
     if files:
-        report = verify_files(files, manifest or out / str(year) / "manifest.json")
+        report = verify_files(files, manifest or out_root / str(year_n) / "manifest.json")
         for shown, rel, who in report.matched:
             _err(f"ok: {shown} is {rel}" + (f" ({who})" if who else ""))
     else:
-        inputs = Inputs(candidates, signatories, template, encoding, email_template)
-        report = verify_batch(inputs, Options(year, parse_date(date)), out, jobs)
+        recorded = Manifest.read(out_root / str(year_n))
+        inputs, when = batch_inputs(campaign, recorded.options if recorded else {},
+                                    candidates=candidates, signatories=signatories,
+                                    template=template, email_template=email_template,
+                                    encoding=encoding, date=parse_date(date))
+        report = verify_batch(inputs, Options(year_n, when), out_root, _jobs(jobs))
     _emit({"ok": report.identical, **report.as_json()})
     for difference in report.differences:
         typer.echo(f"differs: {difference}", err=True)
     if report.identical:
-        _err(f"Verified: {report.checked} files identical to what the inputs produce"
-             if not files else f"Verified: {report.checked} files match the manifest")
+        _err(f"Verified: {_plural(report.checked, 'file')} identical to what the inputs "
+             f"produce, for {said}" if not files else
+             f"Verified: {_plural(report.checked, 'file')} match the manifest")
         return
-    typer.echo(f"{len(report.differences)} of {report.checked} files differ", err=True)
+    typer.echo(f"{len(report.differences)} of {_plural(report.checked, 'file')} differ",
+               err=True)
     raise typer.Exit(1)
 
 
-@app.command("list")
+def _newest_batch(out_root: Path) -> int | None:
+    """The newest YEAR of OUT/YEAR/manifest.json, or None."""
+    try:
+        years = [int(p.name) for p in out_root.iterdir()
+                 if p.name.isdigit() and (p / "manifest.json").is_file()]
+    except OSError:
+        return None
+    return max(years) if years else None
+
+
+def _console_width() -> int:
+    """COLUMNS when set, else the terminal's width, else 80."""
+    import shutil
+
+    value = os.environ.get("COLUMNS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((80, 24)).columns
+    return 80
+
+
+@app.command("list", cls=_Command)
 @handle_errors
 def list_(
-    year: YearOpt,
-    candidates: CandidatesOpt = Path("candidates.csv"),
-    signatories: SignatoriesOpt = Path("signatories.csv"),
-    encoding: EncodingOpt = None,
+    year: ListYearOpt = None,
+    candidates: InCandidatesOpt = None,
+    encoding: InEncodingOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """List the candidates of YEAR that `render` would write, as a table."""
+    """List the candidates of YEAR that `render` would write, as a table in the order of
+    the candidates file, as wide as the terminal (COLUMNS)."""
     from .errors import ValidationFailed
     from .load import read_table
     from .validate import candidates_for_year
 
-    table = read_table(candidates, encoding=encoding)
+    campaign = _campaign()
+    inputs = campaign.inputs(candidates, None, None, None, encoding)
+    year, said = _year(year, inputs)
+    table = read_table(inputs.candidates, encoding=inputs.encoding_of("candidates"))
     rows, problems = candidates_for_year(table, year)
     if problems:
         raise ValidationFailed(problems)
-    header = ("#", "Candidate", "In a sentence", "E-mail", "File")
-    data = [
-        (str(i), c.short_name, c.name, ", ".join(c.emails), c.slug)
-        for i, c in enumerate(rows, 1)
-    ]
-    widths = [max(len(r[i]) for r in [header, *data]) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
-    typer.echo(line)
-    typer.echo("  ".join("-" * w for w in widths))
-    for r in data:
-        typer.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-    _err(f"{len(rows)} candidate{'s' if len(rows) != 1 else ''} for {year}")
+    if as_json:
+        _emit({"ok": True, "year": year, "candidates": [
+            {"short_name": c.short_name, "name": c.name, "emails": list(c.emails),
+             "slug": c.slug, "source": f"{c.source.path}:{c.source.line}"} for c in rows]})
+    else:
+        typer.echo(format_table(
+            ("#", "Candidate", "In a sentence", "E-mail", "File"),
+            [(str(i), c.short_name, c.name, ", ".join(c.emails), c.slug)
+             for i, c in enumerate(rows, 1)], _console_width()), nl=False)
+    _err(f"{_plural(len(rows), 'candidate')} for {said}")
+
+
+def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]], width: int) -> str:
+    """A plain table (rich) no wider than ``width``: long cells wrap within their column."""
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    for name in header:
+        table.add_column(name, overflow="fold", no_wrap=False)
+    for row in rows:
+        table.add_row(*row)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=max(width, 20), color_system=None,
+                      force_terminal=False, highlight=False, markup=False, emoji=False,
+                      soft_wrap=False)
+    console.print(table, crop=True)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+@app.command("new-year", cls=_Command)
+@handle_errors
+def new_year(
+    year: Annotated[int, typer.Argument(metavar="YEAR", show_default=False,
+                                        help="The new campaign year, e.g. 2014.")],
+    date: Annotated[str | None, typer.Option(
+        "--date", metavar="YYYY-MM-DD", help="Date the new letter this day (default: the "
+        "same day as last year's letter, in YEAR).")] = None,
+    signatories: Annotated[Path | None, typer.Option(
+        "--signatories", metavar="FILE", help="Signatories CSV to add YEAR's rows to "
+        "[default: from letterforge.toml, else signatories.csv].")] = None,
+    template: Annotated[Path | None, typer.Option(
+        "--template", metavar="FILE", help="Master letter to date in YEAR [default: from "
+        "letterforge.toml, else templates/letter.md].")] = None,
+    encoding: InEncodingOpt = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Go on although YEAR already has signatories (only the missing ones "
+        "are added) or an archive of last year's templates exists.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Prepare YEAR's campaign from last year's.
+
+    Copies last year's signatories to YEAR (organisations usually stay: remove those that
+    do not), keeps last year's templates in templates/archive/LAST-YEAR/, moves the
+    letter's date to the same day in YEAR, and says what is left to do.
+    """
+    from .campaign import new_year as run
+    from .errors import display_path
+
+    campaign = _campaign()
+    inputs = campaign.inputs(None, signatories, template, None, encoding)
+    report = run(inputs, year, parse_date(date), force=force)
+    _emit({"ok": True, **report.as_json()})
+    _err(f"Copied {_plural(report.signatories_added, 'signatory', 'signatories')} of "
+         f"{report.previous} to {year} in {display_path(inputs.signatories)}"
+         + (f" ({report.signatories_kept} were there already)"
+            if report.signatories_kept else ""))
+    if report.archive is not None:
+        _err(f"Kept {report.previous}'s templates in {display_path(report.archive)}/")
+    if report.old_date != report.new_date:
+        _err(f"Dated the letter {report.new_date.isoformat()} (was "
+             f"{report.old_date.isoformat()}) in {display_path(inputs.template)}")
+    _err("Left to do:")
+    for step in report.todo:
+        _err(f"  - {step}")
+
+
+@app.command(cls=_Command)
+@handle_errors
+def diff(
+    old: Annotated[int, typer.Argument(metavar="OLD", show_default=False,
+                                       help="The earlier year, e.g. 2013.")],
+    new: Annotated[int, typer.Argument(metavar="NEW", show_default=False,
+                                       help="The later year, e.g. 2014.")],
+    html: Annotated[Path | None, typer.Option(
+        "--html", metavar="FILE", help="Also write the changes as one self-contained HTML "
+        "page, to send for sign-off.")] = None,
+    candidates: InCandidatesOpt = None,
+    signatories: InSignatoriesOpt = None,
+    template: InTemplateOpt = None,
+    encoding: InEncodingOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Show what changed from OLD to NEW: candidates added, removed and renamed,
+    signatories added and removed, and the letter's words (merged for one candidate of
+    each year, the candidate's name replaced by «candidate»).
+
+    Colour in a terminal (not with NO_COLOR); --json for programs; --html FILE for
+    people. Writes nothing but FILE.
+    """
+    from .diff import diff_years, html_page, terminal_text
+    from .errors import display_path
+    from .output import write_atomic
+
+    campaign = _campaign()
+    inputs = campaign.inputs(candidates, signatories, template, None, encoding)
+    result = diff_years(inputs, old, new)
+    if html is not None:
+        write_atomic(html, html_page(result).encode("utf-8"))
+    if as_json:
+        _emit({"ok": True, **result.as_json()})
+    elif not quiet:
+        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        typer.echo(terminal_text(result, colour=colour), nl=False)
+    if html is not None:
+        _err(f"Wrote {display_path(html)}")
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -47,7 +47,7 @@ def _combine(manifests: list[tuple[Path, Manifest]], out_root: Path,
     seen: dict[int, Path] = {}
     for part, m in manifests:
         assert m.shard is not None
-        for key in ("year", "formats", "inputs", "letterforge"):
+        for key in ("year", "formats", "inputs", "options", "letterforge"):
             if getattr(m, key) != getattr(first, key):
                 raise CombineError(f"{display_path(part)} and {display_path(first_part)} come "
                                    f"from different renders ({key} differs): render every "
@@ -109,7 +109,8 @@ def _combine(manifests: list[tuple[Path, Manifest]], out_root: Path,
                 writer.write(f.path, data)
             entries.append(entry)
         manifest = Manifest(letterforge=first.letterforge, year=first.year,
-                            formats=first.formats, inputs=first.inputs, letters=entries)
+                            formats=first.formats, inputs=first.inputs, letters=entries,
+                            options=first.options)
         manifest.batch_files = mail_files(manifest, writer)
         writer.commit(manifest, old)
     return target, manifest

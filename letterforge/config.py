@@ -1,18 +1,27 @@
-"""What a command is asked to work on: the input files and the options of a render.
+"""What a command is asked to work on: the campaign file, the input files and the
+options of a render.
 
 The defaults are the layout of a campaign folder: ``candidates.csv``, ``signatories.csv``
-and ``templates/letter.md`` (with ``email.md`` beside it).
+and ``templates/letter.md`` (with ``email.md`` beside it). A campaign file,
+``letterforge.toml``, found in the working folder or a parent (as git finds ``.git``),
+can name other inputs, their encodings, the output folder and the SMTP server; its
+paths are relative to its own folder. Options given on the command line win over it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .errors import UsageError
+from .errors import InputError, Problem, UsageError, display_path
+
+CAMPAIGN_FILE = "letterforge.toml"
 
 FORMATS = ("docx", "pdf", "eml")
 DEFAULT_FORMATS = FORMATS
@@ -23,12 +32,45 @@ class Inputs:
     candidates: Path = Path("candidates.csv")
     signatories: Path = Path("signatories.csv")
     template: Path = Path("templates/letter.md")
-    encoding: str | None = None
+    encoding: str | None = None  # for a CSV file that is not UTF-8
     email_template: Path | None = None  # default: email.md beside the letter template
+    # per file, over ``encoding``: {"candidates": "cp1252"}
+    encodings: Mapping[str, str] = field(default_factory=dict)
+    #: the folder paths are recorded relative to (the campaign folder; else the working one)
+    root: Path | None = None
 
     @property
     def email_template_path(self) -> Path:
         return self.email_template or self.template.parent / "email.md"
+
+    def encoding_of(self, name: str) -> str | None:
+        """The encoding to read the CSV file ``name`` ("candidates", "signatories") with
+        when it is not UTF-8."""
+        return self.encodings.get(name) or self.encoding
+
+    def record(self) -> dict[str, Any]:
+        """The inputs as the manifest records them: paths relative to the campaign folder
+        (or the working folder), or absolute when outside it."""
+        base = Path(os.path.abspath(self.root or Path.cwd()))
+
+        def rel(path: Path) -> str:
+            p = Path(os.path.abspath(path))
+            for a, b in ((p, base), (p.resolve(), base.resolve())):
+                try:
+                    return a.relative_to(b).as_posix()
+                except ValueError:
+                    pass
+            return str(p)
+
+        out: dict[str, Any] = {
+            "candidates": rel(self.candidates), "signatories": rel(self.signatories),
+            "template": rel(self.template), "email_template": rel(self.email_template_path),
+        }
+        for name in ("candidates", "signatories"):
+            enc = self.encoding_of(name)
+            if enc:
+                out[f"{name}_encoding"] = enc
+        return out
 
 
 @dataclass(frozen=True)
@@ -40,6 +82,243 @@ class Options:
     formats: tuple[str, ...] = DEFAULT_FORMATS
     only: tuple[str, ...] = ()
     shard: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP server from the campaign file (never a password: that comes from the
+    environment or a command only). ``None``: not set there."""
+
+    host: str | None = None
+    port: int | None = None
+    security: str | None = None  # starttls, tls or none
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The campaign file's settings, paths resolved against its folder. Without a file:
+    the defaults, relative to the working folder."""
+
+    path: Path | None = None  # the letterforge.toml, when there is one
+    candidates: Path | None = None
+    signatories: Path | None = None
+    template: Path | None = None
+    email_template: Path | None = None
+    encoding: str | None = None
+    encodings: Mapping[str, str] = field(default_factory=dict)
+    out: Path | None = None
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+    @property
+    def root(self) -> Path | None:
+        return self.path.parent if self.path is not None else None
+
+    def inputs(self, candidates: Path | None = None, signatories: Path | None = None,
+               template: Path | None = None, email_template: Path | None = None,
+               encoding: str | None = None) -> Inputs:
+        """Inputs from the command line's options over the campaign file over the
+        defaults. An --encoding given on the command line applies to both CSV files."""
+        default = Inputs()
+        root = self.root
+
+        def pick(given: Path | None, mine: Path | None, fallback: Path) -> Path:
+            if given is not None:
+                return given
+            if mine is not None:
+                return mine
+            return root / fallback if root is not None else fallback
+
+        return Inputs(
+            candidates=pick(candidates, self.candidates, default.candidates),
+            signatories=pick(signatories, self.signatories, default.signatories),
+            template=pick(template, self.template, default.template),
+            encoding=encoding or self.encoding,
+            email_template=email_template if email_template is not None
+            else self.email_template if template is None else None,
+            encodings={} if encoding else dict(self.encodings),
+            root=root,
+        )
+
+    def out_root(self, given: Path | None) -> Path:
+        if given is not None:
+            return given
+        if self.out is not None:
+            return self.out
+        return self.root / "out" if self.root is not None else Path("out")
+
+
+#: section -> key -> (type, what it is) of every setting the campaign file may hold
+CAMPAIGN_KEYS: dict[str, dict[str, tuple[type, str]]] = {
+    "inputs": {
+        "candidates": (str, "the candidates CSV"),
+        "signatories": (str, "the signatories CSV"),
+        "template": (str, "the master letter"),
+        "email_template": (str, "the e-mail template"),
+        "encoding": (str, "the encoding of a CSV file that is not UTF-8"),
+        "candidates_encoding": (str, "the encoding of the candidates CSV if not UTF-8"),
+        "signatories_encoding": (str, "the encoding of the signatories CSV if not UTF-8"),
+    },
+    "output": {"folder": (str, "the output root (batches go to FOLDER/YEAR)")},
+    "smtp": {
+        "host": (str, "the SMTP server"),
+        "port": (int, "its port"),
+        "security": (str, "starttls, tls or none"),
+        "user": (str, "the user to log in as (the password never goes here)"),
+    },
+}
+
+CAMPAIGN_EXAMPLE = """\
+# letterforge.toml: the campaign's settings. Paths are relative to this file's folder.
+[inputs]
+candidates = "candidates.csv"
+signatories = "signatories.csv"
+template = "templates/letter.md"
+# email_template = "templates/email.md"
+# encoding = "cp1252"              # for a CSV file that is not UTF-8
+# signatories_encoding = "cp1252"  # or per file
+
+[output]
+folder = "out"
+
+[smtp]
+# host = "smtp.example.org"
+# port = 587
+# security = "starttls"
+# user = "campaigns@example.org"   # the password: LETTERFORGE_SMTP_PASSWORD
+"""
+
+
+def find_campaign_file(start: Path | None = None) -> Path | None:
+    """letterforge.toml in ``start`` (the working folder) or the nearest parent."""
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / CAMPAIGN_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_campaign(start: Path | None = None) -> Campaign:
+    """The campaign file found from ``start``, or the defaults when there is none."""
+    path = find_campaign_file(start)
+    if path is None:
+        return Campaign()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(Problem(display_path(path), None, None,
+                                 f"cannot be read: {exc.strerror}")) from exc
+    return parse_campaign(data, path)
+
+
+def _line_of(lines: list[str], section: str | None, key: str | None) -> int | None:
+    """The line of ``[section]`` (or of ``key`` in it): tomllib does not say."""
+    current: str | None = None
+    for i, line in enumerate(lines, 1):
+        m = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if m:
+            current = m.group(1).strip().strip('"')
+            if key is None and current == section:
+                return i
+            continue
+        if key is not None and current == section and re.match(
+                rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
+            return i
+    return None
+
+
+def parse_campaign(data: bytes, path: Path) -> Campaign:
+    """Check and resolve a campaign file; any mistake is an error naming its line."""
+    shown = display_path(path)
+    root = path.parent
+    try:
+        text = data.decode("utf-8-sig")
+        doc = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(Problem(shown, line, None, "is not UTF-8 text: save the campaign "
+                                 "file as UTF-8")) from exc
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib (before 3.14) says where only in its message: "... (at line 3, column 9)"
+        m = re.search(r"\(at line (\d+), column (\d+)\)$", str(exc))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc)) or str(exc)
+        raise InputError(Problem(shown, int(m.group(1)) if m else None, None,
+                                 f"not valid TOML ({reason}): write settings as "
+                                 "key = \"value\" under [inputs], [output] or [smtp]")
+                         ) from exc
+    lines = text.splitlines()
+    problems: list[Problem] = []
+    values: dict[str, dict[str, Any]] = {}
+    for section, content in doc.items():
+        known = CAMPAIGN_KEYS.get(section)
+        if known is None or not isinstance(content, dict):
+            problems.append(Problem(
+                shown, _line_of(lines, section, None) or _line_of(lines, None, section),
+                None, f"unknown setting {section!r}: the campaign file has the sections "
+                f"{', '.join('[' + s + ']' for s in CAMPAIGN_KEYS)}; remove it or fix the name"))
+            continue
+        for key, value in content.items():
+            where = _line_of(lines, section, key)
+            if key not in known:
+                problems.append(Problem(
+                    shown, where, None, f"unknown setting {key!r} in [{section}]: it may hold "
+                    f"{', '.join(known)}; remove it or fix the name"))
+                continue
+            kind, what = known[key]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                want = "a number" if kind is int else "text in quotes"
+                problems.append(Problem(
+                    shown, where, None, f"[{section}] {key} is {what}: write {want}, "
+                    f"not {value!r}"))
+                continue
+            values.setdefault(section, {})[key] = value
+    inputs = values.get("inputs", {})
+    smtp = values.get("smtp", {})
+    for name in ("encoding", "candidates_encoding", "signatories_encoding"):
+        enc = inputs.get(name)
+        if enc is not None and not _known_encoding(enc):
+            problems.append(Problem(shown, _line_of(lines, "inputs", name), None,
+                                    f"unknown encoding {enc!r}: write e.g. \"cp1252\" or "
+                                    "\"latin-1\""))
+    security = smtp.get("security")
+    if security is not None and security not in ("starttls", "tls", "none"):
+        problems.append(Problem(shown, _line_of(lines, "smtp", "security"), None,
+                                f"[smtp] security is {security!r}: write starttls, tls or "
+                                "none"))
+    if problems:
+        raise InputError(problems)
+
+    def resolve(value: str | None) -> Path | None:
+        return root / value if value is not None else None
+
+    return Campaign(
+        path=path,
+        candidates=resolve(inputs.get("candidates")),
+        signatories=resolve(inputs.get("signatories")),
+        template=resolve(inputs.get("template")),
+        email_template=resolve(inputs.get("email_template")),
+        encoding=inputs.get("encoding"),
+        encodings={name: inputs[f"{name}_encoding"] for name in ("candidates", "signatories")
+                   if f"{name}_encoding" in inputs},
+        out=resolve(values.get("output", {}).get("folder")),
+        smtp=SmtpSettings(smtp.get("host"), smtp.get("port"), smtp.get("security"),
+                          smtp.get("user")),
+    )
+
+
+def _known_encoding(name: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
+def newest_year(years: Sequence[int]) -> int | None:
+    return max(years) if years else None
 
 
 def parse_formats(value: str | Sequence[str] | None, needs: dict[str, tuple[str, ...]]
@@ -84,3 +363,32 @@ def parse_date(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--date: {value!r} is not a date: write YYYY-MM-DD") from None
+
+
+def batch_inputs(campaign: Campaign, recorded: Mapping[str, Any], *,
+                 candidates: Path | None = None, signatories: Path | None = None,
+                 template: Path | None = None, email_template: Path | None = None,
+                 encoding: str | None = None, date: dt.date | None = None
+                 ) -> tuple[Inputs, dt.date | None]:
+    """The inputs and date a batch was rendered with (its manifest's ``options``), under
+    what the command line gives; the campaign file and the defaults for the rest."""
+    base = campaign.root or Path.cwd()
+
+    def was(key: str) -> Path | None:
+        value = recorded.get(key)
+        return base / str(value) if isinstance(value, str) and value else None
+
+    inputs = campaign.inputs(
+        candidates or was("candidates"), signatories or was("signatories"),
+        template or was("template"),
+        email_template or (was("email_template") if template is None else None), encoding)
+    if encoding is None:
+        recorded_enc = {name: str(recorded[f"{name}_encoding"])
+                        for name in ("candidates", "signatories")
+                        if recorded.get(f"{name}_encoding")}
+        if recorded_enc:
+            inputs = Inputs(inputs.candidates, inputs.signatories, inputs.template, None,
+                            inputs.email_template, recorded_enc, inputs.root)
+    if date is None and isinstance(recorded.get("date"), str):
+        date = parse_date(recorded["date"])
+    return inputs, date

@@ -1,7 +1,8 @@
 """The only stage that reads: CSV tables, templates and the files they include, the
 stylesheet and what it names, the reference DOCX, the installed fonts, the environment.
 
-CSV is read as spreadsheets write it: UTF-8 with or without a byte-order mark, comma,
+CSV is read as spreadsheets write it: UTF-8 with or without a byte-order mark (whatever
+``--encoding`` says: it names the encoding of the files that are not UTF-8), comma,
 semicolon or tab delimited, CRLF or LF line ends, quoted cells with delimiters and line
 breaks, blank lines, headers with stray spaces or another case. Anything that is not
 valid in the expected encoding is rejected with the file and line, never guessed.
@@ -43,6 +44,18 @@ class Table:
     rows: tuple[Row, ...]
     delimiter: str
     sha256: str
+    codec: str = "utf-8-sig"  # what the file was read with
+
+    @property
+    def years(self) -> list[int]:
+        """The years of the rows, in the order they first appear (rows whose year is not
+        a number left out)."""
+        out: list[int] = []
+        for row in self.rows:
+            value = row.cells.get("year", "").strip()
+            if value.isdigit() and int(value) not in out:
+                out.append(int(value))
+        return out
 
 
 HEADER_ALIASES = {"e_mail": "email", "email_address": "email", "e_mail_address": "email"}
@@ -54,7 +67,35 @@ def normalise_header(name: str) -> str:
     return HEADER_ALIASES.get(key, key)
 
 
-def _decode(data: bytes, path: Path, encoding: str | None) -> str:
+@dataclass(frozen=True)
+class Decoded:
+    """A text file's bytes, its text and the codec that read it (``utf-8-sig`` for UTF-8
+    with or without a byte-order mark)."""
+
+    data: bytes
+    text: str
+    codec: str
+
+    @property
+    def bom(self) -> bytes:
+        for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            if self.data.startswith(bom):
+                return bom
+        return b""
+
+    def encode_more(self, text: str) -> bytes:
+        """``text`` in the file's own encoding, to append to it (no second BOM)."""
+        if self.codec == "utf-16":
+            return text.encode("utf-16-le" if self.bom == codecs.BOM_UTF16_LE
+                               else "utf-16-be")
+        return text.encode("utf-8" if self.codec == "utf-8-sig" else self.codec)
+
+
+def decode(data: bytes, path: Path, encoding: str | None) -> Decoded:
+    """A CSV file's text. Valid UTF-8 (with or without a BOM) is read as UTF-8 whatever
+    ``encoding`` says, so one ``--encoding`` can name the encoding of the files that are
+    not UTF-8 without garbling those that are; a file that is neither is an error naming
+    the line of its first bad byte."""
     shown = display_path(path)
     if encoding:
         try:
@@ -67,25 +108,48 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> str:
             raise InputError(Problem(
                 shown, None, None, f"{encoding!r} given with --encoding is not a character "
                 "encoding: name the one the file was saved in, such as cp1252 or latin-1"))
-        enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         enc = "utf-16"  # Excel's "Unicode Text" export
     else:
-        enc = "utf-8-sig"
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if not encoding or codecs.lookup(encoding).name == "utf-8":
+                line = data[: exc.start].count(b"\n") + 1
+                hint = ("it is not UTF-8. Save it as 'CSV UTF-8' from your spreadsheet, "
+                        "or name its encoding with --encoding (for example --encoding cp1252)")
+                if encoding:
+                    hint = "it is not valid UTF-8; check the encoding the file was saved in"
+                raise InputError(Problem(
+                    shown, line, None, f"byte 0x{data[exc.start]:02x} cannot be read: {hint}"
+                )) from exc
+            enc = encoding
+        else:
+            if "\x00" not in text or not encoding:  # NULs: maybe UTF-16 without a BOM
+                return Decoded(data, text, "utf-8-sig")
+            enc = encoding
     try:
-        return data.decode(enc)
+        return Decoded(data, data.decode(enc), enc)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        if encoding:
-            hint = f"it is not valid {encoding}; check the encoding the file was saved in"
-        else:
-            hint = (
-                "it is not UTF-8. Save it as 'CSV UTF-8' from your spreadsheet, "
-                "or name its encoding with --encoding (for example --encoding cp1252)"
-            )
-        raise InputError(
-            Problem(shown, line, None, f"byte 0x{data[exc.start]:02x} cannot be read: {hint}")
-        ) from exc
+        raise InputError(Problem(
+            shown, line, None, f"byte 0x{data[exc.start]:02x} cannot be read: the file is "
+            f"neither UTF-8 nor {enc}; check the encoding it was saved in"
+        )) from exc
+
+
+def read_text_file(path: Path, encoding: str | None = None) -> Decoded:
+    """A CSV file's bytes and text (see :func:`decode`)."""
+    shown = display_path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(Problem(shown, None, None, "file not found")) from exc
+    except IsADirectoryError as exc:
+        raise InputError(Problem(shown, None, None, "is a folder, not a CSV file")) from exc
+    except OSError as exc:
+        raise InputError(Problem(shown, None, None, f"cannot be read: {exc.strerror}")) from exc
+    return decode(data, path, encoding)
 
 
 _SEP_LINE = re.compile(r"^sep=(.)\s*$", re.I)
@@ -105,15 +169,8 @@ def _sniff_delimiter(text: str) -> str:
 def read_table(path: Path, *, encoding: str | None = None) -> Table:
     """Read a CSV file into normalised rows; raise :class:`InputError` on what cannot be read."""
     shown = display_path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(Problem(shown, None, None, "file not found")) from exc
-    except IsADirectoryError as exc:
-        raise InputError(Problem(shown, None, None, "is a folder, not a CSV file")) from exc
-    except OSError as exc:
-        raise InputError(Problem(shown, None, None, f"cannot be read: {exc.strerror}")) from exc
-    text = _decode(data, path, encoding)
+    decoded = read_text_file(path, encoding)
+    data, text = decoded.data, decoded.text
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError(
@@ -185,6 +242,7 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
         rows=tuple(rows),
         delimiter=delimiter,
         sha256=hashlib.sha256(data).hexdigest(),
+        codec=decoded.codec,
     )
 
 

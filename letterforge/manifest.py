@@ -2,7 +2,8 @@
 
 Per letter: the candidate, its source line, the key of everything its files depend on,
 and each file's path, size and sha256; for the batch: letterforge's version, the year,
-the formats, the hashes of the inputs, the batch files (``batch.mbox``, ``outbox.csv``)
+the formats, the hashes of the inputs, the options it was rendered with (input paths,
+encodings, date), the batch files (``batch.mbox``, ``outbox.csv``)
 and, for a part of a sharded render, which part. It answers three questions:
 which letters are :meth:`Manifest.outdated` (their key changed, or a file is missing),
 which files were :meth:`Manifest.edited` by hand since, and which files are the batch's
@@ -83,12 +84,18 @@ class Manifest:
     letters: list[LetterEntry] = field(default_factory=list)
     batch_files: list[FileEntry] = field(default_factory=list)
     shard: Mapping[str, Any] | None = None
+    #: what the batch was rendered from and with: the input files (relative to the
+    #: campaign folder), their encodings, the --date given, the formats. verify and
+    #: combine use them when the command line does not say otherwise.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     # ----- reading and writing --------------------------------------------------------
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"letterforge": self.letterforge, "year": self.year,
                                "formats": list(self.formats), "inputs": dict(self.inputs)}
+        if self.options:
+            out["options"] = dict(self.options)
         if self.shard is not None:
             out["shard"] = dict(self.shard)
         out["letters"] = [e.as_json() for e in self.letters]
@@ -132,11 +139,14 @@ class Manifest:
         shard = doc.get("shard")
         if shard is not None and not isinstance(shard, dict):
             raise TypeError("shard")
+        options = doc.get("options") or {}
+        if not isinstance(options, dict):
+            raise TypeError("options")
         return cls(letterforge=str(doc["letterforge"]), year=int(doc["year"]),
                    formats=tuple(str(f) for f in doc["formats"]),
                    inputs={str(k): str(v) for k, v in dict(doc["inputs"]).items()},
                    letters=letters, batch_files=list(files(doc.get("batch_files", []))),
-                   shard=shard)
+                   shard=shard, options=options)
 
     @classmethod
     def read(cls, batch: Path) -> Manifest | None:

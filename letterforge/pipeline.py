@@ -204,6 +204,12 @@ class Plan:
     def renderer(self) -> Renderer:
         return Renderer(self.job, self.mergers)
 
+    def recorded(self) -> dict[str, Any]:
+        """What the manifest records of the inputs and options (see Manifest.options)."""
+        return {**self.inputs.record(),
+                "date": self.options.date.isoformat() if self.options.date else None,
+                "formats": list(self.job.formats)}
+
 
 # ----- prepare ------------------------------------------------------------------------
 
@@ -220,7 +226,7 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
     tables: dict[str, Table] = {}
     for key, path in (("candidates", inputs.candidates), ("signatories", inputs.signatories)):
         try:
-            tables[key] = read_table(path, encoding=inputs.encoding)
+            tables[key] = read_table(path, encoding=inputs.encoding_of(key))
         except LetterforgeError as exc:
             problems.extend(exc.problems)
     template: Template | None = None
@@ -691,7 +697,7 @@ def render_batch(
                         c.short_name, c.name, entry.slug, f"{c.source.path}:{c.source.line}",
                         entry.key, files, stale=not fresh)
     base = Manifest(letterforge=__version__, year=plan.settings.year, formats=formats,
-                    inputs=plan.input_hashes, shard=plan.shard)
+                    inputs=plan.input_hashes, shard=plan.shard, options=plan.recorded())
     if not todo and old is not None:
         unchanged = base.with_letters(kept.values())
         unchanged.batch_files = old.batch_files

@@ -52,8 +52,8 @@ def _load(batch: Path) -> Manifest:
     manifest = Manifest.read(batch)
     if manifest is None:
         raise VerifyError(Problem(display_path(batch / MANIFEST), None, None,
-                                  "no manifest: not a rendered batch (render it first, or "
-                                  "give --out)"))
+                                  "no manifest: not a rendered batch (run 'letterforge "
+                                  f"render --year {batch.name}' first, or give --out)"))
     return manifest
 
 
