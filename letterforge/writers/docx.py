@@ -735,6 +735,35 @@ class Ctx:
     block_style: list[str] = field(default_factory=list)  # style inherited from a quote
     first_in_item: bool = False
     fmt: Fmt = field(default_factory=Fmt)
+    lang: str = "en"
+    rtl: bool = False  # a right-to-left letter (Arabic, Hebrew, Persian, Urdu)
+    run_fonts: str = ""  # every run's rFonts (East Asian letters)
+    run_lang: str = ""  # every run's rtl and lang
+
+    @property
+    def run_props(self) -> str:
+        return self.run_fonts + self.run_lang
+
+    def set_language(self, lang: str) -> None:
+        """Every run and paragraph mark carries the letter's language; right-to-left
+        letters get bidi paragraphs and rtl runs, East Asian ones their font."""
+        self.lang = lang
+        base = lang.replace("_", "-").split("-")[0].lower()
+        self.rtl = base in RTL_LANGUAGES
+        fonts = ""
+        attr = "w:val"
+        if base in EAST_ASIAN_FONTS:
+            fonts = f'<w:rFonts w:eastAsia="{EAST_ASIAN_FONTS[base]}"/>'
+            attr = "w:eastAsia"
+        elif self.rtl:
+            if base in COMPLEX_SCRIPT_FONTS:
+                fonts = f'<w:rFonts w:cs="{COMPLEX_SCRIPT_FONTS[base]}"/>'
+            attr = "w:bidi"
+        tag = xml_text(lang)
+        lang_el = (f'<w:lang w:val="{tag}"/>' if attr == "w:val"
+                   else f'<w:lang w:val="{tag}" {attr}="{tag}"/>')
+        self.run_fonts = fonts
+        self.run_lang = ("<w:rtl/>" if self.rtl else "") + lang_el
 
     def style_id(self, name: str) -> str:
         """The id of a paragraph style; a style the base lacks is added to this letter's
@@ -765,6 +794,15 @@ def _internal_name(name: str) -> str:
     return name.casefold()
 
 
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv"})
+# The font Word and LibreOffice use for East Asian characters (Debian's fonts-noto-cjk).
+EAST_ASIAN_FONTS = {"zh": "Noto Serif CJK SC", "ja": "Noto Serif CJK JP",
+                    "ko": "Noto Serif CJK KR"}
+# The font for complex scripts (Debian's fonts-noto-core).
+COMPLEX_SCRIPT_FONTS = {"ar": "Noto Naskh Arabic", "fa": "Noto Naskh Arabic",
+                        "ur": "Noto Naskh Arabic", "he": "Noto Serif Hebrew"}
+
+
 # ----- numbering --------------------------------------------------------------------
 
 
@@ -782,10 +820,12 @@ def _new_list(ctx: Ctx, ordered: bool, start: int, level: int) -> int:
             fmt, text, first = "decimal", f"%{ilvl + 1}.", start
         else:
             fmt, text, first = "bullet", BULLETS[ilvl % 3], 1
+        side = "right" if ctx.rtl else "left"  # right to left: the indent is mirrored
+        bidi = "<w:bidi/>" if ctx.rtl else ""
         levels.append(
             f'<w:lvl w:ilvl="{ilvl}"><w:start w:val="{first}"/><w:numFmt w:val="{fmt}"/>'
-            f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="left"/>'
-            f'<w:pPr><w:ind w:left="{indent}" w:hanging="360"/></w:pPr></w:lvl>'
+            f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="{side}"/>'
+            f'<w:pPr>{bidi}<w:ind w:{side}="{indent}" w:hanging="360"/></w:pPr></w:lvl>'
         )
     ctx.abstracts.append(
         f'<w:abstractNum{ns} w:abstractNumId="{abstract_id}">'
@@ -810,14 +850,18 @@ def _children(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 def _open_paragraph(ctx: Ctx, style: str, numbered: int | None = None,
                     indent: int | None = None) -> None:
-    """<w:p><w:pPr> in schema order: pStyle, numPr, ind."""
+    """<w:p><w:pPr> in schema order: pStyle, numPr, bidi, ind, rPr (the mark's)."""
     out = ctx.out
     out.append(f'<w:p><w:pPr><w:pStyle w:val="{xml_text(ctx.style_id(style))}"/>')
     if numbered is not None:
         out.append(f'<w:numPr><w:ilvl w:val="{ctx.list_depth - 1}"/>'
                    f'<w:numId w:val="{numbered}"/></w:numPr>')
+    if ctx.rtl:
+        out.append("<w:bidi/>")
     if indent is not None:
-        out.append(f'<w:ind w:left="{indent}"/>')
+        out.append(f'<w:ind w:{"right" if ctx.rtl else "left"}="{indent}"/>')
+    if ctx.run_props:
+        out.append(f"<w:rPr>{ctx.run_props}</w:rPr>")
     out.append("</w:pPr>")
 
 
@@ -909,17 +953,19 @@ def _text_xml(text: str) -> str:
 
 
 def _run(text: str, ctx: Ctx) -> None:
-    """<w:r> with its rPr in schema order: rStyle, b, i."""
+    """<w:r> with its rPr in schema order: rStyle, rFonts, b, bCs, i, iCs, rtl, lang."""
     fmt = ctx.fmt
     rpr = ""
     style = "Hyperlink" if fmt.link else ("Verbatim Char" if fmt.code else None)
     if style:
         sid = ctx.base.character_ids.get(_internal_name(style), style.replace(" ", ""))
         rpr += f'<w:rStyle w:val="{xml_text(sid)}"/>'
+    rpr += ctx.run_fonts
     if fmt.bold:
-        rpr += "<w:b/>"
+        rpr += "<w:b/><w:bCs/>" if ctx.rtl else "<w:b/>"
     if fmt.italic:
-        rpr += "<w:i/>"
+        rpr += "<w:i/><w:iCs/>" if ctx.rtl else "<w:i/>"
+    rpr += ctx.run_lang
     if rpr:
         rpr = f"<w:rPr>{rpr}</w:rPr>"
     body = "<w:br/>" if text == "\n" else _text_xml(text)
@@ -1029,6 +1075,7 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
     lang = str(meta.get("lang", "en"))
     b = base(assets.reference_docx, lang)
     ctx = Ctx(base=b)
+    ctx.set_language(lang)
     render_node(doc.tree, ctx)
 
     document = (b.document_head + "".join(ctx.out) + b.document_tail).encode()

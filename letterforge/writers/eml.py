@@ -60,7 +60,29 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes]) -> bytes:
                            filename=f"{name}.docx")
     msg["Content-Language"] = str(doc.meta.get("lang", "en"))
     _fix_boundaries(msg)
-    return msg.as_bytes()
+    raw = msg.as_bytes()
+    if not h["subject"].isascii():
+        raw = _refold_subject(raw, h["subject"])
+    return raw
+
+
+def _refold_subject(raw: bytes, subject: str) -> bytes:
+    """The Subject as RFC 2047 encoded words that keep every space. Python 3.11's folder
+    puts the space between two encoded words outside them, where readers drop it
+    ("المملكةالعربية"); the legacy Header class encodes it inside."""
+    from email.header import Header
+
+    folded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    out: list[bytes] = []
+    skipping = False
+    for line in lines:
+        if skipping and line[:1] in (b" ", b"\t"):
+            continue
+        skipping = line.lower().startswith(b"subject:")
+        out.append(b"Subject: " + folded.encode("ascii") if skipping else line)
+    return b"\r\n".join(out) + sep + body
 
 
 def domain(sender: str) -> str:
