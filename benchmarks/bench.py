@@ -8,12 +8,23 @@ Both sides render the same generated batch of N letters:
   ``soffice --headless --convert-to pdf`` converts them, 200 files per call (LibreOffice
   7.4 given 1000 files in one call stopped after 247 and exited 0).
 
-For each side: wall time, letters per second and the peak RSS summed over the whole
-process tree (parent and all descendants, sampled every 50 ms with psutil); also the
-peak PSS, which does not count shared pages (libraries, forked workers) twice.
+For each side: wall time (median of ``--repeat`` runs, default 3, the two sides
+alternating which goes first, with the spread min-max), letters per second and the
+peak RSS summed over the whole process tree (parent and all descendants, sampled every
+50 ms with psutil); also the peak PSS, which does not count shared pages (libraries,
+forked workers) twice. Then, at each size: letterforge's re-run with nothing changed,
+``letterforge --help`` and ``--only <one letter>`` into a fresh folder (a cold start).
 
-    .venv/bin/python benchmarks/bench.py --letters 200
-    .venv/bin/python benchmarks/bench.py --letters 200,1000 --repeat 3 --json
+Per-stage breakdown: a child process renders a sample of the letters (``--stages``,
+default 10, after one untimed letter) through letterforge's own API -- ``prepare``,
+``plan.renderer()``, ``renderer.merger.merge``, ``letterforge.document.parse``, each
+``WRITERS[fmt].render`` and ``output.BatchWriter.write`` -- on one core, and prints the
+median time per letter of each stage (merge, parse, each writer, write). The writers
+come from the ``WRITERS`` table, so a rewritten writer is measured as it is.
+
+    .venv/bin/python benchmarks/bench.py                       # 200 and 1000 letters, 3 runs
+    .venv/bin/python benchmarks/bench.py --letters 200 --repeat 1
+    .venv/bin/python benchmarks/bench.py --letters 200,1000 --json
 
 Needs ``docxtpl`` and ``psutil`` in the venv (the ``bench`` extra), and ``soffice``.
 Progress goes to stderr; the results (table or JSON) to stdout.
@@ -54,6 +65,7 @@ YEAR = 2013
 SAMPLE_INTERVAL = 0.05  # seconds between two RSS samples of a process tree
 SOFFICE_CHUNK = 200  # files per soffice call (see run_stack)
 WORKER_FLAG = "--docxtpl-worker"  # internal: run the docxtpl side in this child process
+STAGES_FLAG = "--stages-worker"  # internal: time letterforge's stages in this child process
 REGIONS = (
     "African States",
     "Asia-Pacific States",
@@ -332,6 +344,84 @@ def docxtpl_worker(template: str, candidates: str, signatories: str, out_dir: st
     return 0
 
 
+def stages_worker(work: str, sample: str) -> int:
+    """Time letterforge's stages on ``sample`` letters of the batch in ``work``, in this
+    (fresh) process, through letterforge's API; print one JSON object.
+
+    Each stage is timed per letter (wall and CPU time); one letter first, untimed, so
+    that imports, fonts and parsed stylesheets are not counted per letter."""
+    import inspect
+    import statistics as st
+
+    from letterforge.config import Inputs, Options
+    from letterforge.document import parse
+    from letterforge.output import BatchWriter
+    from letterforge.pipeline import prepare
+    from letterforge.writers import WRITERS
+
+    root = Path(work)
+    inputs = Inputs(candidates=root / "candidates.csv", signatories=root / "signatories.csv",
+                    template=root / "templates" / "letter.md")
+    t0 = time.perf_counter()
+    if "check_letters" in inspect.signature(prepare).parameters:
+        plan = prepare(inputs, Options(YEAR), check_letters=False)
+    else:
+        plan = prepare(inputs, Options(YEAR))
+    prepare_s = time.perf_counter() - t0
+    renderer = plan.renderer()
+    job = renderer.job
+    wanted = int(sample)
+    candidates = list(plan.candidates)[:wanted + 1]
+    times: dict[str, list[tuple[float, float]]] = {}
+    parse_params = inspect.signature(parse).parameters
+
+    def timed(stage: str, first: bool, fn: Any, *args: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = fn(*args)
+        if not first:
+            times.setdefault(stage, []).append((time.perf_counter() - wall,
+                                                time.process_time() - cpu))
+        return result
+
+    scratch = tempfile.TemporaryDirectory(prefix="stages-", dir=root)
+    with scratch, BatchWriter(Path(scratch.name) / str(YEAR)) as writer:
+        for i, cand in enumerate(candidates):
+            first = i == 0
+            letter = timed("merge", first, renderer.merger.merge, cand)
+            extra = [job.template, job.email_template][:max(0, len(parse_params) - 1)]
+            doc = timed("parse", first, parse, letter, *extra)
+            rendered: dict[str, bytes] = {}
+
+            def produce(fmt: str, doc: Any = doc, rendered: dict[str, bytes] = rendered,
+                        first: bool = first) -> bytes:
+                if fmt not in rendered:
+                    w = WRITERS[fmt]
+                    needs = w.requires(doc) if hasattr(w, "requires") else w.needs
+                    needed = {n: produce(n) for n in needs}
+                    rendered[fmt] = timed(f"writer {fmt}", first, w.render, doc, job.assets,
+                                          needed)
+                return rendered[fmt]
+
+            files = {WRITERS[fmt].path(cand.slug): produce(fmt) for fmt in job.formats}
+            wall, cpu = time.perf_counter(), time.process_time()
+            for rel, data in files.items():
+                writer.write(rel, data)
+            if not first:
+                times.setdefault("write", []).append((time.perf_counter() - wall,
+                                                      time.process_time() - cpu))
+    print(json.dumps({
+        "letters": len(candidates) - 1,
+        "prepare_s": round(prepare_s, 3),
+        "formats": list(job.formats),
+        "stages": {stage: {"wall_ms": round(st.median(w for w, _ in v) * 1000, 1),
+                           "cpu_ms": round(st.median(c for _, c in v) * 1000, 1),
+                           "wall_ms_min": round(min(w for w, _ in v) * 1000, 1),
+                           "wall_ms_max": round(max(w for w, _ in v) * 1000, 1)}
+                   for stage, v in times.items()},
+    }))
+    return 0
+
+
 # --------------------------------------------------------------------------- the sides
 
 
@@ -364,6 +454,10 @@ class Row:
         return statistics.median(self.walls)
 
     @property
+    def spread(self) -> float:
+        return max(self.walls) - min(self.walls)
+
+    @property
     def peak_rss(self) -> int:
         return max(self.rss)
 
@@ -380,6 +474,8 @@ class Row:
             "side": self.side,
             "letters": self.letters,
             "wall_s": round(self.wall, 3),
+            "wall_min_s": round(min(self.walls), 3),
+            "wall_max_s": round(max(self.walls), 3),
             "letters_per_s": round(self.rate, 3) if self.rate is not None else None,
             "peak_rss_mb": round(self.peak_rss / MB, 1),
             "peak_pss_mb": round(self.peak_pss / MB, 1),
@@ -468,10 +564,24 @@ class SizeResult:
     letters: int
     rows: list[Row]
     ratio: float  # letterforge wall / stack wall (medians)
+    stages: dict[str, Any] | None = None  # stages_worker's JSON
+
+
+def run_stages(tools: Tools, work: Path, sample: int) -> dict[str, Any]:
+    """letterforge's per-stage times on ``sample`` letters of this batch (a child process)."""
+    run = measure(f"stages {work.name}", [str(tools.python), str(Path(__file__).resolve()),
+                                          STAGES_FLAG, str(work), str(sample)],
+                  work / "logs").check()
+    try:
+        result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise BenchError(f"the stage breakdown printed no result: {run.stdout[-500:]}"
+                         ) from exc
+    return result
 
 
 def bench_size(tools: Tools, tmp: Path, docx_template: Path, n: int, repeat: int,
-               rerun: bool) -> SizeResult:
+               rerun: bool, stages: int) -> SizeResult:
     work = tmp / f"n{n}"
     work.mkdir()
     shutil.copytree(ROOT / "templates", work / "templates")
@@ -514,7 +624,11 @@ def bench_size(tools: Tools, tmp: Path, docx_template: Path, n: int, repeat: int
                          work / "logs").check())
         expect("letterforge --only PDFs", count(only_out / str(YEAR) / "pdf", "pdf"), 1)
         rows += [again, helped, only]
-    return SizeResult(n, rows, lf.wall / total.wall)
+    breakdown = None
+    if stages:
+        log(f"[{n} letters] per-stage breakdown on {min(stages, n - 1)} letters")
+        breakdown = run_stages(tools, work, stages) if n > 1 else None
+    return SizeResult(n, rows, lf.wall / total.wall, breakdown)
 
 
 # --------------------------------------------------------------------------- reporting
@@ -550,18 +664,38 @@ def machine_facts(tools: Tools) -> dict[str, str]:
     }
 
 
+def stage_lines(stages: dict[str, Any] | None) -> list[str]:
+    """The per-stage breakdown as lines of text: median ms per letter, wall and CPU."""
+    if not stages:
+        return []
+    parts = stages["stages"]
+    total = sum(v["wall_ms"] for v in parts.values()) or 1.0
+    lines = [f"  per letter, one process, median of {stages['letters']} letters "
+             f"(prepare {stages['prepare_s']:.2f} s once):"]
+    for name, v in parts.items():
+        lines.append(f"    {name:12} {v['wall_ms']:8.1f} ms wall {v['cpu_ms']:8.1f} ms CPU "
+                     f"({v['wall_ms_min']:.1f}-{v['wall_ms_max']:.1f})  "
+                     f"{100 * v['wall_ms'] / total:4.0f} %")
+    lines.append(f"    {'sum':12} {total:8.1f} ms wall")
+    return lines
+
+
 def table(results: Sequence[SizeResult]) -> str:
-    head = ["side", "letters", "wall s", "letters/s", "peak RSS MB", "peak PSS MB"]
+    head = ["side", "letters", "wall s", "min-max s", "letters/s", "peak RSS MB",
+            "peak PSS MB"]
     body: list[list[str] | str] = []  # a row of cells, or a line of text
     for res in results:
         if body:
             body.append("")
         for row in res.rows:
             rate = f"{row.rate:.2f}" if row.rate is not None else "-"
-            body.append([row.side, str(row.letters), f"{row.wall:.2f}", rate,
+            spread = (f"{min(row.walls):.2f}-{max(row.walls):.2f}" if len(row.walls) > 1
+                      else "-")
+            body.append([row.side, str(row.letters), f"{row.wall:.2f}", spread, rate,
                          f"{row.peak_rss / MB:.0f}", f"{row.peak_pss / MB:.0f}"])
         body.append(f"ratio letterforge wall / stack wall ({res.letters} letters): "
                     f"{res.ratio:.2f}")
+        body.extend(stage_lines(res.stages))
     cells = [head, *(ln for ln in body if isinstance(ln, list))]
     widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
 
@@ -590,11 +724,15 @@ def parse_sizes(value: str) -> list[int]:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--letters", type=parse_sizes, default=[200], metavar="N[,N...]",
-                        help="batch size(s) to run (default 200)")
-    parser.add_argument("--repeat", type=int, default=1, metavar="R",
+    parser.add_argument("--letters", type=parse_sizes, default=[200, 1000],
+                        metavar="N[,N...]", help="batch size(s) to run (default 200,1000)")
+    parser.add_argument("--repeat", type=int, default=3, metavar="R",
                         help="runs per side, alternating which goes first; the table shows "
-                             "the median wall time and the highest peak RSS (default 1)")
+                             "the median wall time, its spread and the highest peak RSS "
+                             "(default 3)")
+    parser.add_argument("--stages", type=int, default=10, metavar="K",
+                        help="time letterforge's stages on K letters of each size in one "
+                             "process (default 10; 0: skip)")
     parser.add_argument("--rerun", action=argparse.BooleanOptionalAction, default=True,
                         help="also time a re-run with nothing changed, `letterforge --help` "
                              "and a cold --only render of one letter (default on)")
@@ -629,6 +767,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == [WORKER_FLAG]:
         return docxtpl_worker(*argv[1:5])
+    if argv[:1] == [STAGES_FLAG]:
+        return stages_worker(*argv[1:3])
     args = parse_args(argv)
     if importlib.util.find_spec("docxtpl") is None:
         log("error: bench.py needs docxtpl: .venv/bin/pip install 'docxtpl>=0.20'")
@@ -665,8 +805,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            str(docx_template)], tmp / "logs").check()
         log(f"  LibreOffice first start with a new profile: {warm.wall:.2f} s")
 
-        results = [bench_size(tools, tmp, docx_template, n, args.repeat, args.rerun)
-                   for n in args.letters]
+        results = [bench_size(tools, tmp, docx_template, n, args.repeat, args.rerun,
+                              args.stages) for n in args.letters]
         if args.json:
             print(json.dumps({
                 "machine": facts,
@@ -676,7 +816,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "soffice_profile_creation_s": round(warm.wall, 3),
                 "results": [{"letters": r.letters,
                              "ratio_letterforge_over_stack": round(r.ratio, 3),
-                             "rows": [row.as_dict() for row in r.rows]} for r in results],
+                             "rows": [row.as_dict() for row in r.rows],
+                             "stages": r.stages} for r in results],
             }, indent=2))
         else:
             print(table(results))

@@ -55,6 +55,36 @@ def pdf_text(path: Path, footer: bool = True, wrapped: bool = True) -> str:
     return normalise(out)
 
 
+def pdf_list_items(data: bytes) -> list[list[str]]:
+    """The kinds of the kids of every LI in a PDF's structure tree (read with pypdf, not
+    WeasyPrint), in tree order: [["/Lbl", "/LBody"], ...]."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    def kids(elem: DictionaryObject) -> list[object]:
+        k = elem.get("/K")
+        k = k.get_object() if hasattr(k, "get_object") else k
+        items = k if isinstance(k, ArrayObject) else [] if k is None else [k]
+        return [x.get_object() if hasattr(x, "get_object") else x for x in items]
+
+    found: list[list[str]] = []
+
+    def walk(elem: object) -> None:
+        if not isinstance(elem, DictionaryObject):
+            return
+        children = kids(elem)
+        if elem.get("/S") == "/LI":
+            found.append([str(c.get("/S")) if isinstance(c, DictionaryObject) else repr(c)
+                          for c in children])
+        for child in children:
+            walk(child)
+
+    walk(PdfReader(io.BytesIO(data)).trailer["/Root"]["/StructTreeRoot"].get_object())
+    return found
+
+
 def docx_text(path: Path) -> str:
     """Body text of a DOCX through docx2python (not python-docx), with its list numbers
     ("1)\\t") written as the letter writes them ("1. ")."""

@@ -18,9 +18,10 @@ from ..document import classes
 Rule = Callable[[SyntaxTreeNode], str]
 
 
-def _attrs(node: SyntaxTreeNode, extra: dict[str, Any] | None = None) -> str:
+def _attrs(node: SyntaxTreeNode, extra: dict[str, Any] | None = None,
+           more_classes: tuple[str, ...] = ()) -> str:
     attrs: dict[str, Any] = {}
-    cls = classes(node)
+    cls = classes(node) + list(more_classes)
     if cls:
         attrs["class"] = " ".join(cls)
     if not node.is_root and node.attrs.get("id"):
@@ -43,18 +44,45 @@ def _heading(node: SyntaxTreeNode) -> str:
     return f"<{node.tag}{_attrs(node)}>{_children(node)}</{node.tag}>\n"
 
 
+#: Class of an ordered list whose every item is one line of text (a tight item: one
+#: hidden paragraph). The PDF writer sets its numbers inside the text's first line,
+#: hung into the margin (see writers/pdf.py), which WeasyPrint lays out much faster
+#: than an outside marker; it needs no block inside the item.
+TIGHT = "lf-tight"
+
+
+def _is_tight(node: SyntaxTreeNode) -> bool:
+    return all(
+        item.type == "list_item"
+        and all(child.type == "paragraph" and child.hidden for child in item.children)
+        and len(item.children) <= 1
+        for item in node.children
+    )
+
+
+def _number_class(number: int) -> tuple[str, ...]:
+    """``lf-nN`` for an item whose number has N >= 2 digits: its hanging indent."""
+    digits = len(str(number))
+    return (f"lf-n{digits}",) if digits > 1 else ()
+
+
 def _ordered_list(node: SyntaxTreeNode) -> str:
     start = node.attrs.get("start")
     extra = {"start": start} if start not in (None, 1) else {}
-    return f"<ol{_attrs(node, extra)}>\n{_children(node)}</ol>\n"
+    if not _is_tight(node):
+        return f"<ol{_attrs(node, extra)}>\n{_children(node)}</ol>\n"
+    first = int(start) if isinstance(start, int | str) and str(start).isdigit() else 1
+    items = "".join(_list_item(item, _number_class(first + i))
+                    for i, item in enumerate(node.children))
+    return f"<ol{_attrs(node, extra, (TIGHT,))}>\n{items}</ol>\n"
 
 
 def _bullet_list(node: SyntaxTreeNode) -> str:
     return f"<ul{_attrs(node)}>\n{_children(node)}</ul>\n"
 
 
-def _list_item(node: SyntaxTreeNode) -> str:
-    return f"<li{_attrs(node)}>{_children(node)}</li>\n"
+def _list_item(node: SyntaxTreeNode, more_classes: tuple[str, ...] = ()) -> str:
+    return f"<li{_attrs(node, None, more_classes)}>{_children(node)}</li>\n"
 
 
 def _blockquote(node: SyntaxTreeNode) -> str:

@@ -126,3 +126,24 @@ def test_a_remote_resource_stops_the_render_with_a_clear_error(tmp_path: Path) -
                     "body { background: url(https://example.org/track.png) }")
     with pytest.raises(RenderError, match="fetches nothing from the network"):
         pdf.render(doc, assets)
+
+
+def test_every_pdf_of_the_batch_is_pdf_ua_1_with_labelled_list_items(batch_2013: Path) -> None:
+    """An independent validator (page-validation) passes every letter as PDF/UA-1, and
+    every list item is a label and a body, as the list numbers hang inside the text."""
+    import page
+
+    from conftest import pdf_list_items
+
+    pdfs = sorted((batch_2013 / "pdf").glob("*.pdf"))
+    assert len(pdfs) > 1
+    for path in pdfs:
+        data = path.read_bytes()
+        report = page.validate_pdf_bytes(data, profile="ua1")
+        assert report.is_compliant, (path.name, [(f.rule_id, f.message)
+                                                 for f in report.failures])
+        items = pdf_list_items(data)
+        labelled = [kids for kids in items if kids == ["/Lbl", "/LBody"]]
+        # an item broken over two pages continues there as a body without a label
+        assert all(kids in (["/Lbl", "/LBody"], ["/LBody"]) for kids in items), path.name
+        assert len(labelled) >= 58, (path.name, len(labelled))

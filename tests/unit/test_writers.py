@@ -102,6 +102,105 @@ def test_pdf_golden_text(mexico: tuple[Document, Renderer], tmp_path: Path) -> N
     golden("pdf/mexico.txt", "\n".join(re.findall(r".{1,100}(?:\s|$)", text)) + "\n")
 
 
+LISTS = """\
+Tight:
+
+1. one
+2. two *with* [a link](https://example.org/a)
+
+Loose:
+
+- a
+
+  a's second paragraph
+- b
+
+From nine:
+
+9. nine
+10. ten
+11. eleven
+12. twelve
+13. thirteen
+14. fourteen
+15. fifteen
+16. sixteen
+17. seventeen
+18. eighteen
+19. nineteen
+20. twenty
+
+Nested:
+
+1. outer
+   1. inner
+   2. inner two
+2. outer two
+"""
+
+
+def _lists_document() -> Document:
+    cand = Candidate(2013, "X", "X", ("a@example.org",), "x", {}, Source("c.csv", 2))
+    return Document(parse_markdown(LISTS), {"lang": "en", "title": "Lists"}, cand)
+
+
+def test_html_marks_tight_ordered_lists_and_long_numbers() -> None:
+    html = render_page(_lists_document().tree, {"lang": "en", "title": "t"})
+    assert '<ol class="lf-tight">\n<li>one</li>' in html
+    assert "<ul>\n<li><p>a</p>" in html  # loose: unmarked, numbers stay outside
+    assert '<ol class="lf-tight" start="9">\n<li>nine</li>\n<li class="lf-n2">ten</li>' in html
+    assert '<li class="lf-n2">twenty</li>' in html
+    # an item holding a list is not one line of text: its list keeps outside numbers
+    assert '<ol>\n<li>outer<ol class="lf-tight">\n<li>inner</li>' in html
+
+
+def test_pdf_lists_keep_pdf_ua_structure_and_hanging_numbers(tmp_path: Path) -> None:
+    import subprocess
+
+    import page
+
+    from conftest import pdf_list_items
+
+    root = ROOT / "templates"
+    assets = Assets(root, "letter.css", (root / "letter.css").read_text(encoding="utf-8"))
+    data = WRITERS["pdf"].render(_lists_document(), assets)
+    report = page.validate_pdf_bytes(data, profile="ua1")
+    assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
+    items = pdf_list_items(data)
+    assert len(items) == 2 + 2 + 12 + 2 + 2
+    assert all(kids == ["/Lbl", "/LBody"] for kids in items), items
+    # the numbers hang in the margin: each ends before its text, and every item's text
+    # starts at the same place whatever its number's width (9. and 10. alike)
+    (tmp_path / "l.pdf").write_bytes(data)
+    xml = subprocess.run(["pdftotext", "-bbox", str(tmp_path / "l.pdf"), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    words = [(w, float(x0), float(x1)) for x0, x1, w in
+             re.findall(r'xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">'
+                        r"([^<]*)</word>", xml)]
+    names = [w for w, _, _ in words]
+    part = words[names.index("nine:") + 1:names.index("Nested:")]
+    pairs = [(a, b) for a, b in zip(part, part[1:], strict=False) if re.fullmatch(r"\d+\.", a[0])]
+    assert [a[0] for a, _ in pairs] == [f"{n}." for n in range(9, 21)]
+    number_ends = [a[2] for a, _ in pairs]
+    assert all(a[2] < b[1] for a, b in pairs)
+    assert len({round(b[1], 1) for _, b in pairs}) == 1  # every text starts at one place
+    assert max(number_ends) - min(number_ends) < 0.5  # right-aligned, like outside markers
+
+
+def test_hanging_lists_are_checked_for_the_pinned_weasyprint() -> None:
+    """The list tagging pass wraps a private WeasyPrint function: it is installed only on
+    the version it was checked for. Bumping the pin means checking it again (these tests)
+    and updating HANGING_LISTS_WEASYPRINT."""
+    import weasyprint
+
+    from letterforge.writers import pdf
+
+    pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
+    pinned = re.search(r"^weasyprint==(\S+)$", pins, re.M | re.I)
+    assert pinned and pinned.group(1) == pdf.HANGING_LISTS_WEASYPRINT
+    assert pdf.hanging_lists() is (weasyprint.__version__ == pdf.HANGING_LISTS_WEASYPRINT)
+
+
 def test_eml_golden_headers_and_structure(mexico: tuple[Document, Renderer]) -> None:
     doc, renderer = mexico
     pdf = b"%PDF-1.7 stand-in"
