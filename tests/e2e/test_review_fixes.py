@@ -21,7 +21,8 @@ SMALL = ("year,name,short_name,email\n"
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
+    # a wide terminal: send's table wraps its cells to fit COLUMNS
+    return CliRunner(env={"COLUMNS": "250"}).invoke(app, list(args))
 
 
 def _manifest(small: Path) -> dict:
