@@ -168,5 +168,6 @@ def test_a_ledger_line_cut_mid_character_is_survived(small: Path) -> None:
                     "--security", "none", "--port", "1", "--limit", "0")
     assert result.exit_code == 0, result.output
     lines = ledger.read_bytes().split(b"\n")
-    assert json.loads(lines[1])["state"] == "marked-sent"
+    assert json.loads(lines[1])["cut_short"] == 1  # send says which line it ended
+    assert json.loads(lines[2])["state"] == "marked-sent"
     assert "1 sent" in invoke("send", "--year", "2013").stderr
