@@ -723,7 +723,7 @@ def fit_table(header: Sequence[str], rows: Sequence[Sequence[str]], width: int,
     """The lines of a table no wider than ``width`` (when it can be: a column keeps at
     least one character). The columns in ``wrap`` share the room the others leave and
     are wrapped onto more lines, at spaces where they can. Each is kept as wide as its
-    longest word (up to half the room) while there is room for that, the first ones in
+    longest word while there is room for that, the first ones in
     ``wrap`` first; long words are broken only when there is not."""
     ncols = len(header)
     table = [list(header), *[list(r) for r in rows]]
@@ -735,7 +735,7 @@ def fit_table(header: Sequence[str], rows: Sequence[Sequence[str]], width: int,
         left = room - sum(natural[i] for i in range(ncols) if i not in wrap)
         for k, i in enumerate(wrap):  # each as wide as its longest word, if it can be
             words = [len(w) for r in table for w in r[i].split()] or [1]
-            floor = min(natural[i], max(len(header[i]), max(words)), max(room // 2, 1))
+            floor = min(natural[i], max(len(header[i]), max(words)))
             keep = sum(min(natural[j], 8) for j in wrap[k + 1:])  # for the ones after
             widths[i] = max(min(floor, left - keep), 1)
             left -= widths[i]
