@@ -403,41 +403,55 @@ def check(
 @app.command()
 @handle_errors
 def send(
-    year: YearOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output root of the batch.")] = Path("out"),  # noqa: E501
+    year: Annotated[int, typer.Option("--year", "-y", metavar="YEAR",
+                                      help="Year of the batch to send (OUT/YEAR).")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                      help="Folder the batch was rendered into.")] = Path("out"),
     really: Annotated[bool, typer.Option("--send", help="Really send. Without it: a dry run "
                                          "that shows what would go to whom.")] = False,
-    host: Annotated[str, typer.Option("--host", envvar="LETTERFORGE_SMTP_HOST",
-                                      help="SMTP server.")] = "localhost",
+    host: Annotated[str, typer.Option("--host", envvar="LETTERFORGE_SMTP_HOST", metavar="HOST",
+                                      help="SMTP server to send through.")] = "localhost",
     port: Annotated[int | None, typer.Option("--port", envvar="LETTERFORGE_SMTP_PORT",
-                                             help="Port (default: 587, 465 with tls, 25 with "
-                                             "none).")] = None,
+                                             metavar="PORT",
+                                             help="Port of the SMTP server (default: 587, "
+                                             "465 with tls, 25 with none).")] = None,
     security: Annotated[str, typer.Option("--security", envvar="LETTERFORGE_SMTP_SECURITY",
-                                          help="starttls, tls or none.")] = "starttls",
+                                          metavar="starttls|tls|none",
+                                          help="How to encrypt the connection to the SMTP "
+                                          "server.")] = "starttls",
     user: Annotated[str | None, typer.Option("--user", envvar="LETTERFORGE_SMTP_USER",
-                                             help="Log in as this user.")] = None,
+                                             metavar="USER",
+                                             help="Log in to the SMTP server as USER.")] = None,
     password_env: Annotated[str, typer.Option(
-        "--password-env", help="Environment variable holding the password.")
+        "--password-env", metavar="VAR",
+        help="Environment variable holding the SMTP password.")
     ] = "LETTERFORGE_SMTP_PASSWORD",
     password_command: Annotated[str | None, typer.Option(
-        "--password-command", help="Command that prints the password (e.g. 'pass show smtp').")
+        "--password-command", metavar="COMMAND",
+        help="Command that prints the SMTP password (e.g. 'pass show smtp').")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=0,
-                                              help="Send at most N messages.")] = None,
-    rate: Annotated[float, typer.Option("--rate", min=0, help="At most N messages per minute "
-                                        "(0: no limit).")] = 30.0,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Only this letter (repeatable).")] = None,  # noqa: E501
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N",
+                                              help="Send at most N letters this run.")] = None,
+    rate: Annotated[float, typer.Option("--rate", metavar="N", help="Send at most N letters a "
+                                        "minute (0: no limit).")] = 30.0,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", metavar="NAME", help="Send only this letter (candidate or file name; "
+        "repeatable).")] = None,
     resend: Annotated[list[str] | None, typer.Option(
-        "--resend", help="Send this letter again although it was sent, changed or its "
-        "state is unknown (repeatable).")] = None,
+        "--resend", metavar="NAME", help="Send this letter although it was sent, changed, "
+        "edited or its state is unknown; a partly refused letter goes to the refused "
+        "recipients only (repeatable).")] = None,
     mark_sent: Annotated[list[str] | None, typer.Option(
-        "--mark-sent", help="Record this letter as sent without sending it (repeatable).")
+        "--mark-sent", metavar="NAME",
+        help="Record this letter as sent without sending it (repeatable).")
     ] = None,
     export_failed: Annotated[Path | None, typer.Option(
-        "--export-failed", help="Write the letters that failed or need a look to this CSV.")
+        "--export-failed", metavar="FILE",
+        help="Write the letters that failed or need a look to this CSV.")
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the "
-                                           "server.")] = 30.0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS",
+                                           help="How long to wait for the SMTP server.")
+                       ] = 30.0,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -446,12 +460,26 @@ def send(
     A dry run unless --send is given. The send ledger (send-ledger.jsonl in the batch)
     records every message; a rerun sends only what was not sent. The password comes
     only from the environment or --password-command: letterforge never prompts.
+    Exits 1 when a letter failed or needs a look, in a dry run too.
     """
+    import shutil
+
     from .errors import Interrupted, SendError, UsageError
-    from .send import SmtpConfig, export_problems, password_from, send_batch
+    from .send import (
+        NEEDS_ATTENTION,
+        SmtpConfig,
+        export_problems,
+        fit_table,
+        password_from,
+        send_batch,
+    )
 
     if security not in ("starttls", "tls", "none"):
         raise UsageError(f"--security: {security!r} is not starttls, tls or none")
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit: {limit} is not a number of letters (0 or more)")
+    if rate < 0:
+        raise UsageError(f"--rate: {rate:g} is not a number of letters a minute (0 or more)")
     if port is None:
         port = {"starttls": 587, "tls": 465, "none": 25}[security]
     config = None
@@ -463,7 +491,14 @@ def send(
         config = SmtpConfig(host, port, security, user, password, timeout)
 
     def event(state: str, m: Any, note: str) -> None:
-        _err(f"{state:8} {m.candidate} -> {', '.join(m.to)}: {note}")
+        line = f"{state:8} {m.candidate} -> {', '.join(m.to)}: {note}"
+        if state in ("failed", *NEEDS_ATTENTION):
+            typer.echo(line, err=True)  # an error: said even with --quiet
+        else:
+            _err(line)
+
+    def letters(n: int) -> str:
+        return f"{n} letter{'s' if n != 1 else ''}"
 
     batch = out / str(year)
     try:
@@ -473,34 +508,39 @@ def send(
     except KeyboardInterrupt:
         raise Interrupted("every message handed to the server so far is in the send "
                           "ledger; run the same command again to send the rest") from None
-    if report.dry_run and not as_json:
+    if report.dry_run and not as_json and not quiet:
         rows = [(m.candidate, ", ".join(m.recipients), m.state, m.note)
                 for m in report.messages]
-        header = ("Candidate", "Recipients", "State", "Note")
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-        for r in [header, *rows]:
-            typer.echo("  ".join(v.ljust(w) for v, w in zip(r[:3], widths, strict=True))
-                       + "  " + r[3])
+        width = shutil.get_terminal_size((80, 24)).columns
+        for line in fit_table(("Candidate", "Recipients", "State", "Note"), rows, width,
+                              wrap=(1, 0, 3)):
+            typer.echo(line)
     if export_failed is not None:
         n = export_problems(report, export_failed)
-        _err(f"{n} letter{'s' if n != 1 else ''} to retry or check written to {export_failed}")
-    counts = {s: report.count(s) for s in ("pending", "sent", "failed", "unknown", "changed",
-                                            "modified", "stale", "skipped")}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        _err(f"{letters(n)} to retry or check written to {export_failed}")
+    counts = report.counts()
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    attention = report.needs_attention()
     if report.dry_run:
         _err(f"Dry run, nothing sent: {summary}. Add --send to send the pending ones.")
     else:
-        _err(f"Sent {len(report.sent)} this run; now {summary}.")
+        _err(f"Sent {letters(len(report.sent))} this run; now {summary}.")
     if report.stopped:
-        _err(f"stopped: {report.stopped}")
-    attention = sum(counts[s] for s in ("failed", "unknown", "changed", "modified", "stale"))
-    _emit({"ok": not (report.stopped or (not report.dry_run and attention)),
+        typer.echo(f"stopped: {report.stopped}", err=True)
+    if attention:  # the reason for exit 1: said even with --quiet
+        where = ("see the Note column above" if report.dry_run and not quiet and not as_json
+                 else f"the dry run (letterforge send --year {year}"
+                 + (f" --out {out}" if out != Path("out") else "") + ") says why")
+        typer.echo(f"{letters(attention)} need{'s' if attention == 1 else ''} a look: "
+                   f"{where}", err=True)
+    _emit({"ok": not (report.stopped or attention),
            "dry_run": report.dry_run, "batch": str(batch), "sent_this_run": len(report.sent),
-           "counts": {s: n for s, n in counts.items() if n}, "stopped": report.stopped,
+           "counts": counts, "stopped": report.stopped,
            "messages": [{"candidate": m.candidate, "slug": m.slug, "file": m.path,
-                         "recipients": m.recipients, "state": m.state, "note": m.note}
+                         "recipients": m.recipients, "state": m.state, "note": m.note,
+                         **({"refused": m.refused} if m.refused else {})}
                         for m in report.messages]})
-    if report.stopped or (not report.dry_run and attention):
+    if report.stopped or attention:
         raise typer.Exit(1)
 
 

@@ -21,7 +21,8 @@ SMALL = ("year,name,short_name,email\n"
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
+    # a wide terminal: send's table wraps its cells to fit COLUMNS
+    return CliRunner(env={"COLUMNS": "250"}).invoke(app, list(args))
 
 
 def _manifest(small: Path) -> dict:
@@ -167,5 +168,6 @@ def test_a_ledger_line_cut_mid_character_is_survived(small: Path) -> None:
                     "--security", "none", "--port", "1", "--limit", "0")
     assert result.exit_code == 0, result.output
     lines = ledger.read_bytes().split(b"\n")
-    assert json.loads(lines[1])["state"] == "marked-sent"
+    assert json.loads(lines[1])["cut_short"] == 1  # send says which line it ended
+    assert json.loads(lines[2])["state"] == "marked-sent"
     assert "1 sent" in invoke("send", "--year", "2013").stderr

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import hashlib
+import io
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from email import message_from_bytes, policy
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from typer.testing import CliRunner
 
+from conftest import ROOT
 from letterforge.cli import app
 from letterforge.send import SendError, SmtpConfig, batch_lock, connect
 
@@ -30,7 +37,11 @@ class Recorder:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refuse: set[str] = set()
         self.drop_at_rcpt_of: int | None = None  # close the connection at this message
-        self.delay = 0.0
+        # take this message (1, 2...) but hold the reply to its DATA until `release` is
+        # set; `holding` is set while it is held
+        self.hold_data_of: int | None = None
+        self.holding = threading.Event()
+        self.release = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.drop_at_rcpt_of is not None and len(self.messages) + 1 >= self.drop_at_rcpt_of:
@@ -42,10 +53,11 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                               envelope.original_content or envelope.content))
+        if self.hold_data_of == len(self.messages):  # taken, but the reply is held
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
         return f"250 2.0.0 Ok: queued as Q{len(self.messages)}"
 
     def ids(self) -> list[str]:
@@ -72,13 +84,18 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 def server():
     started: list[Controller] = []
 
-    def start(*, auth: bool = False) -> tuple[Recorder, int]:
+    def start(*, auth: bool = False, tls: ssl.SSLContext | None = None,
+              starttls: ssl.SSLContext | None = None) -> tuple[Recorder, int]:
         handler = Recorder()
         port = _free_port()
-        kwargs = {}
+        kwargs: dict = {}
         if auth:
             kwargs = {"authenticator": _authenticator, "auth_required": True,
                       "auth_require_tls": False}
+        if tls is not None:
+            kwargs["ssl_context"] = tls
+        if starttls is not None:
+            kwargs.update(tls_context=starttls, require_starttls=True)
         controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
         controller.start()
         started.append(controller)
@@ -97,8 +114,38 @@ def batch(batch_2013: Path, tmp_path: Path) -> Path:
     return dest
 
 
+# Two letters with Cc and Bcc recipients, rendered once for the module (-j 1)
+CC_CANDIDATES = ("year,name,short_name,email,cc,bcc\n"
+                 "2013,Mexico,Mexico,m@example.org,desk.m@example.org,archive@example.org\n"
+                 "2013,Cuba,Cuba,c@example.org,desk.c@example.org,\n")
+
+
+@pytest.fixture(scope="module")
+def cc_rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cc")
+    shutil.copy(ROOT / "signatories.csv", root / "signatories.csv")
+    shutil.copytree(ROOT / "templates", root / "templates")
+    (root / "candidates.csv").write_text(CC_CANDIDATES, encoding="utf-8")
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(app, ["render", "--year", "2013", "-j", "1"])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.output
+    return root / "out" / "2013"
+
+
+@pytest.fixture
+def cc_batch(cc_rendered: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "out" / "2013"
+    shutil.copytree(cc_rendered, dest)
+    return dest
+
+
 def run(batch: Path, port: int, *args: str, env: dict[str, str] | None = None):
-    runner = CliRunner(env=env)
+    # a wide terminal, so that what a test looks for is on one line of the table
+    runner = CliRunner(env={"COLUMNS": "250", **(env or {})})
     return runner.invoke(app, ["send", "--year", "2013", "--out", str(batch.parent),
                                "--host", "127.0.0.1", "--port", str(port),
                                "--security", "none", "--rate", "0", *args])
@@ -107,6 +154,21 @@ def run(batch: Path, port: int, *args: str, env: dict[str, str] | None = None):
 def _ledger(batch: Path) -> list[dict]:
     path = batch / "send-ledger.jsonl"
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def _manifest_sha(batch: Path, rel: str) -> str:
+    manifest = json.loads((batch / "manifest.json").read_text())
+    return next(f["sha256"] for e in manifest["letters"] for f in e["files"]
+                if f["path"] == rel)
+
+
+def _eml_sha(batch: Path, slug: str) -> str:
+    return _manifest_sha(batch, f"email/{slug}.eml")
+
+
+def _csv_order() -> list[str]:
+    rows = csv.DictReader(io.StringIO((ROOT / "candidates.csv").read_text(encoding="utf-8")))
+    return [r["short_name"] for r in rows if r["year"] == "2013"]
 
 
 def test_dry_run_is_the_default(batch: Path, server) -> None:
@@ -119,30 +181,77 @@ def test_dry_run_is_the_default(batch: Path, server) -> None:
     assert handler.messages == [] and not (batch / "send-ledger.jsonl").exists()
 
 
+def test_dry_run_table_fits_the_terminal_in_the_order_of_the_csv(batch: Path, server) -> None:
+    _, port = server()
+    result = run(batch, port, env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines and max(len(x) for x in lines) <= 60
+    # each row's first line names its state (wrapped cells go on below), in CSV order
+    firsts = [x.split("  ")[0] for x in lines[1:] if " pending" in x]
+    names = _csv_order()
+    assert [n.split()[0] for n in names] == [f.split()[0] for f in firsts]
+    assert names[0] != sorted(names)[0] or names[1] != sorted(names)[1]  # not alphabetical
+    wide = run(batch, port, env={"COLUMNS": "250"}).stdout.splitlines()
+    assert len(wide) == 18
+
+
+def test_quiet_prints_nothing_but_errors(batch: Path, server) -> None:
+    _, port = server()
+    result = run(batch, port, "-q")
+    assert result.exit_code == 0
+    assert result.stdout == "" and result.stderr == ""
+    eml = batch / "email" / "cuba.eml"
+    eml.write_bytes(eml.read_bytes().replace(b"Excellency", b"Dear friend"))
+    result = run(batch, port, "-q")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("1 letter needs a look")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_help_speaks_of_sending() -> None:
+    result = CliRunner(env={"COLUMNS": "100"}).invoke(app, ["send", "--help"])
+    assert "Year of the batch to send" in result.stdout
+    assert "Election year to render" not in result.stdout
+    assert "<" not in result.stdout and "x>=0" not in result.stdout
+
+
 def test_send_delivers_each_message_once_and_reruns_send_nothing(batch: Path, server) -> None:
     handler, port = server()
+    eml_before = (batch / "email" / "mexico.eml").read_bytes()
     result = run(batch, port, "--send")
     assert result.exit_code == 0, result.output
+    assert "Sent 17 letters this run; now 17 sent." in result.stderr
     assert len(handler.messages) == 17 and len(set(handler.ids())) == 17
     mail_from, rcpts, raw = next(m for m in handler.messages if b"mexico@" in m[2])
     assert mail_from == "open-letters@example.org"
     assert rcpts == ["mission.mexico@example.org", "hrc.desk.mexico@example.org"]
     msg = message_from_bytes(raw, policy=policy.default)
     assert next(msg.iter_attachments()).get_content() == (batch / "pdf" / "mexico.pdf").read_bytes()
+    # dated when it was sent; the .eml keeps its stable date, and the Message-ID
+    assert (batch / "email" / "mexico.eml").read_bytes() == eml_before
+    on_disk = message_from_bytes(eml_before, policy=policy.default)
+    assert msg["Message-ID"] == on_disk["Message-ID"]
+    assert parsedate_to_datetime(msg["Date"]).year > 2013 == parsedate_to_datetime(
+        on_disk["Date"]).year
+    assert raw.count(b"\nDate:") == 1
     states = [r["state"] for r in _ledger(batch)]
     assert states.count("sent") == 17 and states.count("sending") == 17
-    assert all(r["reply"].startswith("250 2.0.0 Ok") for r in _ledger(batch)
-               if r["state"] == "sent")
+    sent = {r["slug"]: r for r in _ledger(batch) if r["state"] == "sent"}
+    assert sent["mexico"]["date"] == msg["Date"]
+    assert all(r["reply"].startswith("250 2.0.0 Ok") for r in sent.values())
 
     again = run(batch, port, "--send")
     assert again.exit_code == 0, again.output
     assert len(handler.messages) == 17
-    assert "Sent 0 this run; now 17 sent" in again.stderr
+    assert "Sent 0 letters this run; now 17 sent" in again.stderr
 
 
 def test_limit_then_rerun(batch: Path, server) -> None:
     handler, port = server()
-    assert run(batch, port, "--send", "--limit", "5").exit_code == 0
+    result = run(batch, port, "--send", "--limit", "1")
+    assert result.exit_code == 0 and "Sent 1 letter this run" in result.stderr
+    assert run(batch, port, "--send", "--limit", "4").exit_code == 0
     assert len(handler.messages) == 5
     assert run(batch, port, "--send").exit_code == 0
     assert len(handler.messages) == 17 and len(set(handler.ids())) == 17
@@ -156,17 +265,12 @@ def test_rate_limit_spaces_the_messages(batch: Path, server) -> None:
     assert len(handler.messages) == 3
 
 
-def test_bcc_is_an_envelope_recipient_not_a_header(sample: Path, server,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    (sample / "candidates.csv").write_text(
-        "year,name,short_name,email,bcc\n2013,Mexico,Mexico,m@example.org,archive@example.org\n")
-    monkeypatch.chdir(sample)
-    assert CliRunner().invoke(app, ["render", "--year", "2013"]).exit_code == 0
+def test_bcc_is_an_envelope_recipient_not_a_header(cc_batch: Path, server) -> None:
     handler, port = server()
-    result = run(sample / "out" / "2013", port, "--send")
+    result = run(cc_batch, port, "--send", "--only", "Mexico")
     assert result.exit_code == 0, result.output
     ((_, rcpts, raw),) = handler.messages
-    assert rcpts == ["m@example.org", "archive@example.org"]
+    assert rcpts == ["m@example.org", "desk.m@example.org", "archive@example.org"]
     assert b"archive@example.org" not in raw and b"\nBcc:" not in raw
 
 
@@ -181,12 +285,50 @@ def test_refused_recipient_is_recorded_and_the_batch_goes_on(batch: Path, server
     assert "Recipient address rejected" in result.stderr
     cuba = [r for r in _ledger(batch) if r["slug"] == "cuba"]
     assert [r["state"] for r in cuba] == ["failed"]
-    rows = failed_csv.read_text(encoding="utf-8-sig").splitlines()
-    assert rows[0] == "candidate,to,file,state,reason" and rows[1].startswith("Cuba,")
+    rows = list(csv.reader(io.StringIO(failed_csv.read_text(encoding="utf-8-sig"))))
+    assert rows[0] == ["candidate", "to", "file", "state", "reason", "refused"]
+    assert rows[1][0] == "Cuba" and rows[1][5] == "mission.cuba@example.org"
     assert len(rows) == 2
     handler.refuse = set()  # the address was fixed on the server side
     assert run(batch, port, "--send").exit_code == 0
     assert len(handler.messages) == 17 and len(set(handler.ids())) == 17
+
+
+def test_a_refused_cc_or_bcc_is_a_partial_send_resent_to_them_only(
+    cc_batch: Path, server, tmp_path: Path
+) -> None:
+    handler, port = server()
+    handler.refuse = {"archive@example.org", "desk.c@example.org"}  # a Bcc and a Cc
+    failed_csv = tmp_path / "failed.csv"
+    result = run(cc_batch, port, "--send", "--export-failed", str(failed_csv))
+    assert result.exit_code == 1
+    assert [r for _, r, _ in handler.messages] == [
+        ["m@example.org", "desk.m@example.org"], ["c@example.org"]]
+    last = {r["slug"]: r for r in _ledger(cc_batch)}
+    assert last["mexico"]["state"] == last["cuba"]["state"] == "partial"
+    assert list(last["mexico"]["refused"]) == ["archive@example.org"]
+    assert last["mexico"]["refused"]["archive@example.org"].startswith("550")
+    assert last["mexico"]["accepted"] == ["m@example.org", "desk.m@example.org"]
+    assert list(last["cuba"]["refused"]) == ["desk.c@example.org"]
+    assert "2 partial" in result.stderr
+    rows = list(csv.DictReader(io.StringIO(failed_csv.read_text(encoding="utf-8-sig"))))
+    assert [(r["candidate"], r["state"], r["refused"]) for r in rows] == [
+        ("Mexico", "partial", "archive@example.org"), ("Cuba", "partial", "desk.c@example.org")]
+    assert "refused archive@example.org (550" in rows[0]["reason"]
+
+    dry = run(cc_batch, port)  # needs a look: exit 1, and a rerun sends nothing
+    assert dry.exit_code == 1 and "2 partial" in dry.stderr
+    assert "--resend 'Mexico' to send it to them only" in dry.stdout
+    assert run(cc_batch, port, "--send").exit_code == 1
+    assert len(handler.messages) == 2
+
+    handler.refuse = set()  # the addresses were fixed
+    result = run(cc_batch, port, "--send", "--resend", "Mexico", "--resend", "Cuba")
+    assert result.exit_code == 0, result.output
+    assert [r for _, r, _ in handler.messages[2:]] == [["archive@example.org"],
+                                                      ["desk.c@example.org"]]
+    assert len(set(handler.ids())) == 2  # the same messages, to the refused ones only
+    assert "2 sent" in run(cc_batch, port).stderr
 
 
 def test_server_requiring_authentication(batch: Path, server) -> None:
@@ -217,6 +359,34 @@ def test_no_password_is_an_error_not_a_prompt(batch: Path, server) -> None:
     assert "no password for campaign: set LETTERFORGE_SMTP_PASSWORD" in result.stderr
 
 
+def _self_signed(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_sending_over_tls(batch: Path, server, tmp_path: Path, security: str) -> None:
+    cert, context = _self_signed(tmp_path)
+    handler, port = (server(tls=context) if security == "tls" else server(starttls=context))
+    args = ["send", "--year", "2013", "--out", str(batch.parent), "--host", "127.0.0.1",
+            "--port", str(port), "--security", security, "--send", "--limit", "1"]
+    untrusted = CliRunner().invoke(app, args)
+    assert untrusted.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+    assert handler.messages == []
+    trusted = CliRunner(env={"SSL_CERT_FILE": str(cert)}).invoke(app, args)
+    assert trusted.exit_code == 0, trusted.output
+    assert len(handler.messages) == 1
+
+
 def test_dropped_connection_stops_and_loses_nothing(batch: Path, server) -> None:
     handler, port = server()
     handler.drop_at_rcpt_of = 4
@@ -231,45 +401,36 @@ def test_dropped_connection_stops_and_loses_nothing(batch: Path, server) -> None
     assert len(handler.messages) == 17 and len(set(handler.ids())) == 17
 
 
-def _eml_sha(batch: Path, slug: str) -> str:
-    manifest = json.loads((batch / "manifest.json").read_text())
-    return next(f["sha256"] for e in manifest["letters"] for f in e["files"]
-                if f["path"] == f"email/{slug}.eml")
-
-
 def test_killed_mid_batch_never_sends_twice(batch: Path, server) -> None:
     handler, port = server()
-    handler.delay = 0.3  # the client spends most of its time waiting inside DATA
+    handler.hold_data_of = 5  # the server takes the 5th message and holds its reply
     cmd = [sys.executable, "-m", "letterforge.cli", "send", "--year", "2013", "--out",
            str(batch.parent), "--host", "127.0.0.1", "--port", str(port), "--security",
            "none", "--rate", "0", "--send"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while len(handler.messages) < 5 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.15)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    time.sleep(0.5)  # let the server finish what it was receiving
-    assert 5 <= len(handler.messages) < 17
+    try:
+        assert handler.holding.wait(120), "the client never reached the 5th message"
+        proc.send_signal(signal.SIGKILL)  # while it waits for the server's reply
+        proc.communicate(timeout=60)
+    finally:
+        handler.release.set()
+    assert len(handler.messages) == 5  # the server took the 5th; the client never knew
+    last = {r["slug"]: r["state"] for r in _ledger(batch)}
+    (slug,) = [s for s, state in last.items() if state == "sending"]
+    assert slug.encode() + b"@" in handler.messages[4][2]
 
-    handler.delay = 0.0
-    run(batch, port, "--send")
+    result = run(batch, port, "--send")  # the rest, never the one in doubt
+    assert result.exit_code == 1
     ids = handler.ids()
-    assert len(ids) == len(set(ids)), "a message was sent twice"
-    summary = run(batch, port).stderr
-    if "unknown" in summary:
-        # The killed run was handing one message over: it is not sent again on its own.
-        assert "16 sent, 1 unknown" in summary
-        last = {r["slug"]: r["state"] for r in _ledger(batch)}
-        (slug,) = [s for s, state in last.items() if state == "sending"]
-        arrived = any(f"{slug}@".encode() in raw for _, _, raw in handler.messages)
-        action = "--mark-sent" if arrived else "--resend"
-        assert run(batch, port, "--send", action, slug).exit_code == 0
-    else:
-        assert "17 sent" in summary
-    assert "17 sent" in run(batch, port).stderr
-    assert len(handler.ids()) == 17 and len(set(handler.ids())) == 17
+    assert len(ids) == 17 and len(ids) == len(set(ids)), "a message was sent twice"
+    dry = run(batch, port)
+    assert dry.exit_code == 1 and "16 sent, 1 unknown" in dry.stderr
+    assert "check whether it arrived" in dry.stdout
+    # it did arrive: a person says so
+    assert run(batch, port, "--send", "--mark-sent", slug).exit_code == 0
+    final = run(batch, port)
+    assert final.exit_code == 0 and "17 sent" in final.stderr
+    assert len(handler.ids()) == 17
 
 
 def test_an_interrupted_handover_is_unknown_and_not_resent(batch: Path, server) -> None:
@@ -286,9 +447,33 @@ def test_an_interrupted_handover_is_unknown_and_not_resent(batch: Path, server) 
     assert len(handler.messages) == 16
     assert not any(b"mexico@" in raw for _, _, raw in handler.messages)
     dry = run(batch, port)
+    assert dry.exit_code == 1
     assert "1 unknown" in dry.stderr and "check whether it arrived" in dry.stdout
     assert run(batch, port, "--send", "--resend", "Mexico").exit_code == 0
     assert len(handler.messages) == 17
+    assert run(batch, port).exit_code == 0  # the ended cut-short line is no damage
+
+
+@pytest.mark.parametrize("damage", [
+    "<<<<<<< HEAD\n",
+    "{}\n",
+    "[1, 2]\n",
+    '{"slug": "cuba", "state": "sent"},\n',
+])
+def test_a_damaged_ledger_line_stops_send_and_sends_nothing(batch: Path, server,
+                                                            damage: str) -> None:
+    handler, port = server()
+    assert run(batch, port, "--send", "--only", "Mexico").exit_code == 0
+    ledger = batch / "send-ledger.jsonl"
+    lines = ledger.read_text().splitlines(keepends=True)
+    ledger.write_text("".join([lines[0], damage, *lines[1:]]))
+    before = ledger.read_bytes()
+    for args in [(), ("--send",)]:
+        result = run(batch, port, *args)
+        assert result.exit_code == 1
+        assert "out/2013/send-ledger.jsonl:2: " in result.stderr
+        assert "Nothing was sent" in result.stderr and "Traceback" not in result.output
+    assert len(handler.messages) == 1 and ledger.read_bytes() == before
 
 
 def test_a_letter_changed_after_sending_is_reported_not_resent(
@@ -296,19 +481,21 @@ def test_a_letter_changed_after_sending_is_reported_not_resent(
 ) -> None:
     monkeypatch.chdir(sample)
     runner = CliRunner()
-    assert runner.invoke(app, ["render", "--year", "2013", "--only", "Cuba", "--only",
-                               "Mexico"]).exit_code == 0
+    assert runner.invoke(app, ["render", "--year", "2013", "-j", "1", "--only", "Cuba",
+                               "--only", "Mexico"]).exit_code == 0
     handler, port = server()
     batch = sample / "out" / "2013"
     assert run(batch, port, "--send").exit_code == 0
     csv = sample / "candidates.csv"  # the name as it reads in a sentence, corrected
     csv.write_text(csv.read_text().replace("2013,Mexico,", "2013,the United Mexican States,"))
-    assert runner.invoke(app, ["render", "--year", "2013", "--only", "Mexico"]).exit_code == 0
+    assert runner.invoke(app, ["render", "--year", "2013", "-j", "1",
+                               "--only", "Mexico"]).exit_code == 0
     assert (batch / "send-ledger.jsonl").exists()  # a render keeps the ledger
     result = run(batch, port, "--send")
     assert result.exit_code == 1
     assert len(handler.messages) == 2
     dry = run(batch, port)
+    assert dry.exit_code == 1
     assert "changed since" in dry.stdout and "1 changed" in dry.stderr
     assert run(batch, port, "--send", "--resend", "Mexico").exit_code == 0
     assert len(handler.messages) == 3
@@ -321,13 +508,40 @@ def test_edited_eml_is_not_sent(batch: Path, server) -> None:
     result = run(batch, port, "--send")
     assert result.exit_code == 1
     assert len(handler.messages) == 16
-    assert "edited after rendering" in run(batch, port).stdout
+    dry = run(batch, port)
+    assert dry.exit_code == 1 and "edited after rendering" in dry.stdout
+
+
+def _attachment_sha(raw: bytes) -> str:
+    msg = message_from_bytes(raw, policy=policy.default)
+    return hashlib.sha256(next(msg.iter_attachments()).get_content()).hexdigest()
+
+
+def test_an_edited_docx_or_pdf_is_not_sent_until_resent_as_rendered(batch: Path,
+                                                                    server) -> None:
+    handler, port = server()
+    docx, pdf = batch / "docx" / "cuba.docx", batch / "pdf" / "mexico.pdf"
+    docx.write_bytes(docx.read_bytes() + b"edited in Word")
+    pdf.write_bytes(pdf.read_bytes() + b"%edited")
+    dry = run(batch, port, env={"COLUMNS": "1000"})
+    assert dry.exit_code == 1 and "2 edited" in dry.stderr
+    cuba = next(x for x in dry.stdout.splitlines() if x.startswith("Cuba "))
+    assert " edited " in cuba and "docx/cuba.docx changed after rendering" in cuba
+    assert "render again, or --resend 'Cuba' to send the rendered PDF as is" in cuba
+    result = run(batch, port, "--send")
+    assert result.exit_code == 1 and len(handler.messages) == 15
+    result = run(batch, port, "--send", "--resend", "Mexico", "--resend", "Cuba")
+    assert result.exit_code == 0, result.output
+    mexico = next(raw for _, _, raw in handler.messages if b"mexico@" in raw)
+    assert _attachment_sha(mexico) == _manifest_sha(batch, "pdf/mexico.pdf")
+    assert len(handler.messages) == 17 and len(set(handler.ids())) == 17
 
 
 def test_no_batch(tmp_path: Path, server) -> None:
     _, port = server()
     result = run(tmp_path / "out" / "2013", port)
-    assert result.exit_code == 1 and "run 'letterforge render --year YEAR' first" in result.stderr
+    assert result.exit_code == 1
+    assert "run 'letterforge render --year 2013 --out " in result.stderr
 
 
 def test_password_is_never_sent_in_clear_to_another_host() -> None:
