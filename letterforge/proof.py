@@ -218,6 +218,7 @@ mark { background: #ffe066; }
 .note { color: #8a0000; font-weight: bold; }
 @media screen {
   body { padding: 1.5rem; background: #f3f3f3; }
+  .summary { margin-bottom: 2rem; }
   .letters { display: grid; grid-template-columns: repeat(auto-fill, minmax(34rem, 1fr));
     gap: 1rem; }
   .letter { background: #fff; margin: 0; }

@@ -23,7 +23,7 @@ from ..errors import LetterforgeError
 
 #: what the preview needs, by import name; proof needs only pypdfium2
 PREVIEW_MODULES = ("starlette", "uvicorn", "watchfiles", "pypdfium2")
-INSTALL_HINT = ("install them with: pip install 'letterforge[preview]' "
+INSTALL_HINT = ("install the preview extra: pip install 'letterforge[preview]' "
                 "(in a letterforge checkout, ./setup.sh does it)")
 
 
