@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up letterforge on this machine: system libraries and fonts, then a virtualenv in .venv.
 #
-#   ./setup.sh          what rendering needs (Pango for WeasyPrint, HarfBuzz subsetting, fonts)
-#   ./setup.sh --test   also what the tests use (pytest and friends, pdftotext, LibreOffice)
+#   ./setup.sh          what rendering, preview and proof need (Pango for WeasyPrint, HarfBuzz
+#                       subsetting, fonts; the [preview] extra)
+#   ./setup.sh --test   also what the tests use (pytest and friends, pdftotext, LibreOffice,
+#                       Chromium for the browser tests)
 #
 # On Debian/Ubuntu as root (or with sudo) it installs the system packages with apt-get;
 # elsewhere it checks them and says exactly what to install. Safe to run again.
@@ -13,7 +15,7 @@ with_test=0
 for arg in "$@"; do
   case "$arg" in
     --test) with_test=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (use --test or nothing)" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +40,8 @@ done
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 fontconfig)
 if [ "$with_test" = 1 ]; then
   # pdftotext reads the PDFs back, LibreOffice opens every DOCX, munpack every .eml.
-  packages+=(poppler-utils libreoffice-writer-nogui mpack)
+  # chromium: the browser tests of preview and proof drive it with Playwright.
+  packages+=(poppler-utils libreoffice-writer-nogui mpack chromium)
 fi
 
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
@@ -71,8 +74,8 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $python"
   "$python" -m venv .venv || die "could not create .venv (Debian: apt-get install python3-venv)"
 fi
-extra=""
-[ "$with_test" = 1 ] && extra="[test]"
+extra="[preview]"
+[ "$with_test" = 1 ] && extra="[test,preview]"
 stamp=".venv/.letterforge-setup$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   say "installing letterforge$extra into .venv"

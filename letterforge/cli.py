@@ -828,6 +828,93 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM (a CI timeout, kill): stop as Ctrl-C does, cleanly
 
 
+@app.command()
+@handle_errors
+def preview(
+    year: YearOpt,
+    candidate: Annotated[str | None, typer.Option(
+        "--candidate", "-c", help="The letter to show first (short name, name or slug; "
+        "default: the first candidate). The page has a picker.")] = None,
+    port: Annotated[int | None, typer.Option(
+        "--port", "-p", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one).")
+    ] = None,
+    no_open: Annotated[bool, typer.Option(
+        "--no-open", help="Do not open the page in the browser; just print its address.")
+    ] = False,
+    candidates: CandidatesOpt = Path("candidates.csv"),
+    signatories: SignatoriesOpt = Path("signatories.csv"),
+    template: TemplateOpt = Path("templates/letter.md"),
+    encoding: EncodingOpt = None,
+    date: DateOpt = None,
+    email_template: EmailTemplateOpt = None,
+) -> None:
+    """Show one letter of YEAR in the browser, as it is sent, while you edit the template.
+
+    A local page (127.0.0.1 only) shows the letter's PDF pages, the DOCX as LibreOffice
+    lays it out and the e-mail, with the letter's facts. Saving the template, the
+    stylesheet, an included file or a CSV renders that letter again and the page
+    follows; a mistake shows in the page, over the last good rendering. Writes nothing.
+    Needs the preview extra: pip install 'letterforge[preview]'. Ctrl-C stops it.
+    """
+    from .errors import Interrupted
+    from .preview import require
+
+    require("preview")
+    from .preview.server import serve
+    from .preview.state import Preview
+
+    inputs = Inputs(candidates, signatories, template, encoding, email_template)
+    state = Preview(inputs, year, parse_date(date), candidate)
+    typer.echo(f"Rendering the letter for the preview of {year}...", err=True)
+    state.refresh(strict=True)
+
+    def ready(url: str) -> None:
+        typer.echo(f"Preview of the {year} letters: {url}  (Ctrl-C stops it)", err=True)
+        if state.problems:
+            typer.echo("\n".join(f"error: {p}" for p in state.problems), err=True)
+        if not no_open:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        serve(state, port, ready)
+    except KeyboardInterrupt:
+        raise Interrupted("the preview stopped; it wrote nothing") from None
+
+
+@app.command()
+@handle_errors
+def proof(
+    year: YearOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output root of the batch.")] = Path("out"),  # noqa: E501
+    signatories: SignatoriesOpt = Path("signatories.csv"),
+    encoding: EncodingOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write a proof sheet of the rendered batch of YEAR for sign-off: proof.html and
+    proof.pdf in OUT/YEAR.
+
+    A summary of the batch (letters, formats, the inputs' hashes, signatories, date),
+    then per letter a thumbnail of its first page, the candidate, the recipients, the
+    number of pages and the words that differ from the other letters, highlighted.
+    Reads the batch; renders no letter again. Needs pypdfium2 (the preview extra).
+    """
+    from .preview import require
+
+    require("proof", ("pypdfium2",))
+    from .proof import write_proof
+
+    result = write_proof(out / str(year), signatories, encoding)
+    _emit({"ok": True, "year": year, "letters": result.letters,
+           "html": str(result.html), "pdf": str(result.pdf),
+           "warnings": [p.as_json() for p in result.warnings]})
+    for w in result.warnings:
+        _err(f"warning: {w}")
+    _err(f"Proof sheet of {result.letters} letters: {result.html} and {result.pdf}")
+
+
 def main() -> None:
     import signal
 
