@@ -36,8 +36,11 @@ done
 
 # --- system packages -------------------------------------------------------------------
 # WeasyPrint needs Pango; libharfbuzz-subset0 makes its font subsetting fast;
-# fonts-liberation2 holds the fonts the stylesheet names (Liberation Serif / Mono).
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 fontconfig)
+# fonts-liberation2 holds the fonts the sample's stylesheet names (Liberation Serif /
+# Mono); fonts-noto-core and fonts-noto-cjk the Arabic and Chinese fonts of letters in
+# other scripts (examples/multilingual: Noto Naskh Arabic, Noto Serif CJK SC).
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 fontconfig
+          fonts-noto-core fonts-noto-cjk)
 if [ "$with_test" = 1 ]; then
   # pdftotext reads the PDFs back, LibreOffice opens every DOCX, munpack every .eml.
   # chromium: the browser tests of preview and proof drive it with Playwright.

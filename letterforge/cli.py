@@ -223,8 +223,9 @@ InDateOpt = Annotated[str | None, typer.Option(
     "--date", metavar="YYYY-MM-DD", help="Date the letters this day instead of the "
     "template's date.")]
 JobsOpt = Annotated[int | None, typer.Option(
-    "--jobs", "-j", metavar="N",
-    help="Processes to render with, 1 or more (default: the number of CPUs).")]
+    "--jobs", "-j", metavar="N", envvar="LETTERFORGE_JOBS", show_envvar=False,
+    help="Processes to render with, 1 or more (default: LETTERFORGE_JOBS, else the number "
+    "of CPUs).")]
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -605,8 +606,9 @@ def verify(
         "--email-template", metavar="FILE", help="E-mail template to verify against "
         "[default: the one the batch was rendered from].")] = None,
     jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", metavar="N", help="Processes to render the batch again with, 1 or "
-        "more.")] = None,
+        "--jobs", "-j", metavar="N", envvar="LETTERFORGE_JOBS", show_envvar=False,
+        help="Processes to render the batch again with, 1 or more (default: "
+        "LETTERFORGE_JOBS, else the number of CPUs).")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -648,8 +650,8 @@ def verify(
     for difference in report.differences:
         typer.echo(f"differs: {difference}", err=True)
     if report.identical:
-        _err(f"Verified: {_plural(report.checked, 'file')} identical to what the inputs "
-             f"produce, for {said}" if not files else
+        _err(f"Verified: {_plural(report.checked, 'file')} and the manifest identical to "
+             f"what the inputs produce, for {said}" if not files else
              f"Verified: {_plural(report.checked, 'file')} match the manifest")
         return
     typer.echo(f"{len(report.differences)} of {_plural(report.checked, 'file')} differ",

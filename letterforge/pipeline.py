@@ -206,9 +206,12 @@ class Plan:
 
     def recorded(self) -> dict[str, Any]:
         """What the manifest records of the inputs and options (see Manifest.options)."""
-        return {**self.inputs.record(),
-                "date": self.options.date.isoformat() if self.options.date else None,
-                "formats": list(self.job.formats)}
+        out = {**self.inputs.record(),
+               "date": self.options.date.isoformat() if self.options.date else None,
+               "formats": list(self.job.formats)}
+        if self.options.only:  # the batch holds some letters of the year, not all
+            out["only"] = True
+        return out
 
 
 # ----- prepare ------------------------------------------------------------------------
@@ -552,12 +555,22 @@ def _shared_key(job: Job) -> dict[str, Any]:
     }
 
 
+def _code_digest() -> str:
+    """letterforge's own code: a letter rendered by other code is rendered again, even
+    when the version number did not change (a development checkout, a patched install)."""
+    h = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 @functools.lru_cache(maxsize=1)
 def _library_versions() -> dict[str, str]:
     """Versions of the libraries whose output ends up in the files."""
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {}
+    out = {"letterforge code": _code_digest()}
     for name in ("weasyprint", "pydyf", "fonttools", "python-docx", "babel", "jinja2",
                  "markdown-it-py", "mdit-py-plugins"):
         try:

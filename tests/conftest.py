@@ -16,6 +16,11 @@ from typer.testing import CliRunner
 from letterforge.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Renders in the tests run in the test process unless a test asks for a pool (-j 2):
+# small batches render faster without spawning workers, and pytest-xdist already runs
+# the test files on every CPU.
+os.environ.setdefault("LETTERFORGE_JOBS", "1")
 # A copy of ../shared/seed/open-letter-2013.txt: the letter exactly as sent to Mexico.
 SEED = Path(__file__).parent / "golden" / "open-letter-2013.txt"
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -145,13 +150,26 @@ def small(request: pytest.FixtureRequest, sample: Path, monkeypatch: pytest.Monk
 
 @pytest.fixture(scope="session")
 def batch_2013(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full 2013 batch, rendered once through the CLI from the repository's data."""
-    out = tmp_path_factory.mktemp("out")
-    old = Path.cwd()
-    os.chdir(ROOT)
-    try:
-        result = CliRunner().invoke(app, ["render", "--year", "2013", "--out", str(out)])
-    finally:
-        os.chdir(old)
-    assert result.exit_code == 0, result.output
+    """The full 2013 batch, rendered once through the CLI from the repository's data,
+    and shared by every pytest-xdist worker (the first renders it under a lock)."""
+    import fcntl
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run:  # a folder this run's workers share, and no other run
+        shared = tmp_path_factory.getbasetemp().parent / f"shared-{run}"
+        shared.mkdir(exist_ok=True)
+    else:
+        shared = tmp_path_factory.getbasetemp()
+    out = shared / "batch-2013"
+    with open(shared / "batch-2013.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "2013" / "manifest.json").exists():
+            old = Path.cwd()
+            os.chdir(ROOT)
+            try:
+                result = CliRunner().invoke(app, ["render", "--year", "2013", "--out",
+                                                  str(out)])
+            finally:
+                os.chdir(old)
+            assert result.exit_code == 0, result.output
     return out / "2013"

@@ -67,8 +67,8 @@ def test_changing_one_row_renders_that_letter_only(small: Path) -> None:
 
 
 def test_force_renders_every_letter_again(small: Path) -> None:
-    render("-j", "1")
-    assert "Rendered 5 letters (" in render("-j", "1", "--force")
+    render("-j", "1", "-f", "docx")
+    assert "Rendered 5 letters (" in render("-j", "1", "-f", "docx", "--force")
 
 
 def test_parallel_render_gives_the_same_bytes_as_serial(small: Path) -> None:
@@ -78,9 +78,9 @@ def test_parallel_render_gives_the_same_bytes_as_serial(small: Path) -> None:
 
 
 def test_shards_combine_into_the_full_batch(small: Path) -> None:
-    render("-j", "1", "--out", "full")
+    render("-j", "1", "-f", "docx", "--out", "full")
     for k in (1, 2, 3):
-        render("-j", "1", "--shard", f"{k}/3", "--out", f"part{k}")
+        render("-j", "1", "-f", "docx", "--shard", f"{k}/3", "--out", f"part{k}")
     slugs = [
         {e["slug"] for e in json.loads(
             (small / f"part{k}" / "2013" / "manifest.json").read_text())["letters"]}
@@ -102,10 +102,10 @@ def test_shards_combine_into_the_full_batch(small: Path) -> None:
 
 
 def test_shards_of_different_renders_are_refused(small: Path) -> None:
-    render("-j", "1", "--shard", "1/2", "--out", "a")
+    render("-j", "1", "-f", "docx", "--shard", "1/2", "--out", "a")
     path = small / "templates" / "letter.md"
     path.write_text(path.read_text().replace("Excellency,", "Your Excellency,"))
-    render("-j", "1", "--shard", "2/2", "--out", "b")
+    render("-j", "1", "-f", "docx", "--shard", "2/2", "--out", "b")
     result = CliRunner().invoke(app, ["combine", str(small / "a" / "2013"),
                                       str(small / "b" / "2013"), "--out", "x"])
     assert result.exit_code == 1 and "come from different renders" in result.stderr

@@ -136,49 +136,80 @@ def test_workers_die_with_a_killed_render(campaign: Path) -> None:
     assert [c for c in children if _alive(c)] == []
 
 
-def test_an_interrupt_during_the_swap_is_delivered_after_it(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
-    """In-process: SIGINT arrives between the two renames of the commit. The swap is
-    completed, nothing is left over, and the command reports the interrupt (130)."""
-    import letterforge.output as output
-    from letterforge.errors import Interrupted
-    from letterforge.manifest import LetterEntry, Manifest
+SWAP_SCENARIO = r"""
+import os, signal, sys
+from pathlib import Path
 
-    def commit(files: dict[str, bytes]) -> None:
-        target = tmp_path / "2013"
-        previous = Manifest.read(target)
-        with output.BatchWriter(target) as writer:
-            entries = tuple(writer.write(rel, data) for rel, data in files.items())
-            writer.commit(Manifest("0", 2013, ("pdf",), {}, [
-                LetterEntry("X", "X", "x", "c:2", "k", entries)]), previous)
+import letterforge.output as output
+from letterforge.errors import Interrupted
+from letterforge.manifest import LetterEntry, Manifest
 
-    commit({"pdf/x.pdf": b"previous"})
-    real_rename = os.rename
-    calls = {"n": 0}
+root = Path(sys.argv[1])
 
-    def rename(src: object, dst: object) -> None:
-        real_rename(src, dst)  # type: ignore[arg-type]
-        calls["n"] += 1
-        if calls["n"] == 1:  # between the two renames of the swap
-            os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(output.os, "rename", rename)
-    with pytest.raises(Interrupted, match="new batch is complete"):
-        commit({"pdf/x.pdf": b"new"})
-    assert (tmp_path / "2013" / "pdf" / "x.pdf").read_bytes() == b"new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".2013.lock", "2013"]
+def commit(files):
+    target = root / "2013"
+    previous = Manifest.read(target)
+    with output.BatchWriter(target) as writer:
+        entries = tuple(writer.write(rel, data) for rel, data in files.items())
+        writer.commit(Manifest("0", 2013, ("pdf",), {}, [
+            LetterEntry("X", "X", "x", "c:2", "k", entries)]), previous)
 
-    calls["n"] = -100  # a Ctrl-C just before the swap: the previous batch stays
-    real_write = output._write
 
-    def write_then_interrupt(path: Path, data: bytes) -> None:
-        real_write(path, data)
-        if path.name == "manifest.json":
-            os.kill(os.getpid(), signal.SIGINT)
+def listing():
+    return sorted(p.name for p in root.iterdir())
 
-    monkeypatch.setattr(output, "_write", write_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        commit({"pdf/x.pdf": b"newer"})
-    assert (tmp_path / "2013" / "pdf" / "x.pdf").read_bytes() == b"new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".2013.lock", "2013"]
+
+commit({"pdf/x.pdf": b"previous"})
+real_rename, calls = os.rename, {"n": 0}
+
+
+def rename(src, dst):
+    real_rename(src, dst)
+    calls["n"] += 1
+    if calls["n"] == 1:  # between the two renames of the swap
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+output.os.rename = rename
+try:
+    commit({"pdf/x.pdf": b"new"})
+    print("no interrupt")
+except Interrupted as exc:
+    print("interrupted:", exc)
+print((root / "2013" / "pdf" / "x.pdf").read_bytes().decode(), listing())
+
+calls["n"] = -100  # a Ctrl-C just before the swap: the previous batch stays
+real_write = output._write
+
+
+def write_then_interrupt(path, data):
+    real_write(path, data)
+    if path.name == "manifest.json":
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+output._write = write_then_interrupt
+try:
+    commit({"pdf/x.pdf": b"newer"})
+    print("no interrupt")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+print((root / "2013" / "pdf" / "x.pdf").read_bytes().decode(), listing())
+"""
+
+
+def test_an_interrupt_during_the_swap_is_delivered_after_it(tmp_path: Path) -> None:
+    """SIGINT between the two renames of the commit: the swap is completed, nothing is
+    left over, and the command reports the interrupt (130). SIGINT just before the swap:
+    the previous batch stays. (In a fresh process: the signal must reach its main thread.)
+    """
+    result = subprocess.run([sys.executable, "-c", SWAP_SCENARIO, str(tmp_path)],
+                            capture_output=True, text=True, timeout=60,
+                            preexec_fn=_default_sigint)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("interrupted:") and "new batch is complete" in lines[0]
+    assert lines[1] == "new ['.2013.lock', '2013']"
+    assert lines[2] == "KeyboardInterrupt"
+    assert lines[3] == "new ['.2013.lock', '2013']"

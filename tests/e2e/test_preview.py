@@ -133,7 +133,7 @@ def test_the_email_and_the_docx_views(page: Any) -> None:
     text = page.text_content("#email") or ""
     assert "mission.mexico@example.org" in text
     assert "Open letter to Mexico: candidacy for the Human Rights Council 2013" in text
-    assert "Mexico's candidacy" in text
+    assert "Mexico’s candidacy" in text
     assert page.is_hidden("#pages")
     if shutil.which("soffice") is None:
         page.click("#formats button[data-format=pdf]")

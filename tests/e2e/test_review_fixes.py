@@ -59,37 +59,39 @@ def test_only_drops_removed_candidates_and_marks_changed_ones_stale(small: Path)
 
 
 def test_a_hand_edited_docx_is_never_overwritten_silently(small: Path) -> None:
-    assert invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+    assert invoke("render", "--year", "2013", "-j", "1", "-f", "docx").exit_code == 0
     docx = small / "out" / "2013" / "docx" / "cuba.docx"
     docx.write_bytes(docx.read_bytes() + b"edited in Word")
     letter = small / "templates" / "letter.md"
     letter.write_text(letter.read_text().replace("Excellency,", "Your Excellency,"))
-    result = invoke("render", "--year", "2013", "-j", "1")
+    result = invoke("render", "--year", "2013", "-j", "1", "-f", "docx")
     assert result.exit_code == 1
     assert "out/2013/docx/cuba.docx: was changed after it was rendered" in result.stderr
     assert docx.read_bytes().endswith(b"edited in Word")
-    assert invoke("render", "--year", "2013", "-j", "1", "--force").exit_code == 0
+    assert invoke("render", "--year", "2013", "-j", "1", "-f", "docx", "--force").exit_code == 0
     assert not docx.read_bytes().endswith(b"edited in Word")
 
 
 def test_reused_letters_take_the_current_source_line(small: Path) -> None:
-    assert invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+    assert invoke("render", "--year", "2013", "-j", "1", "-f", "docx").exit_code == 0
     csv = small / "candidates.csv"
     lines = csv.read_text().splitlines(keepends=True)
     csv.write_text(lines[0] + "2014,Chile,Chile,cl@example.org\n" + "".join(lines[1:]))
-    assert "Nothing to do" not in invoke("render", "--year", "2013").stderr
+    assert "Nothing to do" not in invoke("render", "--year", "2013", "-f", "docx").stderr
     assert invoke("verify", "--year", "2013", "-j", "1").exit_code == 0
 
 
 def test_a_change_in_any_templates_file_rerenders(small: Path) -> None:
-    assert invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+    assert invoke("render", "--year", "2013", "-j", "1", "-f", "docx").exit_code == 0
     (small / "templates" / "closing.md").write_text("Kind regards,\n")
     letter = small / "templates" / "letter.md"
     letter.write_text(letter.read_text().replace("Yours sincerely,",
                                                  "{% include 'closing.md' %}"))
-    assert "Rendered 3 letters" in invoke("render", "--year", "2013", "-j", "1").stderr
+    assert "Rendered 3 letters" in invoke("render", "--year", "2013", "-j", "1", "-f",
+                                          "docx").stderr
     (small / "templates" / "closing.md").write_text("With regards,\n")
-    assert "Rendered 3 letters" in invoke("render", "--year", "2013", "-j", "1").stderr
+    assert "Rendered 3 letters" in invoke("render", "--year", "2013", "-j", "1", "-f",
+                                          "docx").stderr
     with zipfile.ZipFile(small / "out" / "2013" / "docx" / "cuba.docx") as z:
         assert b"With regards," in z.read("word/document.xml")
 
