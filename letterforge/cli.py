@@ -404,22 +404,26 @@ def check(
 @app.command()
 @handle_errors
 def send(
-    year: Annotated[int, typer.Option("--year", "-y", metavar="YEAR",
-                                      help="Year of the batch to send (OUT/YEAR).")],
-    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
-                                      help="Folder the batch was rendered into.")] = Path("out"),
+    year: Annotated[int | None, typer.Option(
+        "--year", "-y", metavar="YEAR", help="Year of the batch to send (OUT/YEAR; default: "
+        "the newest batch in the output folder).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="DIR", help="Folder the batch was rendered into (default: "
+        "the campaign file's, else out).")] = None,
     really: Annotated[bool, typer.Option("--send", help="Really send. Without it: a dry run "
                                          "that shows what would go to whom.")] = False,
-    host: Annotated[str, typer.Option("--host", envvar="LETTERFORGE_SMTP_HOST", metavar="HOST",
-                                      help="SMTP server to send through.")] = "localhost",
+    host: Annotated[str | None, typer.Option(
+        "--host", envvar="LETTERFORGE_SMTP_HOST", metavar="HOST",
+        help="SMTP server to send through (default: the campaign file's, else "
+        "localhost).")] = None,
     port: Annotated[int | None, typer.Option("--port", envvar="LETTERFORGE_SMTP_PORT",
                                              metavar="PORT",
                                              help="Port of the SMTP server (default: 587, "
                                              "465 with tls, 25 with none).")] = None,
-    security: Annotated[str, typer.Option("--security", envvar="LETTERFORGE_SMTP_SECURITY",
-                                          metavar="starttls|tls|none",
-                                          help="How to encrypt the connection to the SMTP "
-                                          "server.")] = "starttls",
+    security: Annotated[str | None, typer.Option(
+        "--security", envvar="LETTERFORGE_SMTP_SECURITY", metavar="starttls|tls|none",
+        help="How to encrypt the connection to the SMTP server (default: the campaign "
+        "file's, else starttls).")] = None,
     user: Annotated[str | None, typer.Option("--user", envvar="LETTERFORGE_SMTP_USER",
                                              metavar="USER",
                                              help="Log in to the SMTP server as USER.")] = None,
@@ -475,6 +479,19 @@ def send(
         send_batch,
     )
 
+    campaign = _campaign()
+    smtp = campaign.smtp
+    host = host or smtp.host or "localhost"
+    security = security or smtp.security or "starttls"
+    port = port if port is not None else smtp.port
+    user = user if user is not None else smtp.user
+    out = campaign.out_root(out)
+    if year is None:
+        year = _newest_batch(out)
+        if year is None:
+            raise UsageError(f"--year: there is no rendered batch in {out}/: render one "
+                             "first, or give --year and --out")
+        _err(f"Batch: {out}/{year} (the newest in {out}/)")
     if security not in ("starttls", "tls", "none"):
         raise UsageError(f"--security: {security!r} is not starttls, tls or none")
     if limit is not None and limit < 0:

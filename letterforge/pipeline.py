@@ -707,7 +707,7 @@ def render_batch(
                     c = current[entry.slug]
                     fresh = entry.key == plan.key(c, old.formats)
                     kept[entry.slug] = LetterEntry(
-                        c.short_name, c.name, entry.slug, f"{c.source.path}:{c.source.line}",
+                        c.short_name, c.name, entry.slug, _source(c),
                         entry.key, files, stale=not fresh)
     base = Manifest(letterforge=__version__, year=plan.settings.year, formats=formats,
                     inputs=plan.input_hashes, shard=plan.shard, options=plan.recorded())
@@ -750,7 +750,7 @@ def _write_batch(plan: Plan, out_dir: Path, old: Manifest | None, base: Manifest
             files = tuple(writer.write(rel, data) for rel, data in rendered.files.items())
             total_bytes += sum(len(d) for d in rendered.files.values())
             entries[c.slug] = LetterEntry(c.short_name, c.name, c.slug,
-                                          f"{c.source.path}:{c.source.line}", keys[c.slug],
+                                          _source(c), keys[c.slug],
                                           files)
             if on_letter:
                 on_letter(c)
@@ -778,7 +778,13 @@ def _previous_manifest(out_dir: Path, force: bool) -> Manifest | None:
         raise
 
 
+def _source(c: Candidate) -> str:
+    """Where the candidate's row is, as the manifest records it: the file's name and the
+    line, the same from whatever folder letterforge runs in."""
+    return f"{Path(c.source.path).name}:{c.source.line}"
+
+
 def _refreshed(entry: LetterEntry, c: Candidate) -> LetterEntry:
     """A kept letter's entry with the candidate's current names and source line."""
-    return LetterEntry(c.short_name, c.name, entry.slug, f"{c.source.path}:{c.source.line}",
+    return LetterEntry(c.short_name, c.name, entry.slug, _source(c),
                        entry.key, entry.files)

@@ -51,6 +51,7 @@ from markdown_it.tree import SyntaxTreeNode
 from ..document import Document, classes
 from ..errors import InputError, Problem, RenderError
 from ..models import Assets
+from .html import RTL_LANGUAGES
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -794,7 +795,6 @@ def _internal_name(name: str) -> str:
     return name.casefold()
 
 
-RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv"})
 # The font Word and LibreOffice use for East Asian characters (Debian's fonts-noto-cjk).
 EAST_ASIAN_FONTS = {"zh": "Noto Serif CJK SC", "ja": "Noto Serif CJK JP",
                     "ko": "Noto Serif CJK KR"}

@@ -158,6 +158,15 @@ def render_node(node: SyntaxTreeNode) -> str:
     return RULES[node.type](node)
 
 
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv"})
+
+
+def direction(lang: str) -> str:
+    """' dir="rtl"' for a language written right to left, else nothing."""
+    base = lang.replace("_", "-").split("-")[0].lower()
+    return ' dir="rtl"' if base in RTL_LANGUAGES else ""
+
+
 def render_page(tree: SyntaxTreeNode, meta: Mapping[str, Any],
                 stylesheet: str | None = None) -> str:
     """A complete HTML page: language, title and metadata in the head, the letter in the body."""
@@ -178,7 +187,7 @@ def render_page(tree: SyntaxTreeNode, meta: Mapping[str, Any],
         head.append(f"<style>\n{stylesheet}\n</style>")
     body = render_node(tree)
     return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n'
+        f'<!DOCTYPE html>\n<html lang="{lang}"{direction(lang)}>\n<head>\n'
         + "\n".join(head)
         + f"\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-EXTRA = 40  # candidates added so the batch takes a few seconds
+EXTRA = 20  # candidates added so the batch takes a few seconds
 
 
 def _default_sigint() -> None:

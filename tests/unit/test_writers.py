@@ -379,3 +379,10 @@ def test_docx_block_class_gets_a_style_of_its_own() -> None:
                      r'<w:name w:val="Signatories"/><w:basedOn w:val="Normal"/>',
                      parts["word/styles.xml"])
     assert parts["word/styles.xml"].count('w:styleId="Date"') == 1
+
+
+@pytest.mark.parametrize(("lang", "attr"), [("ar", ' dir="rtl"'), ("he-IL", ' dir="rtl"'),
+                                            ("en-GB", ""), ("zh", "")])
+def test_a_right_to_left_letter_says_so_in_its_page(lang: str, attr: str) -> None:
+    page = render_page(parse_markdown("x\n"), {**META, "lang": lang})
+    assert f'<html lang="{lang}"{attr}>' in page
