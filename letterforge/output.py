@@ -387,6 +387,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600: the mode a new file gets
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()

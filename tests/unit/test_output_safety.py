@@ -116,3 +116,14 @@ def test_send_never_moves_batches(tmp_path: Path) -> None:
         send_batch(tmp_path / "2013", None)
     assert not (tmp_path / "2013").exists()
     assert (tmp_path / ".2013.old-xyz").is_dir()
+
+
+def test_files_written_whole_get_the_mode_a_new_file_gets(tmp_path: Path) -> None:
+    from letterforge.output import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "changes.html", b"<html></html>")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "changes.html").stat().st_mode) == 0o644
