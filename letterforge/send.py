@@ -48,7 +48,7 @@ from typing import Any, TextIO
 
 from .errors import Problem, SendError, UsageError, display_path
 from .manifest import MANIFEST, Manifest, file_sha256, sha256
-from .output import csv_bytes, write_atomic
+from .output import csv_bytes, without_bcc, write_atomic
 
 LEDGER = "send-ledger.jsonl"
 
@@ -473,7 +473,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-_BCC = re.compile(rb"^Bcc:.*(?:\r\n[ \t].*)*\r\n", re.I | re.M)
 _DATE = re.compile(rb"^Date:.*(?:\r\n[ \t].*)*\r\n", re.I | re.M)
 
 
@@ -481,8 +480,8 @@ def wire_bytes(data: bytes, date: str | None = None) -> bytes:
     """The message as transmitted: the .eml without its Bcc header and, given ``date``,
     dated then instead of the .eml's stable date. Everything else, the Message-ID
     included, is the .eml's bytes."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    head = _BCC.sub(b"", head + b"\r\n")
+    head, sep, body = without_bcc(data).partition(b"\r\n\r\n")
+    head += b"\r\n"
     if date is not None:
         line = b"Date: " + date.encode("ascii") + b"\r\n"
         head, found = _DATE.subn(lambda _: line, head, count=1)
