@@ -37,9 +37,21 @@ KNOWN_META = ("lang", "title", "subject", "author", "date", "stylesheet", "refer
 MAX_HEADER_CHARS = 250
 
 
-def md_escape(text: str) -> str:
+# The same without quotes and apostrophes, which are not markup where the others are
+# escaped: the template's own words (its front matter) get the letter's typography.
+_MD_SPECIAL_TEXT = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|&~=:^$])")
+
+
+class TemplateText(str):
+    """A string the template's author wrote (a front matter value): printed literally
+    like data, but with the letter's quotes and apostrophes."""
+
+    __slots__ = ()
+
+
+def md_escape(text: str, pattern: re.Pattern[str] = _MD_SPECIAL) -> str:
     """Escape text so Markdown prints it literally. Line breaks become hard breaks."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    escaped = pattern.sub(r"\\\1", text)
     if "\n" in escaped:
         lines = [ln.strip() for ln in escaped.split("\n")]
         escaped = "\\\n".join(lines)
@@ -51,6 +63,8 @@ def _finalize(value: Any) -> str:
         return str(value)
     if value is None:
         return ""
+    if isinstance(value, TemplateText):
+        return md_escape(value, _MD_SPECIAL_TEXT)
     return md_escape(str(value))
 
 
@@ -119,6 +133,8 @@ def _frozen(value: Any, key: str = "") -> Any:
         return out
     if isinstance(value, list):
         return tuple(_frozen(v, key) for v in value)
+    if isinstance(value, str) and not isinstance(value, Markdown):
+        return TemplateText(value)
     return value
 
 

@@ -262,24 +262,25 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
         problems.extend(exc.problems)
     if "" not in mergers:
         raise ValidationFailed(problems)
-    merger = mergers[""]
-    if merger.date.year != year and options.date is None:
-        problems.append(Problem(display_path(template.path), None, "date",
-                                f"the letter is dated {merger.date.isoformat()} but the batch "
-                                f"is for {year}: update 'date:' in the front matter "
-                                "or pass --date"))
     found, found_warnings = _language_variants(inputs, options, candidates, variants, mergers,
                                                signatories, settings, fonts,
                                                tables.get("candidates"))
     problems.extend(found)
     warnings.extend(found_warnings)
+    for key, m in mergers.items():  # each language's letter has its own date
+        if m.date.year != year and options.date is None:
+            problems.append(Problem(display_path(variants[key].template.path), None, "date",
+                                    f"the letter is dated {m.date.isoformat()} but the batch "
+                                    f"is for {year}: update 'date:' in the front matter "
+                                    "or pass --date"))
 
     selected = select(candidates, options.only) if not problems else candidates
     shard_info = None
     if options.shard is not None:
         selected, shard_info = shard(selected, candidates, *options.shard)
     job = Job(variants=variants, signatories=tuple(signatories),
-              settings=Settings(year, merger.date, settings.source_date_epoch),
+              # the date only when --date gives one: each template has its own
+              settings=settings,
               formats=tuple(options.formats))
     hashes = {
         "candidates": tables["candidates"].sha256 if "candidates" in tables else "",

@@ -230,7 +230,14 @@ class Ledger:
 
     def append(self, record: dict[str, Any]) -> None:
         if self._fh is None:
+            created = not self.path.exists()
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            if created:  # the new ledger's name survives a crash too: sync its folder
+                fd = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             if self._needs_newline:  # end a line a killed run left cut short
                 self._fh.write("\n")
                 if self._cut_short is not None:  # and say it was, for the next runs
@@ -613,6 +620,10 @@ def send_batch(
                 if m.state == MODIFIED:
                     raise UsageError(f"--resend {m.candidate}: its .eml was edited after "
                                      "rendering; render the batch again first")
+                if m.state == STALE:
+                    raise UsageError(f"--resend {m.candidate}: its inputs changed after it "
+                                     "was rendered (kept by a render --only), so it would "
+                                     "go out with old words; render the batch again first")
                 m.envelope = _resend_to(m, ledger)
                 if m.envelope is not None:
                     m.note = ("resend asked for: to the recipients who were refused only ("

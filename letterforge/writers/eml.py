@@ -48,7 +48,8 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes]) -> bytes:
         msg["Reply-To"] = h["reply_to"]
     msg["Subject"] = h["subject"]
     msg["Date"] = format_datetime(doc.meta["timestamp"])
-    msg["Message-ID"] = message_id(doc.candidate, domain(h["from"]))
+    msg["Message-ID"] = message_id(doc.candidate, domain(h["from"]),
+                                   _letter_digest(text, needed["pdf"]))
     # quoted-printable: 7-bit safe for any server, still readable as source
     msg.set_content(text, cte="quoted-printable")
     msg.add_alternative(html, subtype="html", cte="quoted-printable")
@@ -90,9 +91,16 @@ def domain(sender: str) -> str:
     return addr.rpartition("@")[2] or "letterforge.invalid"
 
 
-def message_id(candidate: Candidate, domain: str) -> str:
-    """Stable per candidate and year: a re-render gives the same Message-ID."""
-    return f"<open-letter.{candidate.year}.{candidate.slug}@{domain}>"
+def message_id(candidate: Candidate, domain: str, digest: str = "") -> str:
+    """Stable for the same letter (a re-render gives the same Message-ID), new for a
+    changed one: a corrected letter sent again is a new message, which a mail service
+    does not drop as a duplicate of the first."""
+    tag = f".{digest}" if digest else ""
+    return f"<open-letter.{candidate.year}.{candidate.slug}{tag}@{domain}>"
+
+
+def _letter_digest(text: str, pdf: bytes) -> str:
+    return hashlib.sha256(text.encode() + b"\0" + pdf).hexdigest()[:12]
 
 
 def _fix_boundaries(msg: EmailMessage) -> None:

@@ -129,3 +129,18 @@ def test_a_character_no_font_draws_is_an_error_naming_it(tmp_path: Path) -> None
     prepare(Inputs(
         tmp_path / "c.csv", tmp_path / "s.csv", tmp_path / "templates" / "letter.md"),
         Options(2013, formats=("docx",)))
+
+
+def test_each_language_keeps_its_own_date_when_rendered(tmp_path: Path) -> None:
+    inputs = _campaign(tmp_path, LETTERS, ROWS)
+    fr = tmp_path / "templates" / "letter.fr.md"
+    fr.write_text(fr.read_text(encoding="utf-8").replace("date: 2013-11-05",
+                                                         "date: 2013-11-07"), encoding="utf-8")
+    plan = prepare(inputs, Options(2013, formats=("docx",)))
+    from letterforge.pipeline import make_renderer
+
+    renderer = make_renderer(plan.job)  # as a worker process builds it
+    france = next(c for c in plan.candidates if c.slug == "france")
+    mexico = next(c for c in plan.candidates if c.slug == "mexico")
+    assert str(renderer.document(france).meta["date"]) == "2013-11-07"
+    assert str(renderer.document(mexico).meta["date"]) == "2013-11-05"
