@@ -345,12 +345,18 @@ def render(
         _err(f"Nothing to do{for_year}: the {_plural(result.letters, 'letter')} in "
              f"{result.out_dir}/ are up to date (--force renders them again)")
         return
-    up_to_date = f", {result.reused} up to date" if result.reused else ""
+    stale = sum(1 for e in result.manifest.letters if e.stale)
+    fresh = result.reused - stale
+    up_to_date = f", {fresh} up to date" if fresh else ""
     _err(
         f"Rendered {_plural(result.rendered, 'letter')}{up_to_date} "
         f"({', '.join(fmts)}){for_year}: {_plural(result.letters, 'letter')}, "
         f"{_plural(result.files, 'file')} in {result.out_dir}/ (manifest.json)"
     )
+    if stale:
+        _err(f"warning: {_plural(stale, 'letter')} kept from before but stale: their inputs "
+             "changed since they were rendered, and send refuses them; render the batch "
+             "without --only")
 
 
 @app.command(cls=_Command)

@@ -111,15 +111,40 @@ def parse_markdown(text: str, lang: str = "") -> SyntaxTreeNode:
     return SyntaxTreeNode(parser(lang).parse(text))
 
 
+#: Emphasis, links and code nested inside one another deeper than this are refused: no
+#: letter needs it, and a line of a thousand ``*`` would exhaust Python's recursion.
+MAX_INLINE_NESTING = 32
+
+
+def _checked_tree(text: str, lang: str, template: Template | None,
+                  candidate: Candidate) -> SyntaxTreeNode:
+    tokens = parser(lang).parse(text)
+    for token in tokens:
+        depth = max((t.level for t in token.children or ()), default=0)
+        if depth > MAX_INLINE_NESTING:
+            line = token.map[0] + 1 if token.map else None
+            problem = (f"emphasis, links or code are nested {depth} deep on this line; a "
+                       f"letter may nest them {MAX_INLINE_NESTING} deep at most: check the "
+                       "* and _ characters (write \\* for a star that is not emphasis)")
+            if template is None:
+                raise RenderError(Problem("", None, None, problem))
+            raise RenderError(Problem(
+                display_path(template.path),
+                template_line_of(line, text, template.body) if line else None, None,
+                f"{problem} (letter to {candidate.label})"))
+    return SyntaxTreeNode(tokens)
+
+
 def parse(letter: Letter, template: Template | None = None,
           email_template: Template | None = None) -> Document:
     """Parse the letter (and its e-mail) once; refuse what no writer can render."""
     lang = str(letter.meta.get("lang") or "en")
-    tree = parse_markdown(letter.markdown, lang)
+    tree = _checked_tree(letter.markdown, lang, template, letter.candidate)
     check_tree(tree, letter.markdown, template, letter.candidate)
     email = None
     if letter.email is not None:
-        email_tree = parse_markdown(letter.email.markdown, lang)
+        email_tree = _checked_tree(letter.email.markdown, lang, email_template,
+                                   letter.candidate)
         check_tree(email_tree, letter.email.markdown, email_template, letter.candidate)
         email = EmailDocument(email_tree, letter.email.headers, letter.email.attach_docx)
     return Document(tree=tree, meta=letter.meta, candidate=letter.candidate, email=email)

@@ -120,13 +120,13 @@ class Manifest:
             return cls._from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ManifestError(Problem(shown, None, None,
-                                        f"is damaged ({exc!r} is missing or wrong); "
+                                        f"is damaged ({type(exc).__name__}: {exc}); "
                                         + _DAMAGED_HINT)) from exc
 
     @classmethod
     def _from_json(cls, doc: Any) -> Manifest:
         if not isinstance(doc, dict):
-            raise TypeError("not a JSON object")
+            raise TypeError("it is not a JSON object with the batch's letters")
 
         def files(items: Iterable[Any]) -> tuple[FileEntry, ...]:
             return tuple(FileEntry(str(f["path"]), str(f["format"]), int(f["size"]),

@@ -128,6 +128,19 @@ def recover(target: Path) -> None:
         _remove(leftover)
 
 
+def clean_leftovers(target: Path) -> None:
+    """Remove what a killed render or combine of ``target`` left (see :func:`recover`),
+    holding the batch's lock; nothing when another command holds it."""
+    try:
+        lock = BatchLock(target)
+    except OutputError:
+        return  # another render or send is at work: it cleans up itself
+    try:
+        recover(target.resolve() if target.is_symlink() else target.absolute())
+    finally:
+        lock.release()
+
+
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """SIGINT and SIGTERM wait until the block is done (they are delivered after it):

@@ -40,7 +40,7 @@ from .load import (
 from .manifest import LetterEntry, Manifest, intact, letter_key, unlisted
 from .merge import Merger
 from .models import Assets, Candidate, Settings, Signatory, Template
-from .output import BatchWriter, mail_files
+from .output import BatchWriter, clean_leftovers, mail_files
 from .validate import (
     GENERIC_FAMILIES,
     candidates_for_year,
@@ -715,8 +715,9 @@ def render_batch(
     if not todo and old is not None:
         unchanged = base.with_letters(kept.values())
         unchanged.batch_files = old.batch_files
-        if unchanged.to_bytes() == old.to_bytes() and intact(out_dir, old.batch_files) | (
-                not old.batch_files):
+        if unchanged.to_bytes() == old.to_bytes() and (
+                not old.batch_files or intact(out_dir, old.batch_files)):
+            clean_leftovers(out_dir)  # what a killed render left, even when nothing changed
             return BatchResult(out_dir, len(kept), 0, len(kept),
                                sum(len(e.files) for e in kept.values()) + len(old.batch_files),
                                0, old, changed=False)

@@ -615,7 +615,8 @@ def send_batch(
                 if really:
                     ledger.append({**_base(m), "state": MARKED_SENT, "time": _now(),
                                    "reply": "marked as sent by hand"})
-                m.state, m.note = SENT, "marked as sent by hand"
+                m.state, m.note = SENT, ("marked as sent by hand" if really else
+                                         "would be marked as sent (add --send to record it)")
             for m in _select(messages, resend, "--resend"):
                 if m.state == MODIFIED:
                     raise UsageError(f"--resend {m.candidate}: its .eml was edited after "

@@ -102,3 +102,15 @@ def test_template_line_of_maps_through_loops_and_expressions() -> None:
     assert template_line_of(1, merged, body) == 1
     assert template_line_of(8, merged, body) == 8  # "End"
     assert template_line_of(7, merged, body) == 7  # "After Y" <- "After {{ y }}"
+
+
+def test_a_line_of_a_thousand_stars_is_an_error_with_its_line(tmp_path: Path) -> None:
+    from letterforge.document import parse
+
+    template = _template(tmp_path, "Dear {{ candidate.name }},\n\n" + "*" * 500 + "x"
+                         + "*" * 500 + "\n")
+    letter = Merger(template, SIGS, Settings(2013)).merge(CAND)  # type: ignore[arg-type]
+    with pytest.raises(RenderError) as info:
+        parse(letter, template)  # type: ignore[arg-type]
+    assert info.value.problem.line == 7
+    assert "nested 250 deep" in info.value.problem.message

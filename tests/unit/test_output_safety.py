@@ -127,3 +127,14 @@ def test_files_written_whole_get_the_mode_a_new_file_gets(tmp_path: Path) -> Non
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "changes.html").stat().st_mode) == 0o644
+
+
+def test_a_render_with_nothing_to_do_still_removes_what_a_killed_one_left(tmp_path: Path
+                                                                         ) -> None:
+    from letterforge.output import clean_leftovers
+
+    target = tmp_path / "2013"
+    commit(target, {"pdf/x.pdf": b"1"})
+    (tmp_path / ".2013.new-killed").mkdir()
+    clean_leftovers(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2013.lock", "2013"]

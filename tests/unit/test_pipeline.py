@@ -26,18 +26,20 @@ def test_one_merge_and_one_parse_per_letter_for_every_format(
     monkeypatch.chdir(ROOT)
     plan = prepare(Inputs(), Options(2013, only=("Mexico",)), check_letters=False)
     calls = {"merge": 0, "parse": 0}
-    real_merge, real_parse = merge.Merger.merge, document.parse_markdown
+    real_merge = merge.Merger.merge
 
     def counting_merge(self, candidate):  # type: ignore[no-untyped-def]
         calls["merge"] += 1
         return real_merge(self, candidate)
 
-    def counting_parse(text, lang=""):  # type: ignore[no-untyped-def]
+    real_parse = document._checked_tree
+
+    def counting_parse(*args):  # type: ignore[no-untyped-def]
         calls["parse"] += 1
-        return real_parse(text, lang)
+        return real_parse(*args)
 
     monkeypatch.setattr(merge.Merger, "merge", counting_merge)
-    monkeypatch.setattr(document, "parse_markdown", counting_parse)
+    monkeypatch.setattr(document, "_checked_tree", counting_parse)
     (mexico,) = plan.candidates
     files = plan.renderer()(mexico).files
     assert sorted(files) == ["docx/mexico.docx", "email/mexico.eml", "pdf/mexico.pdf"]
