@@ -153,35 +153,10 @@ def _main(
     """Open letters for every candidate."""
 
 
-YearOpt = Annotated[int, typer.Option("--year", "-y", help="Election year to render.")]
-CandidatesOpt = Annotated[
-    Path, typer.Option("--candidates", help="Candidates CSV (year, name, short_name, email...).")
-]
-SignatoriesOpt = Annotated[
-    Path, typer.Option("--signatories", help="Signatories CSV (year, name).")
-]
-TemplateOpt = Annotated[
-    Path, typer.Option("--template", help="Master letter (Markdown + Jinja2, front matter).")
-]
-EncodingOpt = Annotated[
-    str | None,
-    typer.Option("--encoding", help="Encoding of the CSV files if not UTF-8 (e.g. cp1252)."),
-]
-EmailTemplateOpt = Annotated[
-    Path | None,
-    typer.Option("--email-template", help="E-mail template (default: email.md beside the "
-                 "letter template)."),
-]
 JsonOpt = Annotated[bool, typer.Option(
     "--json", help="Print one JSON document with the result on stdout (messages go to "
     "stderr).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages but errors.")]
-DateOpt = Annotated[
-    str | None,
-    typer.Option("--date", help="Date the letters YYYY-MM-DD instead of the template's date."),
-]
-
-
 
 
 RenderYearOpt = Annotated[int | None, typer.Option(
@@ -443,8 +418,9 @@ def send(
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", metavar="N",
                                               help="Send at most N letters this run.")] = None,
-    rate: Annotated[float, typer.Option("--rate", metavar="N", help="Send at most N letters a "
-                                        "minute (0: no limit).")] = 30.0,
+    rate: Annotated[float, typer.Option("--rate", metavar="N", show_default="30",
+                                        help="Send at most N letters a minute (0: no "
+                                        "limit).")] = 30.0,
     only: Annotated[list[str] | None, typer.Option(
         "--only", metavar="NAME", help="Send only this letter (candidate or file name; "
         "repeatable).")] = None,
@@ -460,7 +436,7 @@ def send(
         "--export-failed", metavar="FILE",
         help="Write the letters that failed or need a look to this CSV.")
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS",
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", show_default="30",
                                            help="How long to wait for the SMTP server.")
                        ] = 30.0,
     as_json: JsonOpt = False,
@@ -856,24 +832,27 @@ def _terminate(signum: int, frame: object) -> None:
 @app.command()
 @handle_errors
 def preview(
-    year: YearOpt,
+    year: Annotated[int | None, typer.Option(
+        "--year", "-y", metavar="YEAR", help="Year of the letters to preview (default: the "
+        "newest year in the candidates file).")] = None,
     candidate: Annotated[str | None, typer.Option(
-        "--candidate", "-c", help="The letter to show first (short name, name or slug; "
-        "default: the first candidate). The page has a picker.")] = None,
+        "--candidate", "-c", metavar="NAME", help="The letter to show first (short name, "
+        "name or slug; default: the first candidate). The page has a picker.")] = None,
     port: Annotated[int | None, typer.Option(
-        "--port", "-p", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one).")
+        "--port", "-p", metavar="PORT", help="Port on 127.0.0.1 (default: a free one).")
     ] = None,
     no_open: Annotated[bool, typer.Option(
         "--no-open", help="Do not open the page in the browser; just print its address.")
     ] = False,
-    candidates: CandidatesOpt = Path("candidates.csv"),
-    signatories: SignatoriesOpt = Path("signatories.csv"),
-    template: TemplateOpt = Path("templates/letter.md"),
-    encoding: EncodingOpt = None,
-    date: DateOpt = None,
-    email_template: EmailTemplateOpt = None,
+    candidates: InCandidatesOpt = None,
+    signatories: InSignatoriesOpt = None,
+    template: InTemplateOpt = None,
+    encoding: InEncodingOpt = None,
+    date: InDateOpt = None,
+    email_template: InEmailTemplateOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Show one letter of YEAR in the browser, as it is sent, while you edit the template.
+    """Show one letter in the browser, as it is sent, while you edit the template.
 
     A local page (127.0.0.1 only) shows the letter's PDF pages, the DOCX as LibreOffice
     lays it out and the e-mail, with the letter's facts. Saving the template, the
@@ -881,6 +860,13 @@ def preview(
     follows; a mistake shows in the page, over the last good rendering. Writes nothing.
     Needs the preview extra: pip install 'letterforge[preview]'. Ctrl-C stops it.
     """
+    from .errors import UsageError
+
+    if port is not None and not 0 <= port <= 65535:
+        raise UsageError(f"--port: {port} is not a port number (0 to 65535)")
+    campaign = _campaign()
+    inputs = campaign.inputs(candidates, signatories, template, email_template, encoding)
+    year, _ = _year(year, inputs)
     from .errors import Interrupted
     from .preview import require
 
@@ -888,7 +874,6 @@ def preview(
     from .preview.server import serve
     from .preview.state import Preview
 
-    inputs = Inputs(candidates, signatories, template, encoding, email_template)
     state = Preview(inputs, year, parse_date(date), candidate)
     typer.echo(f"Rendering the letter for the preview of {year}...", err=True)
     state.refresh(strict=True)
@@ -911,21 +896,35 @@ def preview(
 @app.command()
 @handle_errors
 def proof(
-    year: YearOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output root of the batch.")] = Path("out"),  # noqa: E501
-    signatories: SignatoriesOpt = Path("signatories.csv"),
-    encoding: EncodingOpt = None,
+    year: Annotated[int | None, typer.Option(
+        "--year", "-y", metavar="YEAR", help="Year of the batch to proofread (OUT/YEAR; "
+        "default: the newest batch in the output folder).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="DIR", help="Folder the batch was rendered into (default: "
+        "the campaign file's, else out).")] = None,
+    signatories: InSignatoriesOpt = None,
+    encoding: InEncodingOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write a proof sheet of the rendered batch of YEAR for sign-off: proof.html and
-    proof.pdf in OUT/YEAR.
+    """Write a proof sheet of a rendered batch for sign-off: proof.html and proof.pdf in
+    OUT/YEAR.
 
     A summary of the batch (letters, formats, the inputs' hashes, signatories, date),
     then per letter a thumbnail of its first page, the candidate, the recipients, the
     number of pages and the words that differ from the other letters, highlighted.
     Reads the batch; renders no letter again. Needs pypdfium2 (the preview extra).
     """
+    from .errors import UsageError
+
+    campaign = _campaign()
+    out = campaign.out_root(out)
+    if year is None:
+        year = _newest_batch(out)
+        if year is None:
+            raise UsageError(f"--year: there is no rendered batch in {out}/: render one "
+                             "first, or give --year and --out")
+    signatories = campaign.inputs(None, signatories, None, None, encoding).signatories
     from .preview import require
 
     require("proof", ("pypdfium2",))
