@@ -130,11 +130,20 @@ class Pool:
         if self.executor is None:
             return
         executor, self.executor = self.executor, None
-        if failed:
+        if not failed:
+            executor.shutdown(wait=True, cancel_futures=True)
+            return
+        # The pool's own threads may complain about the workers stopped under them; the
+        # command has its message already (interrupted, or the error): keep stderr to it.
+        hook = threading.excepthook
+        threading.excepthook = lambda args: None
+        try:
             for process in list(getattr(executor, "_processes", {}).values()):
                 with contextlib.suppress(Exception):
                     process.terminate()
-        executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=True, cancel_futures=True)
+        finally:
+            threading.excepthook = hook
 
     def __enter__(self) -> Pool:
         return self
