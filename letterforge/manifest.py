@@ -165,7 +165,12 @@ class Manifest:
     # ----- questions ------------------------------------------------------------------
 
     def entry(self, slug: str) -> LetterEntry | None:
-        return next((e for e in self.letters if e.slug == slug), None)
+        return self.index().get(slug)
+
+    def index(self) -> dict[str, LetterEntry]:
+        """slug -> letter; made once per call site, so a large batch is not searched
+        once per letter."""
+        return {e.slug: e for e in self.letters}
 
     def paths(self) -> set[str]:
         """Every file of the batch the manifest lists (letters and batch files)."""
@@ -186,8 +191,9 @@ class Manifest:
         """The slugs of ``keys`` whose letter must be rendered: not in the manifest, with
         another key, or with a file that is missing or not what was rendered."""
         out = set()
+        index = self.index()
         for slug, key in keys.items():
-            entry = self.entry(slug)
+            entry = index.get(slug)
             if entry is None or entry.key != key or not intact(batch, entry.files):
                 out.add(slug)
         return out

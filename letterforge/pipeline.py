@@ -693,8 +693,9 @@ def render_batch(
     todo = [c for c in plan.candidates if c.slug in outdated]
     kept: dict[str, LetterEntry] = {}
     if old is not None:
+        index = old.index()
         for c in plan.candidates:
-            entry = old.entry(c.slug)
+            entry = index.get(c.slug)
             if c.slug not in outdated and entry is not None:
                 kept[c.slug] = _refreshed(entry, c)
         if partial:
