@@ -229,20 +229,22 @@ def a_for(name: str, lang: str) -> str:
     return _spanish("a", text)
 
 
-@jinja2.pass_context
-def de(context: Any, value: Any) -> str:
-    try:
-        return de_for(str(value), _lang(context))
-    except ValueError as exc:
-        raise jinja2.TemplateRuntimeError(str(exc)) from exc
+def _in_letter_language(grammar: Any) -> Any:
+    """A Jinja filter that applies ``grammar(name, lang)`` in the letter's language."""
+
+    @jinja2.pass_context
+    def apply(context: Any, value: Any) -> str:
+        try:
+            result: str = grammar(str(value), _lang(context))
+            return result
+        except ValueError as exc:
+            raise jinja2.TemplateRuntimeError(str(exc)) from exc
+
+    return apply
 
 
-@jinja2.pass_context
-def a(context: Any, value: Any) -> str:
-    try:
-        return a_for(str(value), _lang(context))
-    except ValueError as exc:
-        raise jinja2.TemplateRuntimeError(str(exc)) from exc
+de = _in_letter_language(de_for)
+a = _in_letter_language(a_for)
 
 
 FILTERS = {
