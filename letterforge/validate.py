@@ -60,7 +60,17 @@ def bad_character(text: str, *, allow_newline: bool) -> str | None:
             if ch in "\n\r":
                 return "a line break"
             return f"the control character U+{ord(ch):04X}"
+        if ch in BIDI_CONTROLS:
+            return (f"the direction control U+{ord(ch):04X}, which shows the text around it "
+                    "in another order than it is written")
     return None
+
+
+#: Explicit embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make a
+#: value display in another order than its characters ("Trojan Source"), so a country
+#: name could read differently in the letter than in the spreadsheet. Right-to-left text
+#: needs none of them; the marks U+200E and U+200F and the joiners stay allowed.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def language_problem(tag: str) -> str | None:

@@ -132,3 +132,9 @@ def test_bad_character() -> None:
     assert bad_character("two\nlines", allow_newline=True) is None
     assert bad_character("two\nlines", allow_newline=False) == "a line break"
     assert bad_character("x\u0000", allow_newline=True) == "the control character U+0000"
+    # a right-to-left override shows "Mexico\u202eocixeM" reversed: refused; the marks
+    # and joiners that real names use are not
+    assert "U+202E" in (bad_character("Mexico\u202eocixeM", allow_newline=False) or "")
+    assert "U+2067" in (bad_character("a\u2067b", allow_newline=True) or "")
+    assert bad_character("\u0645\u200f\u0635\u0631", allow_newline=False) is None
+    assert bad_character("\u0915\u094d\u200d\u0937", allow_newline=False) is None
