@@ -25,7 +25,7 @@ in the Jinja environment under the names in :data:`FILTERS`:
 ``de`` and ``a`` (French and Spanish letters)
     The preposition before a name that carries its article, contracted and elided as
     the language writes it: ``{{ candidate.name | de }}`` gives "du Mexique", "de la
-    France", "des Maldives", "de l'Algérie", "de Cuba", "d'Israël" (fr) and "del
+    France", "des Maldives", "de l'Algérie", "de Cuba", "d’Israël" (fr) and "del
     Uruguay", "de México", "de El Salvador" (es); ``{{ candidate.name | a }}`` gives
     "au Mexique", "à la France", "aux Maldives", "à l'Algérie", "à Cuba" (fr) and "al
     Uruguay", "a México" (es). Write the names with their article as they read
@@ -172,7 +172,7 @@ def _french_elides(name: str) -> bool:
 def _apostrophe_for(name: str, apostrophe: str | None) -> str:
     if apostrophe is not None:
         return apostrophe
-    return "\u2019" if "\u2019" in name else "'"
+    return "'" if "'" in name else "\u2019"
 
 
 def _french(prep: str, name: str, apostrophe: str | None) -> str:
@@ -207,7 +207,9 @@ def de_for(name: str, lang: str, *, apostrophe: str | None = None) -> str:
 
     ``name`` carries its article as it reads mid-sentence; ``lang`` is ``fr…`` or
     ``es…``. Raises ValueError for another language or an empty name. ``apostrophe``
-    (French only) is the apostrophe of an elided "d'"; by default the one the name uses.
+    (French only) is the apostrophe of an elided "d'": by default the typographic one the
+    rest of the letter gets ("d’Israël"), or a straight one if the name itself is written
+    with one.
     """
     lang = language_of(lang)
     text = _clean(name)

@@ -18,13 +18,13 @@ FRENCH = [
     ("la Fédération de Russie", "de la Fédération de Russie", "à la Fédération de Russie"),
     ("la Chine", "de la Chine", "à la Chine"),
     ("Cuba", "de Cuba", "à Cuba"),
-    ("Israël", "d'Israël", "à Israël"),
-    ("Oman", "d'Oman", "à Oman"),
-    ("Haïti", "d'Haïti", "à Haïti"),                       # usage: d'Haïti
-    ("Andorre", "d'Andorre", "à Andorre"),
-    ("Érythrée", "d'Érythrée", "à Érythrée"),              # accented capital vowel
-    ("Ypres", "d'Ypres", "à Ypres"),
-    ("El Salvador", "d'El Salvador", "à El Salvador"),
+    ("Israël", "d’Israël", "à Israël"),
+    ("Oman", "d’Oman", "à Oman"),
+    ("Haïti", "d’Haïti", "à Haïti"),                       # usage: d'Haïti
+    ("Andorre", "d’Andorre", "à Andorre"),
+    ("Érythrée", "d’Érythrée", "à Érythrée"),              # accented capital vowel
+    ("Ypres", "d’Ypres", "à Ypres"),
+    ("El Salvador", "d’El Salvador", "à El Salvador"),
     ("Hong Kong", "de Hong Kong", "à Hong Kong"),          # other h: no elision
     ("Hambourg", "de Hambourg", "à Hambourg"),
     ("le Honduras", "du Honduras", "au Honduras"),         # h aspiré written with "le"
@@ -94,8 +94,9 @@ def test_spanish_capital_el_is_part_of_the_name():
 # --- apostrophes --------------------------------------------------------------------
 
 def test_elided_apostrophe_follows_the_name():
-    assert de("Israël", "fr") == "d'Israël"
-    assert de("Israël", "fr", apostrophe="\u2019") == "d\u2019Israël"
+    assert de("Israël", "fr") == "d\u2019Israël"      # the letter's typography
+    assert de("Israël", "fr", apostrophe="'") == "d'Israël"
+    assert de("Îles d'Åland", "fr") == "d'Îles d'Åland"  # as the name is written
     assert de("Îles d\u2019Åland", "fr") == "d\u2019Îles d\u2019Åland"
 
 
@@ -106,8 +107,8 @@ def test_typographic_apostrophe_article_with_space():
 
 def test_eliding_h_table():
     assert "haiti" in FRENCH_ELIDING_H
-    assert de("Haiti", "fr") == "d'Haiti"
-    assert de("Haïti-Nord", "fr") == "d'Haïti-Nord"
+    assert de("Haiti", "fr") == "d\u2019Haiti"
+    assert de("Haïti-Nord", "fr") == "d\u2019Haïti-Nord"
 
 
 # --- spaces and empty names ---------------------------------------------------------
@@ -116,7 +117,7 @@ def test_eliding_h_table():
     ("  le Mexique", "fr", "du Mexique", "au Mexique"),
     ("\tla France \n", "fr", "de la France", "à la France"),
     ("le   Mexique", "fr", "du Mexique", "au Mexique"),
-    ("   Israël", "fr", "d'Israël", "à Israël"),
+    ("   Israël", "fr", "d\u2019Israël", "à Israël"),
     ("  el Uruguay", "es", "del Uruguay", "al Uruguay"),
     ("el\u00a0Uruguay", "es", "del Uruguay", "al Uruguay"),   # no-break space
     (" México ", "es", "de México", "a México"),
