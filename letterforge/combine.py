@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import CombineError, LetterforgeError, ValidationFailed, display_path
+from .errors import CombineError, LetterforgeError, Problem, ValidationFailed, display_path
 from .manifest import LetterEntry, Manifest, sha256, unlisted
 from .output import BatchWriter, mail_files
 
@@ -86,12 +86,18 @@ def _combine(manifests: list[tuple[Path, Manifest]], out_root: Path,
         if not force:
             raise CombineError(exc.problems) from None
         old = None
-    if not force:
+    def would_lose_work() -> list[Problem]:
+        """Hand-edited letters and the user's files the combined batch would replace:
+        checked first, and again holding the lock right before the swap."""
+        if force:
+            return []
         problems = old.edited(target) if old is not None else []
-        problems += unlisted(target, old, [f.path for _, e in letters.values()
-                                           for f in e.files])
-        if problems:
-            raise ValidationFailed(problems)
+        return problems + unlisted(target, old, [f.path for _, e in letters.values()
+                                                 for f in e.files])
+
+    problems = would_lose_work()
+    if problems:
+        raise ValidationFailed(problems)
     with BatchWriter(target) as writer:
         entries = []
         for slug in sorted(letters):
@@ -112,5 +118,5 @@ def _combine(manifests: list[tuple[Path, Manifest]], out_root: Path,
                             formats=first.formats, inputs=first.inputs, letters=entries,
                             options=first.options)
         manifest.batch_files = mail_files(manifest, writer)
-        writer.commit(manifest, old)
+        writer.commit(manifest, old, would_lose_work)
     return target, manifest

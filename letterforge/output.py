@@ -15,14 +15,14 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
-from .errors import Interrupted, OutputError, display_path
+from .errors import Interrupted, OutputError, Problem, ValidationFailed, display_path
 from .manifest import MANIFEST, FileEntry, Manifest, sha256
 
 MBOX = "batch.mbox"
@@ -308,7 +308,15 @@ class BatchWriter:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(os.readlink(path), dest)
 
-    def commit(self, manifest: Manifest, previous: Manifest | None) -> None:
+    def commit(self, manifest: Manifest, previous: Manifest | None,
+               last_check: Callable[[], list[Problem]] | None = None) -> None:
+        """Put the new batch in place. ``last_check`` runs first, holding the lock, right
+        before the swap: what it finds (a letter edited by hand while this batch was
+        being rendered, say) aborts the commit and leaves the batch on disk as it is."""
+        problems = last_check() if last_check is not None else []
+        if problems:
+            self.abort()
+            raise ValidationFailed(problems)
         try:
             if self.target.is_dir():
                 self._carry_over(previous)

@@ -725,26 +725,34 @@ def render_batch(
 
     n_jobs = parallel.effective_jobs(jobs, len(todo)) if len(todo) > 1 else 1
     with parallel.Pool(make_renderer, plan.job, n_jobs) as pool:  # workers start now
-        problems: list[Problem] = []
-        if old is not None and not force:
-            problems.extend(old.edited(out_dir, keep={f.path for e in kept.values()
-                                                      for f in e.files}))
-        if not force:
-            problems.extend(unlisted(out_dir, old, [WRITERS[fmt].path(c.slug) for c in todo
-                                                    for fmt in formats]))
+        replaced = [WRITERS[fmt].path(c.slug) for c in todo for fmt in formats]
+        kept_paths = {f.path for e in kept.values() for f in e.files}
+
+        def would_lose_work() -> list[Problem]:
+            """Letters edited by hand and the user's own files that this render would
+            replace: checked before rendering, and again holding the lock right before
+            the new batch is put in place (a DOCX saved from Word meanwhile)."""
+            if force:
+                return []
+            problems = old.edited(out_dir, keep=kept_paths) if old is not None else []
+            return problems + unlisted(out_dir, old, replaced)
+
+        problems = would_lose_work()
         if problems:
             raise ValidationFailed(problems)
         if not plan.letters_checked:
             found = check_letters_of(plan, todo)
             if found:
                 raise ValidationFailed(found)
-        return _write_batch(plan, out_dir, old, base, todo, kept, keys, pool, on_letter)
+        return _write_batch(plan, out_dir, old, base, todo, kept, keys, pool, on_letter,
+                            would_lose_work)
 
 
 def _write_batch(plan: Plan, out_dir: Path, old: Manifest | None, base: Manifest,
                  todo: Sequence[Candidate], kept: dict[str, LetterEntry],
                  keys: dict[str, str], pool: parallel.Pool,
-                 on_letter: Callable[[Candidate], None] | None) -> BatchResult:
+                 on_letter: Callable[[Candidate], None] | None,
+                 last_check: Callable[[], list[Problem]]) -> BatchResult:
     entries: dict[str, LetterEntry] = {}
     total_bytes = 0
     with BatchWriter(out_dir) as writer:
@@ -763,7 +771,7 @@ def _write_batch(plan: Plan, out_dir: Path, old: Manifest | None, base: Manifest
             entries[slug] = entry
         manifest = base.with_letters(entries.values())
         manifest.batch_files = mail_files(manifest, writer)
-        writer.commit(manifest, old)
+        writer.commit(manifest, old, last_check)
     n_files = sum(len(e.files) for e in manifest.letters) + len(manifest.batch_files)
     return BatchResult(out_dir=out_dir, letters=len(manifest.letters), rendered=len(todo),
                        reused=len(kept), files=n_files, bytes=total_bytes,

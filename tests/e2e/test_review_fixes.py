@@ -72,6 +72,33 @@ def test_a_hand_edited_docx_is_never_overwritten_silently(small: Path) -> None:
     assert not docx.read_bytes().endswith(b"edited in Word")
 
 
+def test_a_docx_saved_from_word_during_a_render_is_not_lost(small: Path) -> None:
+    """The edited-letter check runs again, holding the lock, right before the swap: a
+    letter saved from Word while the new batch was being rendered stops the render."""
+    from letterforge.config import Inputs, Options
+    from letterforge.errors import ValidationFailed
+    from letterforge.pipeline import prepare, render_batch
+
+    assert invoke("render", "--year", "2013", "-j", "1", "-f", "docx").exit_code == 0
+    docx = small / "out" / "2013" / "docx" / "cuba.docx"
+    letter = small / "templates" / "letter.md"
+    letter.write_text(letter.read_text().replace("Excellency,", "Your Excellency,"))
+    before = {p: p.read_bytes() for p in (small / "out" / "2013").rglob("*") if p.is_file()}
+
+    def save_from_word(candidate: object) -> None:  # after the first letter is rendered
+        if not docx.read_bytes().endswith(b"edited in Word"):
+            docx.write_bytes(docx.read_bytes() + b"edited in Word")
+
+    plan = prepare(Inputs(), Options(2013, formats=("docx",)))
+    with pytest.raises(ValidationFailed) as caught:
+        render_batch(plan, small / "out", jobs=1, on_letter=save_from_word)
+    assert "cuba.docx: was changed after it was rendered" in str(caught.value.problems[0])
+    after = {p: p.read_bytes() for p in (small / "out" / "2013").rglob("*") if p.is_file()}
+    before[docx] += b"edited in Word"
+    assert after == before  # the edit kept, nothing of the new batch swapped in
+    assert sorted(p.name for p in (small / "out").iterdir()) == [".2013.lock", "2013"]
+
+
 def test_reused_letters_take_the_current_source_line(small: Path) -> None:
     assert invoke("render", "--year", "2013", "-j", "1", "-f", "docx").exit_code == 0
     csv = small / "candidates.csv"
