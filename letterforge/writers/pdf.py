@@ -72,6 +72,10 @@ _footnotes_patched = False
 #: (0.5pt = 0.666... px) rounding makes the note "overflow" by 1e-14 px and moves every
 #: note of the page to the next one. :func:`footnotes_on_their_page` gives that one
 #: comparison a tolerance of a thousandth of a pixel, on the version it was checked for.
+#: It also tags the notes as PDF/UA wants (:func:`_tag_notes`): WeasyPrint 70 tags the
+#: footnote area and its notes as NonStruct and Span; each note becomes a ``Note`` with
+#: the ``ID`` PDF/UA-1 requires of one, its number a ``Lbl``, and the number in the text
+#: a ``Reference``.
 FOOTNOTES_WEASYPRINT = "70.0"
 
 
@@ -221,8 +225,36 @@ def footnotes_on_their_page() -> bool:
         return False
 
     LayoutContext._update_footnote_area = _update_footnote_area
+    import weasyprint.pdf.tags as tags
+
+    tags._build_box_tree = _tag_notes(tags._build_box_tree)
     _footnotes_patched = True
     return True
+
+
+def _tag_notes(build: Any) -> Any:
+    """Wrap WeasyPrint 70's structure-tree builder (which calls itself through the
+    module, so every level is wrapped): notes become ``Note`` elements with an ``ID``."""
+    import pydyf
+    from weasyprint.formatting_structure import boxes
+
+    def build_box_tree(box: Any, parent: Any, pdf: Any, *args: Any) -> Any:
+        tag = str(getattr(box, "element_tag", "") or "")
+        for element in build(box, parent, pdf, *args):
+            if tag.endswith("::footnote-call"):
+                element["S"] = "/Reference"
+            elif tag.endswith("::footnote-marker"):
+                element["S"] = "/Lbl"
+            elif isinstance(box, boxes.FootnoteAreaBox):
+                for ref in element["K"]:
+                    note = pdf.objects[int(ref.split()[0])] if isinstance(ref, bytes) \
+                        else None
+                    if isinstance(note, pydyf.Dictionary) and note.get("S") == "/Span":
+                        note["S"] = "/Note"
+                        note["ID"] = pydyf.String(f"lf-note-{note.number}")
+            yield element
+
+    return build_box_tree
 
 
 def _resources(assets: Assets) -> tuple[Any, list[Any]]:
