@@ -1,9 +1,18 @@
 """Parse: merged Markdown -> one document tree that every writer walks, parsed once.
 
-The parser is CommonMark with raw HTML switched off (a ``<`` in the text is text) and
-block attributes: a line ``{.date}`` before a paragraph gives it the class ``date``,
-which the DOCX writer maps to the paragraph style "Date" and the PDF's stylesheet to
-``.date``.
+The parser is CommonMark with block attributes: a line ``{.date}`` before a paragraph
+gives it the class ``date``, which the DOCX writer maps to the paragraph style "Date" and
+the PDF's stylesheet to ``.date``; plus GFM tables and strikethrough (``~~x~~``) and
+footnotes (``[^1]`` with a line ``[^1]: text``, or inline ``^[text]``).
+
+Constructs no writer renders are parsed too, so that they are refused with their line
+instead of printing as raw markup: raw HTML (``<div>``, ``<br>``, ``<!-- -->``: the
+parser reads HTML, and an ``html_block``/``html_inline`` node is an error; a ``<`` that
+starts no tag, as in "a < b", stays text, and values from the data are escaped), math
+(``$x$``, ``$$...$$``) and definition lists. Markup that CommonMark would print as its
+characters is refused as well (:func:`_literal_markup`): a footnote reference without a
+definition, a definition no reference uses (markdown-it drops it silently), a line of
+``|`` cells that is not a table (its delimiter row is missing or wrong).
 
 :data:`NODE_TYPES` is the one set of node types letterforge renders; every writer has a
 rule for each of them (a test holds them to it). A merged letter with any other node
@@ -14,6 +23,7 @@ content is never dropped or printed as raw markup.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +32,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.attrs import attrs_block_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.footnote import footnote_plugin
 
 from .errors import Problem, RenderError, display_path
 from .models import Candidate, Letter, Template
@@ -29,9 +42,14 @@ from .models import Candidate, Letter, Template
 BLOCK_TYPES = frozenset({
     "root", "paragraph", "heading", "ordered_list", "bullet_list", "list_item",
     "blockquote", "code_block", "fence", "hr",
+    # GFM tables: table > thead/tbody > tr > th/td (with style="text-align:...")
+    "table", "thead", "tbody", "tr", "th", "td",
+    # footnotes: footnote_block (at the end) > footnote > paragraph..., footnote_anchor
+    "footnote_block", "footnote", "footnote_anchor",
 })
 INLINE_TYPES = frozenset({
     "inline", "text", "softbreak", "hardbreak", "em", "strong", "code_inline", "link",
+    "s", "footnote_ref",
 })
 #: Every node type a letter may contain; each writer has a rule for each.
 NODE_TYPES = BLOCK_TYPES | INLINE_TYPES
@@ -42,9 +60,21 @@ MAX_NESTING = 8
 _CONTAINERS = frozenset({"ordered_list", "bullet_list", "blockquote"})
 
 NODE_NAMES = {
-    "table": "a table", "footnote_ref": "a footnote", "footnote_block": "a footnote",
     "image": "an image", "html_block": "raw HTML", "html_inline": "raw HTML",
-    "s": "strikethrough", "math_inline": "math", "math_block": "math",
+    "math_inline": "math ($...$)", "math_block": "math ($$...$$)",
+    "math_block_label": "math ($$...$$)", "dl": "a definition list",
+}
+
+#: What to do instead, for a construct that is refused.
+NODE_HINTS = {
+    "html_block": "write the text in Markdown (a line break is a backslash at the end "
+                  "of the line); write \\< for a < that starts a tag",
+    "html_inline": "write the text in Markdown (a line break is a backslash at the end "
+                   "of the line); write \\< for a < that starts a tag",
+    "math_inline": "write it as text; write \\$ for a dollar sign",
+    "math_block": "write it as text; write \\$ for a dollar sign",
+    "math_block_label": "write it as text; write \\$ for a dollar sign",
+    "dl": "write it as a list or as paragraphs; write \\: for a colon that starts a line",
 }
 
 
@@ -91,19 +121,80 @@ def _dashes(state: Any) -> None:
                 token.content = token.content.replace("---", "\u2014").replace("--", "\u2013")
 
 
+#: A footnote reference typed in the template's own text (values from the data are
+#: escaped: their brackets reach the check below as separate tokens).
+_FOOTNOTE_LIKE = re.compile(r"\[\^[^\]\s]+\]")
+#: A line that starts and ends with an unescaped ``|``: a table row.
+_TABLE_ROW = re.compile(r"^[ \t]*\|.*(?<!\\)\|[ \t]*$")
+
+#: The key in the parser's env under which :func:`_literal_markup` leaves its findings:
+#: a list of (0-based line, message).
+LITERAL = "letterforge_literal_markup"
+
+
+def _literal_markup(state: Any) -> None:
+    """Find markup CommonMark would print as its characters, or drop: runs after the
+    inline parse (escapes are still tokens of their own) and before footnote_tail (which
+    drops the definitions no reference uses)."""
+    found: list[tuple[int | None, str]] = state.env.setdefault(LITERAL, [])
+    line: int | None = None
+    refs = state.env.get("footnotes", {}).get("refs", {})
+    in_definition = 0
+    for i, token in enumerate(state.tokens):
+        if token.map:
+            line = token.map[0]
+        if token.type == "footnote_reference_open":
+            in_definition += 1
+            label = token.meta.get("label", "")
+            if refs.get(":" + label, -1) == -1:
+                at = next((t.map[0] for t in state.tokens[i:] if t.map), line)
+                found.append((at, f"the footnote [^{label}] is defined here but never "
+                                  f"used: add [^{label}] where the note belongs, or remove "
+                                  "the definition"))
+        elif token.type == "footnote_reference_close":
+            in_definition -= 1
+        if token.type != "inline":
+            continue
+        for child in token.children or ():
+            if child.type == "footnote_ref" and in_definition:
+                found.append((line, "a footnote inside a footnote is not supported: write "
+                                    "the note's text in the footnote itself"))
+            if child.type != "text":
+                continue
+            ref = _FOOTNOTE_LIKE.search(child.content)
+            if ref:
+                found.append((line, f"the footnote {ref.group()} has no definition: add a "
+                                    f"line '{ref.group()}: the note's text' below the "
+                                    f"paragraph, or write \\[ to print the brackets"))
+        rows = [n for n, row in enumerate(token.content.split("\n")) if _TABLE_ROW.match(row)]
+        if rows:
+            at = token.map[0] + rows[0] if token.map else line
+            found.append((at, "this looks like a table row but is not part of a table: a "
+                              "table needs a header row, then a delimiter row such as "
+                              "| --- | :---: | ---: | with as many cells; write \\| for "
+                              "a | that is text"))
+
+
 @lru_cache(maxsize=16)
 def parser(lang: str = "") -> MarkdownIt:
-    """The parser for a letter in ``lang``: CommonMark, no raw HTML, block attributes,
-    and the language's typography (curly quotes and apostrophes, dashes). Without a
-    language: no typography (the e-mail's plain-text source is parsed the same way)."""
+    """The parser for a letter in ``lang``: CommonMark, block attributes, tables,
+    strikethrough, footnotes, and the language's typography (curly quotes and
+    apostrophes, dashes). Raw HTML, math and definition lists are parsed only to be
+    refused. Without a language: no typography (the e-mail's plain-text source is parsed
+    the same way)."""
     base = lang.replace("_", "-").split("-")[0].lower()
     if not lang:
-        return MarkdownIt("commonmark", {"html": False, "typographer": False}).use(
-            attrs_block_plugin)
-    md = MarkdownIt("commonmark", {"html": False, "typographer": True,
-                                   "quotes": list(QUOTES.get(base, QUOTES["en"]))})
-    md.enable(["smartquotes"]).use(attrs_block_plugin)
-    md.core.ruler.before("text_join", "letterforge_dashes", _dashes)
+        md = MarkdownIt("commonmark", {"html": True, "typographer": False})
+    else:
+        md = MarkdownIt("commonmark", {"html": True, "typographer": True,
+                                       "quotes": list(QUOTES.get(base, QUOTES["en"]))})
+        md.enable(["smartquotes"])
+    md.enable(["table", "strikethrough"]).use(attrs_block_plugin).use(footnote_plugin)
+    # A $ is math only as $x$ (no space inside, no digit after): "$5 and $10" is text.
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False).use(deflist_plugin)
+    md.core.ruler.before("footnote_tail", "letterforge_literal_markup", _literal_markup)
+    if lang:
+        md.core.ruler.before("text_join", "letterforge_dashes", _dashes)
     return md
 
 
@@ -118,7 +209,17 @@ MAX_INLINE_NESTING = 32
 
 def _checked_tree(text: str, lang: str, template: Template | None,
                   candidate: Candidate) -> SyntaxTreeNode:
-    tokens = parser(lang).parse(text)
+    env: dict[str, Any] = {}
+    tokens = parser(lang).parse(text, env)
+    for at, problem in env.get(LITERAL, ())[:1]:
+        line = at + 1 if at is not None else None
+        if template is None:
+            where = f" (line {line} of the merged text)" if line else ""
+            raise RenderError(Problem("", None, None, problem + where))
+        raise RenderError(Problem(
+            display_path(template.path),
+            template_line_of(line, text, template.body) if line else None, None,
+            f"{problem} (letter to {candidate.label})"))
     for token in tokens:
         depth = max((t.level for t in token.children or ()), default=0)
         if depth > MAX_INLINE_NESTING:
@@ -158,8 +259,15 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
         problem = None
         if node.type not in NODE_TYPES:
             what = NODE_NAMES.get(node.type, f"Markdown '{node.type}'")
+            hint = NODE_HINTS.get(node.type, "remove it or write it as text")
             problem = (f"{what} is not supported in a letter (it would not print the same "
-                       "in the PDF, the DOCX and the e-mail): remove it or write it as text")
+                       f"in the PDF, the DOCX and the e-mail): {hint}")
+        elif node.type == "footnote" and any(
+                c.type not in ("paragraph", "footnote_anchor") for c in node.children):
+            node = next(c for c in node.children
+                        if c.type not in ("paragraph", "footnote_anchor"))
+            problem = ("a footnote may hold paragraphs of text only (no list, quote, table "
+                       "or code): write its content as sentences")
         elif depth > MAX_NESTING:
             problem = (f"lists and quotes are nested {depth} levels deep here; a letter may "
                        f"nest them {MAX_NESTING} levels at most: flatten them")

@@ -3,8 +3,20 @@
 Every paragraph gets a named style a user can restyle in Word or LibreOffice:
 Markdown headings -> "Heading N"; a block with a class (``{.date}`` in the template) ->
 the style of that name, title-cased ("Date", "Closing", "Signature", "Signer Title");
-list items -> "List Paragraph" (or the list's class); block quotes -> "Quote"; code ->
-"Source Code"; a rule -> "Horizontal Rule". Links use the "Hyperlink" character style.
+list items -> "List Paragraph" (or the list's class); block quotes -> "Quote" (22 pt in
+on both sides, as the PDF's ``blockquote``; a quote in a quote twice that, as direct
+indents); code -> "Source Code"; a rule -> "Horizontal Rule". Links use the "Hyperlink"
+character style; struck text (``~~x~~``) is ``w:strike``.
+
+**Tables** are ``w:tbl`` at the text width (read from the section), ruled as the PDF's,
+columns as wide as their text asks, the header row repeated on every page
+(``w:tblHeader``) in the paragraph style "Table Heading", the other cells "Table Text",
+each cell aligned as the template's delimiter row says. **Footnotes** are Word's own, in
+``word/footnotes.xml`` (separator and continuation separator as ids -1 and 0, as Word
+writes them; ``w:footnotePr`` in the settings), each note's text in "Footnote Text", its
+number a ``w:footnoteReference`` in the "Footnote Reference" character style: Word and
+LibreOffice number them. A note referenced again gets a NOTEREF field to a bookmark on
+its first reference, which shows the same number.
 
 **What comes from the reference document** (``templates/reference.docx``, as pandoc's
 ``--reference-doc``): its styles, numbering definitions, theme, font table, the
@@ -73,6 +85,7 @@ RT_FOOTER = _RT + "footer"
 RT_HYPERLINK = _RT + "hyperlink"
 RT_IMAGE = _RT + "image"
 RT_FONT = _RT + "font"
+RT_FOOTNOTES = _RT + "footnotes"
 
 _WML = "application/vnd.openxmlformats-officedocument.wordprocessingml."
 CT_DOCUMENT = _WML + "document.main+xml"
@@ -82,6 +95,7 @@ CT_SETTINGS = _WML + "settings+xml"
 CT_FONT_TABLE = _WML + "fontTable+xml"
 CT_HEADER = _WML + "header+xml"
 CT_FOOTER = _WML + "footer+xml"
+CT_FOOTNOTES = _WML + "footnotes+xml"
 CT_THEME = "application/vnd.openxmlformats-officedocument.theme+xml"
 CT_CORE = "application/vnd.openxmlformats-package.core-properties+xml"
 CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
@@ -122,11 +136,21 @@ PARAGRAPH_STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
     "Signer Title": {"after": 6, "keep_with_next": True},
     "On Behalf": {"before": 6, "after": 6, "keep_with_next": True},
     "List Paragraph": {},
-    "Quote": {},
+    "Quote": {"left": 22, "right": 22, "italic": True},
+    "Table Text": {"after": 0},
+    "Table Heading": {"after": 0, "bold": True, "keep_with_next": True},
+    "Footnote Text": {"after": 0, "size": 9},
     "Source Code": {"font": "Liberation Mono", "size": 9, "after": 0},
     "Horizontal Rule": {"after": 12, "border_bottom": True},
 }
-CHARACTER_STYLES = ("Hyperlink", "Verbatim Char")
+CHARACTER_STYLES = ("Hyperlink", "Verbatim Char", "Footnote Reference")
+
+#: A block quote's indent on each side, in twentieths of a point: the PDF's 2em at 11 pt.
+QUOTE_INDENT = 440
+#: Borders of a table's cells, in eighths of a point (the PDF's 0.5pt), and their
+#: padding in twips (the PDF's 2pt 4pt).
+TABLE_BORDER = 4
+TABLE_CELL_MARGIN = (40, 80)
 
 BULLETS = ["•", "◦", "▪"]
 
@@ -274,6 +298,9 @@ class Base:
     all_ids: frozenset[str]
     normal_id: str
     w_prefixed: bool  # "w" is the WordprocessingML prefix in styles and numbering
+    text_width: int = 9026  # twips between the section's margins (tables fill it)
+    table_style: str | None = None  # the id of "Table Grid", when the styles have it
+    settings_with_notes: Entry | None = None  # settings.xml naming the footnote separators
 
 
 @lru_cache(maxsize=8)
@@ -305,6 +332,8 @@ def base(reference: bytes | None, lang: str) -> Base:
 
     share(Part("word/settings.xml", CT_SETTINGS, _settings_xml(d.settings.element)),
           RT_SETTINGS)
+    settings_with_notes = Entry.of("word/settings.xml",
+                                   _settings_xml(d.settings.element, footnotes=True))
     for rel_type, name, content_type, allowed in (
         (RT_FONT_TABLE, "word/fontTable.xml", CT_FONT_TABLE, {RT_FONT}),
         (RT_THEME, "word/theme/theme1.xml", CT_THEME, {RT_IMAGE}),
@@ -382,7 +411,25 @@ def base(reference: bytes | None, lang: str) -> Base:
         all_ids=frozenset(s.get(_q("w:styleId")) or "" for s in styles_el.iter(_q("w:style"))),
         normal_id=paragraph_ids.get("normal", "Normal"),
         w_prefixed=styles_el.prefix == "w" and numbering_el.prefix == "w",
+        text_width=_text_width(sect),
+        table_style=_style_ids(styles_el, "table").get("table grid"),
+        settings_with_notes=settings_with_notes,
     )
+
+
+def _text_width(sect: Any) -> int:
+    """The width between the margins of a section, in twips (A4 with 25 mm margins when
+    the section does not say)."""
+    def twips(el: Any, attr: str, default: int) -> int:
+        value = el.get(_q(attr)) if el is not None else None
+        try:
+            return int(float(value)) if value is not None else default
+        except ValueError:
+            return default
+    size, margins = sect.find(_q("w:pgSz")), sect.find(_q("w:pgMar"))
+    width = twips(size, "w:w", 11906) - twips(margins, "w:left", 1417) \
+        - twips(margins, "w:right", 1417) - twips(margins, "w:gutter", 0)
+    return width if width > 1440 else 9026
 
 
 def _check_size(taken: int) -> None:
@@ -513,12 +560,27 @@ def _drop_references(root: Any, dropped: set[str]) -> None:
             break
 
 
-def _settings_xml(settings: Any) -> bytes:
+#: Settings that come after ``w:footnotePr`` in CT_Settings' sequence.
+_AFTER_FOOTNOTE_PR = {"compat", "themeFontLang", "clrSchemeMapping", "decimalSymbol",
+                      "listSeparator"}
+
+
+def _settings_xml(settings: Any, footnotes: bool = False) -> bytes:
+    """The allowed settings; with ``footnotes``, ``w:footnotePr`` naming the separator
+    footnotes (-1, 0) of the letter's footnotes.xml, in its place in the sequence."""
     root = etree.Element(_q("w:settings"), nsmap={"w": W})
     for child in settings:
         if isinstance(child.tag, str) and etree.QName(child).namespace == W \
                 and etree.QName(child).localname in SAFE_SETTINGS:
             root.append(copy.deepcopy(child))
+    if footnotes:
+        note_pr = etree.fromstring(f'<w:footnotePr xmlns:w="{W}"><w:footnote w:id="-1"/>'
+                                   '<w:footnote w:id="0"/></w:footnotePr>')
+        later = [c for c in root if etree.QName(c).localname in _AFTER_FOOTNOTE_PR]
+        if later:
+            later[0].addprevious(note_pr)
+        else:
+            root.append(note_pr)
     return _serialise(root).encode()
 
 
@@ -583,6 +645,8 @@ def _default_document() -> Any:
     normal.font.size = Pt(11)
     normal.paragraph_format.space_after = Pt(8)
     _plain_headings(d)
+    quote = d.styles["Quote"].paragraph_format  # the template's Quote has no indent
+    quote.left_indent = quote.right_indent = Pt(QUOTE_INDENT / 20)
     return d
 
 
@@ -642,12 +706,10 @@ def _ensure_paragraph_style(d: Any, name: str) -> None:
     from docx.shared import Pt
 
     styles = d.styles
-    try:
-        styles[name]
-        return
-    except KeyError:
-        pass
+    if _internal_name(name) in _style_ids(styles.element, "paragraph"):
+        return  # a built-in name ("footnote text") may be stored in lower case
     style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    _builtin_name(style, name)
     style.base_style = styles["Normal"]
     style.quick_style = True
     opts = PARAGRAPH_STYLE_DEFAULTS.get(name, {})
@@ -660,6 +722,14 @@ def _ensure_paragraph_style(d: Any, name: str) -> None:
         pf.space_after = Pt(opts["after"])
     if opts.get("keep_with_next"):
         pf.keep_with_next = True
+    if "left" in opts:
+        pf.left_indent = Pt(opts["left"])
+    if "right" in opts:
+        pf.right_indent = Pt(opts["right"])
+    if opts.get("italic"):
+        style.font.italic = True
+    if opts.get("bold"):
+        style.font.bold = True
     if "font" in opts:
         style.font.name = opts["font"]
     if "size" in opts:
@@ -675,17 +745,32 @@ def _ensure_character_style(d: Any, name: str) -> None:
     from docx.enum.style import WD_STYLE_TYPE
     from docx.shared import RGBColor
 
-    try:
-        d.styles[name]
+    if _internal_name(name) in _style_ids(d.styles.element, "character"):
         return
-    except KeyError:
-        pass
     style = d.styles.add_style(name, WD_STYLE_TYPE.CHARACTER)
-    if name == "Hyperlink":
+    _builtin_name(style, name)
+    if name == "Footnote Reference":
+        style.font.superscript = True
+    elif name == "Hyperlink":
         style.font.color.rgb = RGBColor(0x05, 0x63, 0xC1)
         style.font.underline = True
     elif name == "Verbatim Char":
         style.font.name = "Liberation Mono"
+
+
+#: Word's built-in styles letterforge may add: their stored name and usual id.
+BUILTIN_STYLES = {"Footnote Text": ("footnote text", "FootnoteText"),
+                  "Footnote Reference": ("footnote reference", "FootnoteReference")}
+
+
+def _builtin_name(style: Any, name: str) -> None:
+    """A built-in style is stored under Word's own (lower-case) name and usual id, so
+    that Word and LibreOffice take it for theirs (LibreOffice: "Footnote")."""
+    if name in BUILTIN_STYLES:
+        stored, sid = BUILTIN_STYLES[name]
+        style.element.name_val = stored
+        style.element.styleId = sid
+        style.element.attrib.pop(_q("w:customStyle"), None)
 
 
 def _set_language(d: Any, lang: str) -> None:
@@ -721,6 +806,7 @@ class Fmt:
     bold: bool = False
     code: bool = False
     link: bool = False
+    strike: bool = False
 
 
 @dataclass
@@ -736,6 +822,11 @@ class Ctx:
     block_style: list[str] = field(default_factory=list)  # style inherited from a quote
     first_in_item: bool = False
     fmt: Fmt = field(default_factory=Fmt)
+    quote_depth: int = 0  # block quotes around this block
+    cell: tuple[str, str] | None = None  # (paragraph style, alignment) in a table cell
+    after_table: bool = False  # the next paragraph follows a table
+    notes: list[str] = field(default_factory=list)  # our w:footnote elements
+    note_links: dict[str, str] = field(default_factory=dict)  # footnotes.xml's links
     lang: str = "en"
     rtl: bool = False  # a right-to-left letter (Arabic, Hebrew, Persian, Urdu)
     run_fonts: str = ""  # every run's rFonts (East Asian letters)
@@ -849,8 +940,10 @@ def _children(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 
 def _open_paragraph(ctx: Ctx, style: str, numbered: int | None = None,
-                    indent: int | None = None) -> None:
-    """<w:p><w:pPr> in schema order: pStyle, numPr, bidi, ind, rPr (the mark's)."""
+                    indent: int | None = None, both: int | None = None,
+                    align: str | None = None) -> None:
+    """<w:p><w:pPr> in schema order: pStyle, numPr, bidi, ind, jc, rPr (the mark's).
+    ``indent``: the start side only (lists); ``both``: both sides (quotes)."""
     out = ctx.out
     out.append(f'<w:p><w:pPr><w:pStyle w:val="{xml_text(ctx.style_id(style))}"/>')
     if numbered is not None:
@@ -858,8 +951,15 @@ def _open_paragraph(ctx: Ctx, style: str, numbered: int | None = None,
                    f'<w:numId w:val="{numbered}"/></w:numPr>')
     if ctx.rtl:
         out.append("<w:bidi/>")
+    if ctx.after_table:  # the PDF's table has an 8 pt margin below it
+        out.append('<w:spacing w:before="160"/>')
+        ctx.after_table = False
     if indent is not None:
         out.append(f'<w:ind w:{"right" if ctx.rtl else "left"}="{indent}"/>')
+    elif both is not None:
+        out.append(f'<w:ind w:left="{both}" w:right="{both}"/>')
+    if align is not None:
+        out.append(f'<w:jc w:val="{align}"/>')
     if ctx.run_props:
         out.append(f"<w:rPr>{ctx.run_props}</w:rPr>")
     out.append("</w:pPr>")
@@ -883,6 +983,11 @@ def _paragraph(node: SyntaxTreeNode, ctx: Ctx) -> None:
             ctx.first_in_item = False
         else:
             _open_paragraph(ctx, style, indent=720 + 360 * (ctx.list_depth - 1))
+    elif ctx.cell is not None:
+        _open_paragraph(ctx, _block_style(node, ctx, ctx.cell[0]), align=ctx.cell[1])
+    elif ctx.quote_depth > 1:  # "Quote" indents one level; a quote in it, more
+        _open_paragraph(ctx, _block_style(node, ctx, "Normal"),
+                        both=QUOTE_INDENT * ctx.quote_depth)
     else:
         _open_paragraph(ctx, _block_style(node, ctx, "Normal"))
     _children(node, ctx)
@@ -923,10 +1028,12 @@ def _list_item(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 def _blockquote(node: SyntaxTreeNode, ctx: Ctx) -> None:
     ctx.block_style.append(_block_style(node, ctx, "Quote") if classes(node) else "Quote")
+    ctx.quote_depth += 1
     try:
         _children(node, ctx)
     finally:
         ctx.block_style.pop()
+        ctx.quote_depth -= 1
 
 
 def _code_block(node: SyntaxTreeNode, ctx: Ctx) -> None:
@@ -965,6 +1072,8 @@ def _run(text: str, ctx: Ctx) -> None:
         rpr += "<w:b/><w:bCs/>" if ctx.rtl else "<w:b/>"
     if fmt.italic:
         rpr += "<w:i/><w:iCs/>" if ctx.rtl else "<w:i/>"
+    if fmt.strike:
+        rpr += "<w:strike/>"
     rpr += ctx.run_lang
     if rpr:
         rpr = f"<w:rPr>{rpr}</w:rPr>"
@@ -988,7 +1097,7 @@ def _text(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 def _code_inline(node: SyntaxTreeNode, ctx: Ctx) -> None:
     outer = ctx.fmt
-    ctx.fmt = Fmt(outer.italic, outer.bold, True, outer.link)
+    ctx.fmt = Fmt(outer.italic, outer.bold, True, outer.link, outer.strike)
     _run(node.content, ctx)
     ctx.fmt = outer
 
@@ -1001,6 +1110,142 @@ def _link(node: SyntaxTreeNode, ctx: Ctx) -> None:
         ctx.out.append(f'<w:hyperlink r:id="{ctx.link_id(href)}" w:history="1">')
     _formatted(node, ctx, link=True)
     ctx.out.append("</w:hyperlink>")
+
+
+# ----- tables -----------------------------------------------------------------------
+
+
+def _align(cell: SyntaxTreeNode) -> str | None:
+    style = str(cell.attrs.get("style", ""))
+    return style.rsplit(":", 1)[-1].strip() if "text-align" in style else None
+
+
+def _column_widths(node: SyntaxTreeNode, total: int) -> list[int]:
+    """Widths in twips that fill ``total``: each column's share is its longest cell's
+    length (at least its longest word), as a browser shares a 100% wide table."""
+    from ..document import plain_text
+
+    rows = [row for part in node.children for row in part.children]
+    ncols = len(rows[0].children)
+    want = [0] * ncols
+    for row in rows:
+        for i, cell in enumerate(row.children[:ncols]):
+            text = plain_text(cell)
+            longest_word = max((len(w) for w in text.split()), default=1)
+            want[i] = max(want[i], len(text), 2 * longest_word, 3)
+    widths = [total * w // sum(want) for w in want]
+    widths[-1] += total - sum(widths)
+    return widths
+
+
+def _table(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    total = ctx.base.text_width
+    if ctx.quote_depth:
+        total -= 2 * QUOTE_INDENT * ctx.quote_depth
+    widths = _column_widths(node, total)
+    border = "".join(f'<w:{side} w:val="single" w:sz="{TABLE_BORDER}" w:space="0" '
+                     'w:color="000000"/>'
+                     for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+    v, h = TABLE_CELL_MARGIN
+    style = f'<w:tblStyle w:val="{xml_text(ctx.base.table_style)}"/>' \
+        if ctx.base.table_style else ""
+    ind = f'<w:tblInd w:w="{QUOTE_INDENT * ctx.quote_depth}" w:type="dxa"/>' \
+        if ctx.quote_depth else ""
+    ctx.out.append(
+        f'<w:tbl><w:tblPr>{style}{"<w:bidiVisual/>" if ctx.rtl else ""}'
+        f'<w:tblW w:w="{total}" w:type="dxa"/>{ind}<w:tblBorders>{border}</w:tblBorders>'
+        '<w:tblLayout w:type="fixed"/><w:tblCellMar>'
+        f'<w:top w:w="{v}" w:type="dxa"/><w:left w:w="{h}" w:type="dxa"/>'
+        f'<w:bottom w:w="{v}" w:type="dxa"/><w:right w:w="{h}" w:type="dxa"/>'
+        '</w:tblCellMar><w:tblLook w:val="0420" w:firstRow="1" w:lastRow="0" '
+        'w:firstColumn="0" w:lastColumn="0" w:noHBand="1" w:noVBand="1"/></w:tblPr>'
+        "<w:tblGrid>" + "".join(f'<w:gridCol w:w="{w}"/>' for w in widths) + "</w:tblGrid>")
+    for part in node.children:
+        for row in part.children:
+            head = part.type == "thead"
+            ctx.out.append("<w:tr>" + ("<w:trPr><w:tblHeader/></w:trPr>" if head else ""))
+            for i, cell in enumerate(row.children):
+                ctx.out.append(f'<w:tc><w:tcPr><w:tcW w:w="{widths[i]}" w:type="dxa"/>'
+                               "</w:tcPr>")
+                outer = ctx.cell
+                ctx.cell = ("Table Heading" if head else "Table Text", _align(cell) or "left")
+                try:
+                    _open_paragraph(ctx, ctx.cell[0], align=_align(cell))
+                    _children(cell, ctx)
+                    ctx.out.append("</w:p>")
+                finally:
+                    ctx.cell = outer
+                ctx.out.append("</w:tc>")
+            ctx.out.append("</w:tr>")
+    ctx.out.append("</w:tbl>")
+    ctx.after_table = True
+
+
+# ----- footnotes --------------------------------------------------------------------
+
+
+def _note_bookmark(number: int) -> str:
+    return f"_RefLFNote{number}"
+
+
+def _footnote_ref(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    """The note's number: a footnote reference Word numbers; a note referenced again, a
+    NOTEREF field (formatted as a reference mark, \\f) to its first reference."""
+    number = int(node.meta["id"]) + 1
+    sid = ctx.base.character_ids.get("footnote reference", "FootnoteReference")
+    rpr = f'<w:rPr><w:rStyle w:val="{xml_text(sid)}"/>{ctx.run_props}</w:rPr>'
+    if int(node.meta.get("subId", 0)) == 0:
+        mark = _note_bookmark(number)
+        ctx.out.append(f'<w:bookmarkStart w:id="{number}" w:name="{mark}"/>'
+                       f'<w:r>{rpr}<w:footnoteReference w:id="{number}"/></w:r>'
+                       f'<w:bookmarkEnd w:id="{number}"/>')
+        return
+    ctx.out.append(
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="begin"/></w:r>'
+        f'<w:r>{rpr}<w:instrText xml:space="preserve"> NOTEREF {_note_bookmark(number)} '
+        '\\f \\h </w:instrText></w:r>'
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="separate"/></w:r>'
+        f'<w:r>{rpr}<w:t>{number}</w:t></w:r><w:r>{rpr}<w:fldChar w:fldCharType="end"/></w:r>')
+
+
+def _footnote_block(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    """Every note into footnotes.xml (the letter's body gets nothing here), its links
+    into footnotes.xml's own relationships."""
+    body, links = ctx.out, ctx.links
+    ctx.links = ctx.note_links
+    try:
+        for note in node.children:
+            ctx.out = []
+            _footnote(note, ctx)
+            ctx.notes.append("".join(ctx.out))
+    finally:
+        ctx.out, ctx.links = body, links
+
+
+def _footnote(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    number = int(node.meta["id"]) + 1
+    sid = ctx.base.character_ids.get("footnote reference", "FootnoteReference")
+    ctx.out.append(f'<w:footnote w:id="{number}">')
+    for i, paragraph in enumerate(p for p in node.children if p.type == "paragraph"):
+        _open_paragraph(ctx, "Footnote Text")
+        if i == 0:
+            ctx.out.append(f'<w:r><w:rPr><w:rStyle w:val="{xml_text(sid)}"/>'
+                           f"{ctx.run_props}</w:rPr><w:footnoteRef/></w:r>")
+            _run(" ", ctx)
+        _children(paragraph, ctx)
+        ctx.out.append("</w:p>")
+    ctx.out.append("</w:footnote>")
+
+
+def footnotes_xml(notes: list[str]) -> bytes:
+    """word/footnotes.xml: the separators Word writes (ids -1 and 0), then the notes."""
+    separator = ('<w:p><w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/>'
+                 "</w:pPr><w:r><w:{}/></w:r></w:p>")
+    return (XML_DECLARATION + f'<w:footnotes xmlns:w="{W}" xmlns:r="{R}">'
+            '<w:footnote w:type="separator" w:id="-1">' + separator.format("separator")
+            + '</w:footnote><w:footnote w:type="continuationSeparator" w:id="0">'
+            + separator.format("continuationSeparator") + "</w:footnote>"
+            + "".join(notes) + "</w:footnotes>").encode()
 
 
 RULES: dict[str, Rule] = {
@@ -1022,6 +1267,17 @@ RULES: dict[str, Rule] = {
     "strong": lambda node, ctx: _formatted(node, ctx, bold=True),
     "code_inline": _code_inline,
     "link": _link,
+    "s": lambda node, ctx: _formatted(node, ctx, strike=True),
+    "table": _table,
+    "thead": _children,  # the table rule writes its rows itself
+    "tbody": _children,
+    "tr": _children,
+    "th": _children,
+    "td": _children,
+    "footnote_ref": _footnote_ref,
+    "footnote_block": _footnote_block,
+    "footnote": _footnote,
+    "footnote_anchor": lambda node, ctx: None,  # a back link: Word has its own
 }
 
 
@@ -1077,6 +1333,9 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
     ctx = Ctx(base=b)
     ctx.set_language(lang)
     render_node(doc.tree, ctx)
+    if ctx.out and ctx.out[-1] == "</w:tbl>":  # a body ends with a paragraph, not a table
+        _open_paragraph(ctx, "Normal")
+        ctx.out.append("</w:p>")
 
     document = (b.document_head + "".join(ctx.out) + b.document_tail).encode()
     head, middle, tail = b.numbering
@@ -1088,10 +1347,21 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
             for name, sid in ctx.extra_styles.items()) + b.styles_tail).encode())
     rels = b.rels + tuple(Rel(r_id, RT_HYPERLINK, href, external=True)
                           for href, r_id in ctx.links.items())
+    shared_entries: tuple[Entry, ...] = b.shared_entries
+    notes: list[Part] = []
+    if ctx.notes:
+        rels += (Rel("rIdFootnotes", RT_FOOTNOTES, "footnotes.xml"),)
+        notes.append(Part("word/footnotes.xml", CT_FOOTNOTES, footnotes_xml(ctx.notes),
+                          tuple(Rel(r_id, RT_HYPERLINK, href, external=True)
+                                for href, r_id in ctx.note_links.items())))
+        assert b.settings_with_notes is not None
+        shared_entries = tuple(b.settings_with_notes if e.name == "word/settings.xml" else e
+                               for e in shared_entries)
     when = _timestamp(meta)
     own = [
         Part("docProps/core.xml", CT_CORE, core_xml(meta, lang, when)),
         Part("word/document.xml", CT_DOCUMENT, document, rels),
+        *notes,
     ]
     numbering_part = Part("word/numbering.xml", CT_NUMBERING, numbering, b.numbering_rels)
     styles_part = Part("word/styles.xml", CT_STYLES, b"")  # for its content type
@@ -1101,5 +1371,5 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
         Entry.of("[Content_Types].xml",
                  content_types_xml([*own, styles_part, numbering_part, *b.shared])),
         Entry.of("_rels/.rels", rels_xml(package_rels)),
-        *_entries(own), styles, *_entries([numbering_part]), *b.shared_entries,
+        *_entries(own), styles, *_entries([numbering_part]), *shared_entries,
     ], when)

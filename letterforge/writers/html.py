@@ -3,11 +3,19 @@ with WeasyPrint; the e-mail writer uses it as the HTML alternative.
 
 Render rules are a table keyed by node type (:data:`RULES`), one rule for each type of
 :data:`letterforge.document.NODE_TYPES`.
+
+Footnotes are written one of two ways (:func:`render_page`'s ``footnotes``): ``"float"``
+for the PDF, where a note's text stands at its (first) reference in a
+``<span class="lf-footnote">`` that the PDF writer's stylesheet floats to the foot of
+the page (WeasyPrint's ``float: footnote``, which numbers it); ``"end"`` for the e-mail
+and the preview: a superscript number at the reference, the numbered notes in a
+``<section class="footnotes">`` at the end. A note referenced again shows its number.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from html import escape
 from typing import Any
 
@@ -132,6 +140,81 @@ def _inline(node: SyntaxTreeNode) -> str:
     return _children(node)
 
 
+def _s(node: SyntaxTreeNode) -> str:
+    return f"<s>{_children(node)}</s>"
+
+
+# ----- tables -----------------------------------------------------------------------
+
+
+def _table_part(node: SyntaxTreeNode) -> str:
+    return f"<{node.type}>\n{_children(node)}</{node.type}>\n"
+
+
+def _tr(node: SyntaxTreeNode) -> str:
+    return f"<tr>{_children(node)}</tr>\n"
+
+
+def _cell(node: SyntaxTreeNode) -> str:
+    extra: dict[str, Any] = {"scope": "col"} if node.type == "th" else {}
+    if node.attrs.get("style"):  # text-align:left|center|right, from the delimiter row
+        extra["style"] = node.attrs["style"]
+    return f"<{node.type}{_attrs(node, extra)}>{_children(node)}</{node.type}>"
+
+
+# ----- footnotes --------------------------------------------------------------------
+
+
+#: How this page writes footnotes ("float" or "end") and the notes by id.
+_FOOTNOTES: ContextVar[tuple[str, dict[int, SyntaxTreeNode]]] = ContextVar(
+    "lf_footnotes", default=("end", {}))
+
+
+def footnotes_of(tree: SyntaxTreeNode) -> dict[int, SyntaxTreeNode]:
+    """The footnote nodes of a letter by id (0 is the first referenced)."""
+    return {int(note.meta["id"]): note for block in tree.children
+            if block.type == "footnote_block" for note in block.children}
+
+
+def note_number(node: SyntaxTreeNode) -> int:
+    """The number a footnote reference (or note) shows: notes are numbered in the order
+    of their first reference."""
+    return int(node.meta["id"]) + 1
+
+
+def note_inline(note: SyntaxTreeNode) -> str:
+    """A note's text as inline HTML: its paragraphs joined by line breaks (the document
+    stage allows only paragraphs in a note)."""
+    return "<br>\n".join(_children(p) for p in note.children if p.type == "paragraph")
+
+
+def _footnote_ref(node: SyntaxTreeNode) -> str:
+    mode, notes = _FOOTNOTES.get()
+    n = note_number(node)
+    first = int(node.meta.get("subId", 0)) == 0
+    if mode == "float":
+        if first:
+            return f'<span class="lf-footnote">{note_inline(notes[n - 1])}</span>'
+        return f'<sup class="lf-footnote-again">{n}</sup>'
+    anchor = f' id="fnref{n}"' if first else ""
+    return f'<sup class="footnote-ref"><a href="#fn{n}"{anchor}>{n}</a></sup>'
+
+
+def _footnote_block(node: SyntaxTreeNode) -> str:
+    if _FOOTNOTES.get()[0] == "float":
+        return ""  # each note was written at its reference
+    return f'<section class="footnotes">\n<hr>\n<ol>\n{_children(node)}</ol>\n</section>\n'
+
+
+def _footnote(node: SyntaxTreeNode) -> str:
+    n = note_number(node)
+    return f'<li id="fn{n}">{note_inline(node)}</li>\n'
+
+
+def _nothing(node: SyntaxTreeNode) -> str:
+    return ""
+
+
 RULES: dict[str, Rule] = {
     "root": _children,
     "paragraph": _paragraph,
@@ -151,6 +234,17 @@ RULES: dict[str, Rule] = {
     "strong": _strong,
     "code_inline": _code_inline,
     "link": _link,
+    "s": _s,
+    "table": lambda node: f"<table>\n{_children(node)}</table>\n",
+    "thead": _table_part,
+    "tbody": _table_part,
+    "tr": _tr,
+    "th": _cell,
+    "td": _cell,
+    "footnote_ref": _footnote_ref,
+    "footnote_block": _footnote_block,
+    "footnote": _footnote,
+    "footnote_anchor": _nothing,  # a back link: the notes are short, the letter is printed
 }
 
 
@@ -168,8 +262,9 @@ def direction(lang: str) -> str:
 
 
 def render_page(tree: SyntaxTreeNode, meta: Mapping[str, Any],
-                stylesheet: str | None = None) -> str:
-    """A complete HTML page: language, title and metadata in the head, the letter in the body."""
+                stylesheet: str | None = None, footnotes: str = "end") -> str:
+    """A complete HTML page: language, title and metadata in the head, the letter in the
+    body; footnotes at the end, or ``"float"``: at their references, for the PDF."""
     lang = escape(str(meta.get("lang", "en")))
     head = [
         '<meta charset="utf-8">',
@@ -185,7 +280,11 @@ def render_page(tree: SyntaxTreeNode, meta: Mapping[str, Any],
     head.append('<meta name="generator" content="letterforge">')
     if stylesheet:
         head.append(f"<style>\n{stylesheet}\n</style>")
-    body = render_node(tree)
+    token = _FOOTNOTES.set((footnotes, footnotes_of(tree)))
+    try:
+        body = render_node(tree)
+    finally:
+        _FOOTNOTES.reset(token)
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"{direction(lang)}>\n<head>\n'
         + "\n".join(head)

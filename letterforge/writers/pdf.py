@@ -52,8 +52,31 @@ HANGING_LISTS_CSS = (
     + "".join(f"ol.lf-tight > li.lf-n{d} {{ text-indent: -{d + 1}ch; }}\n" for d in range(2, 11))
 )
 
+#: What makes a footnote a footnote, whatever the letter's stylesheet says: the HTML
+#: writer puts each note's text at its reference in a ``span.lf-footnote`` (see
+#: writers/html.py), floated here to the foot of its page; WeasyPrint numbers the notes
+#: (``counter(footnote)``), and a note referenced again shows the same number. Its look
+#: (size, rule above the notes) is the stylesheet's (templates/letter.css).
+FOOTNOTES_CSS = (
+    ".lf-footnote { float: footnote; }\n"
+    ".lf-footnote-again { vertical-align: super; }\n"
+)
+
 _cache: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
 _hanging_lists: bool | None = None  # None: not decided yet in this process
+_footnotes_patched = False
+
+#: Footnotes on the page of their reference. WeasyPrint 70 decides that the footnote area
+#: overflows when its last note's bottom is greater than the area's bottom, two sums of
+#: the same lengths added in different orders: with a border or padding on ``@footnote``
+#: (0.5pt = 0.666... px) rounding makes the note "overflow" by 1e-14 px and moves every
+#: note of the page to the next one. :func:`footnotes_on_their_page` gives that one
+#: comparison a tolerance of a thousandth of a pixel, on the version it was checked for.
+#: It also tags the notes as PDF/UA wants (:func:`_tag_notes`): WeasyPrint 70 tags the
+#: footnote area and its notes as NonStruct and Span; each note becomes a ``Note`` with
+#: the ``ID`` PDF/UA-1 requires of one, its number a ``Lbl``, and the number in the text
+#: a ``Reference``.
+FOOTNOTES_WEASYPRINT = "70.0"
 
 
 def _fetcher_class() -> Any:
@@ -160,6 +183,80 @@ def hanging_lists() -> bool:
     return _hanging_lists
 
 
+def footnotes_on_their_page() -> bool:
+    """Install the footnote-area comparison with a tolerance, once per process (only on
+    :data:`FOOTNOTES_WEASYPRINT`); whether it is installed."""
+    global _footnotes_patched
+    if _footnotes_patched:
+        return True
+    import weasyprint
+    from weasyprint.layout import LayoutContext
+
+    if weasyprint.__version__ != FOOTNOTES_WEASYPRINT or not callable(
+            getattr(LayoutContext, "_update_footnote_area", None)):
+        return False
+    from math import inf
+
+    from weasyprint.formatting_structure import build
+    from weasyprint.layout.block import block_level_layout
+
+    def _update_footnote_area(self: Any) -> bool:
+        # WeasyPrint 70.0's LayoutContext._update_footnote_area, with "+ 1e-3" below.
+        if self.current_footnote_area.height != "auto" and not self.in_column:
+            self.page_bottom += self.current_footnote_area.margin_height()
+        self.current_footnote_area.children = self.current_page_footnotes
+        if self.current_footnote_area.children:
+            footnote_area = build.create_anonymous_boxes(
+                self.current_footnote_area.deepcopy())
+            footnote_area = block_level_layout(
+                self, footnote_area, -inf, None, self.current_footnote_area.page)[0]
+            self.current_footnote_area.height = footnote_area.height
+            if not self.in_column:
+                self.page_bottom -= footnote_area.margin_height()
+            last_child = footnote_area.children[-1]
+            last_child_bottom = (last_child.position_y + last_child.margin_height()
+                                 - last_child.margin_bottom)
+            footnote_area_bottom = (footnote_area.position_y + footnote_area.margin_height()
+                                    - footnote_area.margin_bottom)
+            return bool(last_child_bottom > footnote_area_bottom + 1e-3)
+        self.current_footnote_area.height = 0
+        if not self.in_column:
+            self.page_bottom -= self.current_footnote_area.margin_height()
+        return False
+
+    LayoutContext._update_footnote_area = _update_footnote_area
+    import weasyprint.pdf.tags as tags
+
+    tags._build_box_tree = _tag_notes(tags._build_box_tree)
+    _footnotes_patched = True
+    return True
+
+
+def _tag_notes(build: Any) -> Any:
+    """Wrap WeasyPrint 70's structure-tree builder (which calls itself through the
+    module, so every level is wrapped): notes become ``Note`` elements with an ``ID``."""
+    import pydyf
+    from weasyprint.formatting_structure import boxes
+
+    def build_box_tree(box: Any, parent: Any, pdf: Any, *args: Any) -> Any:
+        tag = str(getattr(box, "element_tag", "") or "")
+        for element in build(box, parent, pdf, *args):
+            if tag.endswith("::footnote-call"):
+                element["S"] = "/Reference"
+            elif tag.endswith("::footnote-marker"):
+                element["S"] = "/Lbl"
+            elif isinstance(box, boxes.FootnoteAreaBox):
+                for ref in element["K"]:
+                    note = pdf.objects[int(ref.split()[0])] if isinstance(ref, bytes) \
+                        else None
+                    if isinstance(note, pydyf.Dictionary) and note.get("S") == "/Span":
+                        note["S"] = "/Note"
+                        note["ID"] = pydyf.String(f"lf-note-{note.number}")
+            yield element
+
+    return build_box_tree
+
+
 def _resources(assets: Assets) -> tuple[Any, list[Any]]:
     """(font configuration, parsed stylesheets), built once per process and stylesheet."""
     key = (str(assets.template_dir), hashlib.sha256(assets.stylesheet.encode()).hexdigest())
@@ -179,6 +276,8 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
     )]
     if hanging_lists():
         css.append(CSS(string=HANGING_LISTS_CSS, font_config=font_config))
+    css.append(CSS(string=FOOTNOTES_CSS, font_config=font_config))
+    footnotes_on_their_page()
     _cache.clear()
     _cache[key] = (font_config, css)
     return font_config, css
@@ -188,7 +287,7 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
-    page = render_page(doc.tree, doc.meta)
+    page = render_page(doc.tree, doc.meta, footnotes="float")
     identifier = hashlib.sha256(page.encode() + assets.stylesheet.encode()).hexdigest()[:32]
     try:
         font_config, css = _resources(assets)
