@@ -52,6 +52,7 @@ from ..document import Document, classes
 from ..errors import InputError, Problem, RenderError
 from ..models import Assets
 from .html import RTL_LANGUAGES
+from .layout import Layout, layout
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -274,11 +275,14 @@ class Base:
     all_ids: frozenset[str]
     normal_id: str
     w_prefixed: bool  # "w" is the WordprocessingML prefix in styles and numbering
+    page: Layout | None = None  # the stylesheet's layout, when no reference document
 
 
 @lru_cache(maxsize=8)
-def base(reference: bytes | None, lang: str) -> Base:
-    """Build the shared parts once for each (reference document, language)."""
+def base(reference: bytes | None, lang: str, css: str | None = None) -> Base:
+    """Build the shared parts once for each (reference document, language, stylesheet).
+    Without a reference document the styles and the page follow the stylesheet ``css``
+    (see :mod:`letterforge.writers.layout`)."""
     import docx
 
     from ..validate import reference_docx_problems
@@ -287,7 +291,8 @@ def base(reference: bytes | None, lang: str) -> Base:
         problems = reference_docx_problems(reference, "reference.docx")
         if problems:
             raise InputError(problems)
-    d = docx.Document(io.BytesIO(reference)) if reference else _default_document()
+    page = None if reference else layout(css or "")
+    d = docx.Document(io.BytesIO(reference)) if reference else _default_document(page)
     for name in PARAGRAPH_STYLE_DEFAULTS:
         _ensure_paragraph_style(d, name)
     for name in CHARACTER_STYLES:
@@ -342,7 +347,7 @@ def base(reference: bytes | None, lang: str) -> Base:
             share(part, RT_HEADER if kind == "header" else RT_FOOTER)
             ref.set(_q("r:id"), rels[-1].id)
     else:
-        sect = _default_sect_pr()
+        sect = _default_sect_pr(page)
         footer_id = _style_ids(d.styles.element, "paragraph").get("footer", "Footer")
         share(Part("word/footer1.xml", CT_FOOTER, _page_number_footer(footer_id)),
               RT_FOOTER)
@@ -382,6 +387,7 @@ def base(reference: bytes | None, lang: str) -> Base:
         all_ids=frozenset(s.get(_q("w:styleId")) or "" for s in styles_el.iter(_q("w:style"))),
         normal_id=paragraph_ids.get("normal", "Normal"),
         w_prefixed=styles_el.prefix == "w" and numbering_el.prefix == "w",
+        page=page,
     )
 
 
@@ -573,7 +579,7 @@ def _style_ids(styles: Any, kind: str) -> dict[str, str]:
 # ----- the base without a reference document: python-docx's template, once ------------
 
 
-def _default_document() -> Any:
+def _default_document(page: Layout | None = None) -> Any:
     import docx
     from docx.shared import Pt
 
@@ -583,16 +589,87 @@ def _default_document() -> Any:
     normal.font.size = Pt(11)
     normal.paragraph_format.space_after = Pt(8)
     _plain_headings(d)
+    if page is not None:
+        _apply_layout(d, page)
     return d
 
 
-def _default_sect_pr() -> Any:
-    """A4, 25 mm margins."""
+def _twips(points: float) -> int:
+    return round(points * 20)
+
+
+def _default_sect_pr(page: Layout | None = None) -> Any:
+    """The stylesheet's page size and margins (A4, 25 mm margins without one). The
+    footer's text is centred in the bottom margin, as the PDF's ``@bottom-center``."""
+    if page is None:
+        return etree.fromstring(
+            f'<w:sectPr xmlns:w="{W}"><w:pgSz w:w="11906" w:h="16838"/>'
+            '<w:pgMar w:top="1417" w:right="1417" w:bottom="1417" w:left="1417" '
+            'w:header="720" w:footer="720" w:gutter="0"/><w:cols w:space="720"/>'
+            '<w:docGrid w:linePitch="360"/></w:sectPr>')
+    footer_line = page.footer.size * 1.149  # the footer's own line: "normal" height
+    footer = max(0.0, (page.bottom - footer_line) / 2)
+    header = min(36.0, page.top / 2)
     return etree.fromstring(
-        f'<w:sectPr xmlns:w="{W}"><w:pgSz w:w="11906" w:h="16838"/>'
-        '<w:pgMar w:top="1417" w:right="1417" w:bottom="1417" w:left="1417" '
-        'w:header="720" w:footer="720" w:gutter="0"/><w:cols w:space="720"/>'
-        '<w:docGrid w:linePitch="360"/></w:sectPr>')
+        f'<w:sectPr xmlns:w="{W}"><w:pgSz w:w="{_twips(page.width)}" '
+        f'w:h="{_twips(page.height)}"/>'
+        f'<w:pgMar w:top="{_twips(page.top)}" w:right="{_twips(page.right)}" '
+        f'w:bottom="{_twips(page.bottom)}" w:left="{_twips(page.left)}" '
+        f'w:header="{_twips(header)}" w:footer="{_twips(footer)}" w:gutter="0"/>'
+        '<w:cols w:space="720"/></w:sectPr>')
+
+
+def _apply_layout(d: Any, page: Layout) -> None:
+    """Every paragraph style as the stylesheet lays out its element: font, size, weight,
+    colour, line height (at least, in points: CSS multiplies the font size, Word's
+    "multiple" the font's own line height), spacing, indent, keep with next, widow
+    control. The footer's style takes the ``@bottom-center`` box's font."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    aligns = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER,
+              "right": WD_ALIGN_PARAGRAPH.RIGHT, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}
+    # the document's defaults: no spacing, single lines (python-docx's template: 10 pt
+    # after, 1.15 lines), so only what a style says counts
+    ppr_default = d.styles.element.find(qn("w:docDefaults"))
+    if ppr_default is not None:
+        for spacing in ppr_default.iter(qn("w:spacing")):
+            spacing.getparent().remove(spacing)
+    for name, box in (*page.styles, ("Footer", page.footer)):
+        try:
+            style = d.styles[name]
+        except KeyError:
+            style = d.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            style.base_style = d.styles["Normal"]
+            style.quick_style = True
+        ppr = style.element.get_or_add_pPr()
+        for tag in ("w:contextualSpacing", "w:ind", "w:tabs"):
+            for el in ppr.findall(qn(tag)):
+                ppr.remove(el)
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        if fonts is not None:
+            for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+                fonts.attrib.pop(qn(attr), None)
+        style.font.name = box.font
+        style.font.size = Pt(box.size)
+        style.font.bold = box.bold
+        style.font.italic = box.italic
+        style.font.color.rgb = RGBColor.from_string(box.color or "000000")
+        pf = style.paragraph_format
+        pf.space_before = Pt(box.before)
+        pf.space_after = Pt(box.after)
+        if box.line:
+            pf.line_spacing_rule = WD_LINE_SPACING.AT_LEAST
+            pf.line_spacing = Pt(box.line)
+        else:
+            pf.line_spacing = 1.0
+        pf.left_indent = Pt(box.left) if box.left else None
+        pf.alignment = aligns.get(box.align, WD_ALIGN_PARAGRAPH.LEFT)
+        pf.keep_with_next = box.keep_with_next
+        pf.widow_control = box.widow_control
 
 
 def _field(instruction: str) -> str:
@@ -735,6 +812,8 @@ class Ctx:
     list_stack: list[tuple[int, str]] = field(default_factory=list)  # (numId, item style)
     block_style: list[str] = field(default_factory=list)  # style inherited from a quote
     first_in_item: bool = False
+    spacing_at: int = -1  # where the last paragraph's w:spacing goes in ``out``
+    last_style: str = ""  # the last paragraph's style name
     fmt: Fmt = field(default_factory=Fmt)
     lang: str = "en"
     rtl: bool = False  # a right-to-left letter (Arabic, Hebrew, Persian, Urdu)
@@ -814,18 +893,23 @@ def _new_list(ctx: Ctx, ordered: bool, start: int, level: int) -> int:
     num_id = ctx.base.next_num + len(ctx.nums)
     ns = "" if ctx.base.w_prefixed else f' xmlns:w="{W}"'
     levels = []
+    page = ctx.base.page
     for ilvl in range(9):
-        indent = 720 + 360 * ilvl
+        indent, hanging, jc = 720 + 360 * ilvl, 360, "left"
+        if page is not None:  # the stylesheet's list padding; numbers end at the text
+            indent = _twips(page.list_indent * (ilvl + 1))
+            hanging, jc = (360, "left") if ctx.rtl else (55, "right")
         if ordered:
             fmt, text, first = "decimal", f"%{ilvl + 1}.", start
         else:
             fmt, text, first = "bullet", BULLETS[ilvl % 3], 1
         side = "right" if ctx.rtl else "left"  # right to left: the indent is mirrored
         bidi = "<w:bidi/>" if ctx.rtl else ""
+        jc = side if ctx.rtl else jc
         levels.append(
             f'<w:lvl w:ilvl="{ilvl}"><w:start w:val="{first}"/><w:numFmt w:val="{fmt}"/>'
-            f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="{side}"/>'
-            f'<w:pPr>{bidi}<w:ind w:{side}="{indent}" w:hanging="360"/></w:pPr></w:lvl>'
+            f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="{jc}"/>'
+            f'<w:pPr>{bidi}<w:ind w:{side}="{indent}" w:hanging="{hanging}"/></w:pPr></w:lvl>'
         )
     ctx.abstracts.append(
         f'<w:abstractNum{ns} w:abstractNumId="{abstract_id}">'
@@ -858,6 +942,8 @@ def _open_paragraph(ctx: Ctx, style: str, numbered: int | None = None,
                    f'<w:numId w:val="{numbered}"/></w:numPr>')
     if ctx.rtl:
         out.append("<w:bidi/>")
+    ctx.spacing_at, ctx.last_style = len(out), style
+    out.append("")  # w:spacing, if the paragraph ends a list (see _list)
     if indent is not None:
         out.append(f'<w:ind w:{"right" if ctx.rtl else "left"}="{indent}"/>')
     if ctx.run_props:
@@ -882,7 +968,10 @@ def _paragraph(node: SyntaxTreeNode, ctx: Ctx) -> None:
             _open_paragraph(ctx, style, numbered=num_id)
             ctx.first_in_item = False
         else:
-            _open_paragraph(ctx, style, indent=720 + 360 * (ctx.list_depth - 1))
+            page = ctx.base.page
+            indent = (720 + 360 * (ctx.list_depth - 1) if page is None
+                      else _twips(page.list_indent * ctx.list_depth))
+            _open_paragraph(ctx, style, indent=indent)
     else:
         _open_paragraph(ctx, _block_style(node, ctx, "Normal"))
     _children(node, ctx)
@@ -909,6 +998,19 @@ def _list(node: SyntaxTreeNode, ctx: Ctx) -> None:
     finally:
         ctx.list_depth -= 1
         ctx.list_stack.pop()
+    _end_list(ctx)
+
+
+def _end_list(ctx: Ctx) -> None:
+    """The list's bottom margin collapses with its last item's, as in CSS: the last
+    paragraph gets the larger as its space after (only when the stylesheet lays out)."""
+    page = ctx.base.page
+    if page is None or ctx.spacing_at < 0:
+        return
+    box = page.style(ctx.last_style)
+    own = box.after if box is not None else 0.0
+    if page.list_after > own:
+        ctx.out[ctx.spacing_at] = f'<w:spacing w:after="{_twips(page.list_after)}"/>'
 
 
 def _list_item(node: SyntaxTreeNode, ctx: Ctx) -> None:
@@ -1073,7 +1175,8 @@ def _extra_style(name: str, sid: str, normal_id: str, w_prefixed: bool) -> str:
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
     meta = doc.meta
     lang = str(meta.get("lang", "en"))
-    b = base(assets.reference_docx, lang)
+    b = base(assets.reference_docx, lang,
+             None if assets.reference_docx else assets.stylesheet)
     ctx = Ctx(base=b)
     ctx.set_language(lang)
     render_node(doc.tree, ctx)
