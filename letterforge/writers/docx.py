@@ -633,10 +633,19 @@ def _apply_layout(d: Any, page: Layout) -> None:
               "right": WD_ALIGN_PARAGRAPH.RIGHT, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}
     # the document's defaults: no spacing, single lines (python-docx's template: 10 pt
     # after, 1.15 lines), so only what a style says counts
-    ppr_default = d.styles.element.find(qn("w:docDefaults"))
-    if ppr_default is not None:
-        for spacing in ppr_default.iter(qn("w:spacing")):
+    defaults = d.styles.element.find(qn("w:docDefaults"))
+    if defaults is not None:
+        for spacing in defaults.iter(qn("w:spacing")):
             spacing.getparent().remove(spacing)
+        # kerning, as WeasyPrint (HarfBuzz) kerns: the same words fit on a line
+        rpr_default = defaults.find(qn("w:rPrDefault") + "/" + qn("w:rPr"))
+        if rpr_default is not None and rpr_default.find(qn("w:kern")) is None:
+            kern = rpr_default.makeelement(qn("w:kern"), {qn("w:val"): "1"})
+            size = rpr_default.find(qn("w:sz"))
+            if size is not None:
+                size.addprevious(kern)
+            else:
+                rpr_default.append(kern)
     for name, box in (*page.styles, ("Footer", page.footer)):
         try:
             style = d.styles[name]

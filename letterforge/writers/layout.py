@@ -230,9 +230,9 @@ class _Cascade:
                     continue
                 declarations = self._declarations(rule.content or [])
                 for t in rule.prelude:
-                    if t.type == "ident" and _after_dot(rule.prelude, t):
-                        if t.value not in self.classes:
-                            self.classes.append(t.value)
+                    if (t.type == "ident" and _after_dot(rule.prelude, t)
+                            and t.value not in self.classes):
+                        self.classes.append(t.value)
                 try:
                     selectors = cssselect2.compile_selector_list(rule.prelude)
                 except cssselect2.SelectorError:
@@ -373,8 +373,8 @@ def layout(css: str) -> Layout:
                 if num:
                     own[key] = int(num[0].value)
         for prop in ("margin-top", "margin-bottom", "margin-left", "padding-left"):
-            value = _length(declared.get(prop, []), size) if prop in declared else None
-            own[prop] = value or 0.0
+            points = _length(declared[prop], size) if prop in declared else None
+            own[prop] = points or 0.0
         own["break-after"] = _ident(declared.get("break-after", []))
         computed[id(el)] = own
         for child in el:
