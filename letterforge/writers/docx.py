@@ -291,7 +291,7 @@ def base(reference: bytes | None, lang: str, css: str | None = None) -> Base:
         problems = reference_docx_problems(reference, "reference.docx")
         if problems:
             raise InputError(problems)
-    page = None if reference else layout(css or "")
+    page = None if reference else layout(css or "", lang)
     d = docx.Document(io.BytesIO(reference)) if reference else _default_document(page)
     for name in PARAGRAPH_STYLE_DEFAULTS:
         _ensure_paragraph_style(d, name)
@@ -679,6 +679,22 @@ def _apply_layout(d: Any, page: Layout) -> None:
         pf.alignment = aligns.get(box.align, WD_ALIGN_PARAGRAPH.LEFT)
         pf.keep_with_next = box.keep_with_next
         pf.widow_control = box.widow_control
+        if name == "Normal":  # no extra space between CJK and Latin text, as in the PDF
+            later = [el for el in ppr if etree.QName(el).localname in _AFTER_AUTOSPACE]
+            for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
+                if ppr.find(qn(tag)) is None:
+                    el = ppr.makeelement(qn(tag), {qn("w:val"): "0"})
+                    if later:
+                        later[0].addprevious(el)
+                    else:
+                        ppr.append(el)
+
+
+# What follows w:autoSpaceDN in a w:pPr (the schema's order).
+_AFTER_AUTOSPACE = {"bidi", "adjustRightInd", "snapToGrid", "spacing", "ind",
+                    "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+                    "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl",
+                    "divId", "cnfStyle", "rPr", "sectPr", "pPrChange"}
 
 
 def _field(instruction: str) -> str:

@@ -288,17 +288,23 @@ def _class_style(css_class: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def layout(css: str) -> Layout:
-    """The layout of a stylesheet (after WeasyPrint's defaults)."""
+def layout(css: str, lang: str = "") -> Layout:
+    """The layout of a stylesheet (after WeasyPrint's defaults) for a letter in ``lang``:
+    rules with ``:lang()`` or ``[dir=rtl]`` apply as they do to the letter's page."""
     from xml.etree import ElementTree as ET
 
     import cssselect2
+
+    from .html import RTL_LANGUAGES
 
     cascade = _Cascade([UA_CSS, css])
     classes = [c for c in cascade.classes if re.fullmatch(r"[A-Za-z_][\w-]*", c)]
 
     # The skeleton: one element for each paragraph style, under html > body > main.
-    html = ET.Element("html")
+    rtl = lang.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES
+    html = ET.Element("html", {"lang": lang} if lang else {})
+    if rtl:
+        html.set("dir", "rtl")
     body = ET.SubElement(html, "body")
     main = ET.SubElement(body, "main")
     wanted: list[tuple[str, ET.Element, ET.Element | None]] = []  # (style, el, list)
@@ -372,7 +378,8 @@ def layout(css: str) -> Layout:
                 num = [t for t in declared[key] if t.type == "number"]
                 if num:
                     own[key] = int(num[0].value)
-        for prop in ("margin-top", "margin-bottom", "margin-left", "padding-left"):
+        for prop in ("margin-top", "margin-bottom", "margin-left", "margin-right",
+                     "padding-left", "padding-right"):
             points = _length(declared[prop], size) if prop in declared else None
             own[prop] = points or 0.0
         own["break-after"] = _ident(declared.get("break-after", []))
@@ -383,8 +390,13 @@ def layout(css: str) -> Layout:
 
     compute(html, None)
 
+    start = "margin-right" if rtl else "margin-left"
+
     def box(el: ET.Element, extra_left: float = 0.0, after: float | None = None) -> Box:
         c = computed[id(el)]
+        align = c["text-align"]
+        if rtl:  # a right-to-left paragraph's alignment is written from its start
+            align = {"left": "right", "right": "left"}.get(align, align)
         kind, value = c["line-height"]
         line = {"factor": value * c["font-size"], "length": value}.get(kind, 0.0)
         return Box(
@@ -392,7 +404,7 @@ def layout(css: str) -> Layout:
             bold=c["font-weight"], italic=c["font-style"], color=c["color"],
             before=round(c["margin-top"], 2),
             after=round(c["margin-bottom"] if after is None else after, 2),
-            left=round(c["margin-left"] + extra_left, 2), align=c["text-align"],
+            left=round(c[start] + extra_left, 2), align=align,
             keep_with_next=c["break-after"] == "avoid",
             widow_control=c["orphans"] >= 2 or c["widows"] >= 2,
         )
@@ -401,7 +413,7 @@ def layout(css: str) -> Layout:
     list_classes = set()
     plain_li = cascade.declared(by_element[id(li)])
     for name, el, _list in wanted:
-        extra = computed[id(quote)]["margin-left"] if el in quote else 0.0
+        extra = computed[id(quote)][start] if el in quote else 0.0
         styles.append((name, box(el, extra)))
     for cls, (_c_ol, c_li) in class_lists.items():
         if cascade.declared(by_element[id(c_li)]) != plain_li:
@@ -441,7 +453,7 @@ def layout(css: str) -> Layout:
         width=round(width, 2), height=round(height, 2), top=round(top, 2),
         right=round(right, 2), bottom=round(bottom, 2), left=round(left, 2),
         footer=footer, styles=tuple(styles),
-        list_indent=round(ol_c["padding-left"], 2),
+        list_indent=round(ol_c["padding-right" if rtl else "padding-left"], 2),
         list_after=round(ol_c["margin-bottom"], 2),
         list_classes=frozenset(list_classes),
     )
