@@ -13,9 +13,15 @@ and its last section (page size, margins, title page) with the headers and foote
 names and their images. Nothing else: never its body, comments, document properties,
 thumbnail, custom XML, glossary, people, web settings, attached template, mail merge,
 nor any external relationship (a header's external link or linked picture is removed).
-Any style the letter uses that is missing there is created with plain defaults. Without
-a reference document, python-docx's default template gives the styles, with an A4 page,
-25 mm margins and a centred "page / pages" footer.
+Any style the letter uses that is missing there is created with plain defaults.
+
+**Without a reference document the DOCX lays out like the PDF**: python-docx's default
+template gives the styles, and the PDF's stylesheet (``letter.css``) gives their fonts,
+sizes, line heights, spacing, indents and keep-with-next, the page's size and margins,
+the list indents and the centred "page / pages" footer's font (see
+:mod:`letterforge.writers.layout`): LibreOffice's pages then begin where the PDF's do.
+``letter.css`` stays the one place to restyle both; a reference document overrides it
+for the DOCX.
 
 **Speed**: those parts are built once per process for each (reference document,
 language) (:func:`base`); a letter only writes what differs: ``word/document.xml`` (the

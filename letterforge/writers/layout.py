@@ -9,7 +9,7 @@ styles win, as pandoc's ``--reference-doc``); then nothing here is used.
 
 The stylesheet is read with tinycss2 and its selectors matched with cssselect2 (the
 parser and the matcher WeasyPrint itself uses) against a small HTML skeleton holding one
-element for each paragraph style (``p``, ``h1``...``h6``, ``ol > li``, ``li > p``,
+element for each paragraph style (``p``, ``h1``...``h6``, ``ol > li``,
 ``blockquote > p``, ``pre``, ``p.<class>`` and ``ol.<class> > li`` for every class the
 stylesheet names). Before it, :data:`UA_CSS` gives the defaults WeasyPrint's own user
 agent stylesheet gives, so an empty stylesheet lays out as WeasyPrint lays it out.
@@ -314,8 +314,6 @@ def layout(css: str, lang: str = "") -> Layout:
     ol = ET.SubElement(main, "ol")
     li = ET.SubElement(ol, "li")
     wanted.append(("List Paragraph", li, ol))
-    inner = ET.SubElement(ET.SubElement(ET.SubElement(main, "ol"), "li"), "p")
-    wanted.append(("List Paragraph Continued", inner, None))
     quote = ET.SubElement(main, "blockquote")
     wanted.append(("Quote", ET.SubElement(quote, "p"), None))
     wanted.append(("Source Code", ET.SubElement(main, "pre"), None))
