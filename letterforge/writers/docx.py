@@ -25,9 +25,15 @@ and its last section (page size, margins, title page) with the headers and foote
 names and their images. Nothing else: never its body, comments, document properties,
 thumbnail, custom XML, glossary, people, web settings, attached template, mail merge,
 nor any external relationship (a header's external link or linked picture is removed).
-Any style the letter uses that is missing there is created with plain defaults. Without
-a reference document, python-docx's default template gives the styles, with an A4 page,
-25 mm margins and a centred "page / pages" footer.
+Any style the letter uses that is missing there is created with plain defaults.
+
+**Without a reference document the DOCX lays out like the PDF**: python-docx's default
+template gives the styles, and the PDF's stylesheet (``letter.css``) gives their fonts,
+sizes, line heights, spacing, indents and keep-with-next, the page's size and margins,
+the list indents and the centred "page / pages" footer's font (see
+:mod:`letterforge.writers.layout`): LibreOffice's pages then begin where the PDF's do.
+``letter.css`` stays the one place to restyle both; a reference document overrides it
+for the DOCX.
 
 **Speed**: those parts are built once per process for each (reference document,
 language) (:func:`base`); a letter only writes what differs: ``word/document.xml`` (the
@@ -64,6 +70,7 @@ from ..document import Document, classes
 from ..errors import InputError, Problem, RenderError
 from ..models import Assets
 from .html import RTL_LANGUAGES
+from .layout import Layout, layout
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -301,11 +308,14 @@ class Base:
     text_width: int = 9026  # twips between the section's margins (tables fill it)
     table_style: str | None = None  # the id of "Table Grid", when the styles have it
     settings_with_notes: Entry | None = None  # settings.xml naming the footnote separators
+    page: Layout | None = None  # the stylesheet's layout, when no reference document
 
 
 @lru_cache(maxsize=8)
-def base(reference: bytes | None, lang: str) -> Base:
-    """Build the shared parts once for each (reference document, language)."""
+def base(reference: bytes | None, lang: str, css: str | None = None) -> Base:
+    """Build the shared parts once for each (reference document, language, stylesheet).
+    Without a reference document the styles and the page follow the stylesheet ``css``
+    (see :mod:`letterforge.writers.layout`)."""
     import docx
 
     from ..validate import reference_docx_problems
@@ -314,7 +324,8 @@ def base(reference: bytes | None, lang: str) -> Base:
         problems = reference_docx_problems(reference, "reference.docx")
         if problems:
             raise InputError(problems)
-    d = docx.Document(io.BytesIO(reference)) if reference else _default_document()
+    page = None if reference else layout(css or "", lang)
+    d = docx.Document(io.BytesIO(reference)) if reference else _default_document(page)
     for name in PARAGRAPH_STYLE_DEFAULTS:
         _ensure_paragraph_style(d, name)
     for name in CHARACTER_STYLES:
@@ -371,7 +382,7 @@ def base(reference: bytes | None, lang: str) -> Base:
             share(part, RT_HEADER if kind == "header" else RT_FOOTER)
             ref.set(_q("r:id"), rels[-1].id)
     else:
-        sect = _default_sect_pr()
+        sect = _default_sect_pr(page)
         footer_id = _style_ids(d.styles.element, "paragraph").get("footer", "Footer")
         share(Part("word/footer1.xml", CT_FOOTER, _page_number_footer(footer_id)),
               RT_FOOTER)
@@ -414,6 +425,7 @@ def base(reference: bytes | None, lang: str) -> Base:
         text_width=_text_width(sect),
         table_style=_style_ids(styles_el, "table").get("table grid"),
         settings_with_notes=settings_with_notes,
+        page=page,
     )
 
 
@@ -635,7 +647,7 @@ def _style_ids(styles: Any, kind: str) -> dict[str, str]:
 # ----- the base without a reference document: python-docx's template, once ------------
 
 
-def _default_document() -> Any:
+def _default_document(page: Layout | None = None) -> Any:
     import docx
     from docx.shared import Pt
 
@@ -647,16 +659,112 @@ def _default_document() -> Any:
     _plain_headings(d)
     quote = d.styles["Quote"].paragraph_format  # the template's Quote has no indent
     quote.left_indent = quote.right_indent = Pt(QUOTE_INDENT / 20)
+    if page is not None:
+        _apply_layout(d, page)
     return d
 
 
-def _default_sect_pr() -> Any:
-    """A4, 25 mm margins."""
+def _twips(points: float) -> int:
+    return round(points * 20)
+
+
+def _default_sect_pr(page: Layout | None = None) -> Any:
+    """The stylesheet's page size and margins (A4, 25 mm margins without one). The
+    footer's text is centred in the bottom margin, as the PDF's ``@bottom-center``."""
+    if page is None:
+        return etree.fromstring(
+            f'<w:sectPr xmlns:w="{W}"><w:pgSz w:w="11906" w:h="16838"/>'
+            '<w:pgMar w:top="1417" w:right="1417" w:bottom="1417" w:left="1417" '
+            'w:header="720" w:footer="720" w:gutter="0"/><w:cols w:space="720"/>'
+            '<w:docGrid w:linePitch="360"/></w:sectPr>')
+    footer_line = page.footer.size * 1.149  # the footer's own line: "normal" height
+    footer = max(0.0, (page.bottom - footer_line) / 2)
+    header = min(36.0, page.top / 2)
     return etree.fromstring(
-        f'<w:sectPr xmlns:w="{W}"><w:pgSz w:w="11906" w:h="16838"/>'
-        '<w:pgMar w:top="1417" w:right="1417" w:bottom="1417" w:left="1417" '
-        'w:header="720" w:footer="720" w:gutter="0"/><w:cols w:space="720"/>'
-        '<w:docGrid w:linePitch="360"/></w:sectPr>')
+        f'<w:sectPr xmlns:w="{W}"><w:pgSz w:w="{_twips(page.width)}" '
+        f'w:h="{_twips(page.height)}"/>'
+        f'<w:pgMar w:top="{_twips(page.top)}" w:right="{_twips(page.right)}" '
+        f'w:bottom="{_twips(page.bottom)}" w:left="{_twips(page.left)}" '
+        f'w:header="{_twips(header)}" w:footer="{_twips(footer)}" w:gutter="0"/>'
+        '<w:cols w:space="720"/></w:sectPr>')
+
+
+def _apply_layout(d: Any, page: Layout) -> None:
+    """Every paragraph style as the stylesheet lays out its element: font, size, weight,
+    colour, line height (at least, in points: CSS multiplies the font size, Word's
+    "multiple" the font's own line height), spacing, indent, keep with next, widow
+    control. The footer's style takes the ``@bottom-center`` box's font."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    aligns = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER,
+              "right": WD_ALIGN_PARAGRAPH.RIGHT, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}
+    # the document's defaults: no spacing, single lines (python-docx's template: 10 pt
+    # after, 1.15 lines), so only what a style says counts
+    defaults = d.styles.element.find(qn("w:docDefaults"))
+    if defaults is not None:
+        for spacing in defaults.iter(qn("w:spacing")):
+            spacing.getparent().remove(spacing)
+        # kerning, as WeasyPrint (HarfBuzz) kerns: the same words fit on a line
+        rpr_default = defaults.find(qn("w:rPrDefault") + "/" + qn("w:rPr"))
+        if rpr_default is not None and rpr_default.find(qn("w:kern")) is None:
+            kern = rpr_default.makeelement(qn("w:kern"), {qn("w:val"): "1"})
+            size = rpr_default.find(qn("w:sz"))
+            if size is not None:
+                size.addprevious(kern)
+            else:
+                rpr_default.append(kern)
+    for name, box in (*page.styles, ("Footer", page.footer)):
+        try:
+            style = d.styles[name]
+        except KeyError:
+            style = d.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            style.base_style = d.styles["Normal"]
+            style.quick_style = True
+        ppr = style.element.get_or_add_pPr()
+        for tag in ("w:contextualSpacing", "w:ind", "w:tabs"):
+            for el in ppr.findall(qn(tag)):
+                ppr.remove(el)
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        if fonts is not None:
+            for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+                fonts.attrib.pop(qn(attr), None)
+        style.font.name = box.font
+        style.font.size = Pt(box.size)
+        style.font.bold = box.bold
+        style.font.italic = box.italic
+        style.font.color.rgb = RGBColor.from_string(box.color or "000000")
+        pf = style.paragraph_format
+        pf.space_before = Pt(box.before)
+        pf.space_after = Pt(box.after)
+        if box.line:
+            pf.line_spacing_rule = WD_LINE_SPACING.AT_LEAST
+            pf.line_spacing = Pt(box.line)
+        else:
+            pf.line_spacing = 1.0
+        pf.left_indent = Pt(box.left) if box.left else None
+        pf.alignment = aligns.get(box.align, WD_ALIGN_PARAGRAPH.LEFT)
+        pf.keep_with_next = box.keep_with_next
+        pf.widow_control = box.widow_control
+        if name == "Normal":  # no extra space between CJK and Latin text, as in the PDF
+            later = [el for el in ppr if etree.QName(el).localname in _AFTER_AUTOSPACE]
+            for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
+                if ppr.find(qn(tag)) is None:
+                    el = ppr.makeelement(qn(tag), {qn("w:val"): "0"})
+                    if later:
+                        later[0].addprevious(el)
+                    else:
+                        ppr.append(el)
+
+
+# What follows w:autoSpaceDN in a w:pPr (the schema's order).
+_AFTER_AUTOSPACE = {"bidi", "adjustRightInd", "snapToGrid", "spacing", "ind",
+                    "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+                    "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl",
+                    "divId", "cnfStyle", "rPr", "sectPr", "pPrChange"}
 
 
 def _field(instruction: str) -> str:
@@ -821,6 +929,9 @@ class Ctx:
     list_stack: list[tuple[int, str]] = field(default_factory=list)  # (numId, item style)
     block_style: list[str] = field(default_factory=list)  # style inherited from a quote
     first_in_item: bool = False
+    spacing_at: int = -1  # where the last paragraph's w:spacing goes in ``out``
+    last_style: str = ""  # the last paragraph's style name
+    space_before: str = ""  # the last paragraph's w:before attribute, if any
     fmt: Fmt = field(default_factory=Fmt)
     quote_depth: int = 0  # block quotes around this block
     cell: tuple[str, str] | None = None  # (paragraph style, alignment) in a table cell
@@ -905,18 +1016,23 @@ def _new_list(ctx: Ctx, ordered: bool, start: int, level: int) -> int:
     num_id = ctx.base.next_num + len(ctx.nums)
     ns = "" if ctx.base.w_prefixed else f' xmlns:w="{W}"'
     levels = []
+    page = ctx.base.page
     for ilvl in range(9):
-        indent = 720 + 360 * ilvl
+        indent, hanging, jc = 720 + 360 * ilvl, 360, "left"
+        if page is not None:  # the stylesheet's list padding; numbers end at the text
+            indent = _twips(page.list_indent * (ilvl + 1))
+            hanging, jc = (360, "left") if ctx.rtl else (55, "right")
         if ordered:
             fmt, text, first = "decimal", f"%{ilvl + 1}.", start
         else:
             fmt, text, first = "bullet", BULLETS[ilvl % 3], 1
         side = "right" if ctx.rtl else "left"  # right to left: the indent is mirrored
         bidi = "<w:bidi/>" if ctx.rtl else ""
+        jc = side if ctx.rtl else jc
         levels.append(
             f'<w:lvl w:ilvl="{ilvl}"><w:start w:val="{first}"/><w:numFmt w:val="{fmt}"/>'
-            f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="{side}"/>'
-            f'<w:pPr>{bidi}<w:ind w:{side}="{indent}" w:hanging="360"/></w:pPr></w:lvl>'
+            f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="{jc}"/>'
+            f'<w:pPr>{bidi}<w:ind w:{side}="{indent}" w:hanging="{hanging}"/></w:pPr></w:lvl>'
         )
     ctx.abstracts.append(
         f'<w:abstractNum{ns} w:abstractNumId="{abstract_id}">'
@@ -951,9 +1067,13 @@ def _open_paragraph(ctx: Ctx, style: str, numbered: int | None = None,
                    f'<w:numId w:val="{numbered}"/></w:numPr>')
     if ctx.rtl:
         out.append("<w:bidi/>")
+    ctx.spacing_at, ctx.last_style = len(out), style
+    ctx.space_before = ""
     if ctx.after_table:  # the PDF's table has an 8 pt margin below it
-        out.append('<w:spacing w:before="160"/>')
+        ctx.space_before = ' w:before="160"'
         ctx.after_table = False
+    # w:spacing: space before after a table; space after if the paragraph ends a list
+    out.append(f"<w:spacing{ctx.space_before}/>" if ctx.space_before else "")
     if indent is not None:
         out.append(f'<w:ind w:{"right" if ctx.rtl else "left"}="{indent}"/>')
     elif both is not None:
@@ -982,7 +1102,10 @@ def _paragraph(node: SyntaxTreeNode, ctx: Ctx) -> None:
             _open_paragraph(ctx, style, numbered=num_id)
             ctx.first_in_item = False
         else:
-            _open_paragraph(ctx, style, indent=720 + 360 * (ctx.list_depth - 1))
+            page = ctx.base.page
+            indent = (720 + 360 * (ctx.list_depth - 1) if page is None
+                      else _twips(page.list_indent * ctx.list_depth))
+            _open_paragraph(ctx, style, indent=indent)
     elif ctx.cell is not None:
         _open_paragraph(ctx, _block_style(node, ctx, ctx.cell[0]), align=ctx.cell[1])
     elif ctx.quote_depth > 1:  # "Quote" indents one level; a quote in it, more
@@ -1014,6 +1137,20 @@ def _list(node: SyntaxTreeNode, ctx: Ctx) -> None:
     finally:
         ctx.list_depth -= 1
         ctx.list_stack.pop()
+    _end_list(ctx)
+
+
+def _end_list(ctx: Ctx) -> None:
+    """The list's bottom margin collapses with its last item's, as in CSS: the last
+    paragraph gets the larger as its space after (only when the stylesheet lays out)."""
+    page = ctx.base.page
+    if page is None or ctx.spacing_at < 0:
+        return
+    box = page.style(ctx.last_style)
+    own = box.after if box is not None else 0.0
+    if page.list_after > own:
+        ctx.out[ctx.spacing_at] = (f'<w:spacing{ctx.space_before} '
+                                   f'w:after="{_twips(page.list_after)}"/>')
 
 
 def _list_item(node: SyntaxTreeNode, ctx: Ctx) -> None:
@@ -1329,7 +1466,8 @@ def _extra_style(name: str, sid: str, normal_id: str, w_prefixed: bool) -> str:
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
     meta = doc.meta
     lang = str(meta.get("lang", "en"))
-    b = base(assets.reference_docx, lang)
+    b = base(assets.reference_docx, lang,
+             None if assets.reference_docx else assets.stylesheet)
     ctx = Ctx(base=b)
     ctx.set_language(lang)
     render_node(doc.tree, ctx)
