@@ -746,6 +746,7 @@ def _apply_layout(d: Any, page: Layout) -> None:
         else:
             pf.line_spacing = 1.0
         pf.left_indent = Pt(box.left) if box.left else None
+        pf.right_indent = Pt(box.right) if box.right else None
         pf.alignment = aligns.get(box.align, WD_ALIGN_PARAGRAPH.LEFT)
         pf.keep_with_next = box.keep_with_next
         pf.widow_control = box.widow_control
@@ -1110,7 +1111,7 @@ def _paragraph(node: SyntaxTreeNode, ctx: Ctx) -> None:
         _open_paragraph(ctx, _block_style(node, ctx, ctx.cell[0]), align=ctx.cell[1])
     elif ctx.quote_depth > 1:  # "Quote" indents one level; a quote in it, more
         _open_paragraph(ctx, _block_style(node, ctx, "Normal"),
-                        both=QUOTE_INDENT * ctx.quote_depth)
+                        both=_quote_indent(ctx) * ctx.quote_depth)
     else:
         _open_paragraph(ctx, _block_style(node, ctx, "Normal"))
     _children(node, ctx)
@@ -1151,6 +1152,13 @@ def _end_list(ctx: Ctx) -> None:
     if page.list_after > own:
         ctx.out[ctx.spacing_at] = (f'<w:spacing{ctx.space_before} '
                                    f'w:after="{_twips(page.list_after)}"/>')
+
+
+def _quote_indent(ctx: Ctx) -> int:
+    """One level of block quote, in twips: the stylesheet's, or 2em of 11 pt."""
+    page = ctx.base.page
+    quote = page.style("Quote") if page is not None else None
+    return _twips(quote.left) if quote is not None and quote.left else QUOTE_INDENT
 
 
 def _list_item(node: SyntaxTreeNode, ctx: Ctx) -> None:

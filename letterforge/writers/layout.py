@@ -84,6 +84,7 @@ class Box:
     before: float = 0.0
     after: float = 0.0
     left: float = 0.0  # indent from the text's left edge
+    right: float = 0.0  # indent from the text's right edge
     align: str = "left"
     keep_with_next: bool = False
     widow_control: bool = False
@@ -389,8 +390,10 @@ def layout(css: str, lang: str = "") -> Layout:
     compute(html, None)
 
     start = "margin-right" if rtl else "margin-left"
+    end = "margin-left" if rtl else "margin-right"
 
-    def box(el: ET.Element, extra_left: float = 0.0, after: float | None = None) -> Box:
+    def box(el: ET.Element, extra_left: float = 0.0, after: float | None = None,
+            extra_right: float = 0.0) -> Box:
         c = computed[id(el)]
         align = c["text-align"]
         if rtl:  # a right-to-left paragraph's alignment is written from its start
@@ -402,7 +405,8 @@ def layout(css: str, lang: str = "") -> Layout:
             bold=c["font-weight"], italic=c["font-style"], color=c["color"],
             before=round(c["margin-top"], 2),
             after=round(c["margin-bottom"] if after is None else after, 2),
-            left=round(c[start] + extra_left, 2), align=align,
+            left=round(c[start] + extra_left, 2), right=round(c[end] + extra_right, 2),
+            align=align,
             keep_with_next=c["break-after"] == "avoid",
             widow_control=c["orphans"] >= 2 or c["widows"] >= 2,
         )
@@ -411,8 +415,10 @@ def layout(css: str, lang: str = "") -> Layout:
     list_classes = set()
     plain_li = cascade.declared(by_element[id(li)])
     for name, el, _list in wanted:
-        extra = computed[id(quote)][start] if el in quote else 0.0
-        styles.append((name, box(el, extra)))
+        in_quote = el in quote
+        extra = computed[id(quote)][start] if in_quote else 0.0
+        extra_right = computed[id(quote)][end] if in_quote else 0.0
+        styles.append((name, box(el, extra, extra_right=extra_right)))
     for cls, (_c_ol, c_li) in class_lists.items():
         if cascade.declared(by_element[id(c_li)]) != plain_li:
             name = _class_style(cls)

@@ -127,7 +127,11 @@ def test_docx_table_is_a_real_table_filling_the_text_width() -> None:
     body = _docx()["word/document.xml"]
     table = body[body.index("<w:tbl>"):body.index("</w:tbl>")]
     widths = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"/>', table)]
-    assert len(widths) == 3 and sum(widths) == 11906 - 2 * 1417  # A4, 25 mm margins
+    page = re.search(r'<w:pgSz w:w="(\d+)".*?<w:pgMar w:top="\d+" w:right="(\d+)" '
+                     r'w:bottom="\d+" w:left="(\d+)"', body)
+    assert page, "the section gives the page"
+    text_width = int(page.group(1)) - int(page.group(2)) - int(page.group(3))
+    assert len(widths) == 3 and sum(widths) == text_width  # the table fills the text
     assert table.count("<w:tblHeader/>") == 1  # the header row repeats on a new page
     assert '<w:insideH w:val="single"' in table
     header = table[:table.index("</w:tr>")]
@@ -176,11 +180,15 @@ def test_docx_without_notes_has_no_footnotes_part() -> None:
 def test_docx_quotes_are_indented_on_both_sides_and_nested_twice() -> None:
     parts = _docx()
     quote = re.search(r'w:styleId="Quote">.*?</w:style>', parts["word/styles.xml"])
-    assert quote and '<w:ind w:left="440" w:right="440"/>' in quote.group()  # 2em at 11pt
+    indent = re.search(r'<w:ind w:left="(\d+)" w:right="(\d+)"/>', quote.group()) \
+        if quote else None
+    assert indent and indent.group(1) == indent.group(2) != "0"  # both sides alike
+    level = int(indent.group(1))
     body = parts["word/document.xml"]
     # the first level: the style's indent (this one follows a table: space above it)
     assert re.search(r'<w:pStyle w:val="Quote"/>(<w:spacing [^>]*/>)?<w:rPr>', body)
-    assert '<w:pStyle w:val="Quote"/><w:ind w:left="880" w:right="880"/>' in body
+    assert (f'<w:pStyle w:val="Quote"/><w:ind w:left="{2 * level}" w:right="{2 * level}"/>'
+            in body)
 
 
 def test_pdf_stylesheet_indents_quotes_on_both_sides_as_the_docx() -> None:
