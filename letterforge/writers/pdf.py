@@ -25,6 +25,7 @@ keep their outside markers and nothing is patched.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 from ..document import Document
 from ..errors import Problem, RenderError, display_path
 from ..models import Assets
-from .html import render_page
+from .html import footer_of, letterhead_of, render_page
 
 PDF_VARIANT = "pdf/ua-1"
 
@@ -51,6 +52,29 @@ HANGING_LISTS_CSS = (
     "ol.lf-tight > li::marker { font-kerning: none; }\n"
     + "".join(f"ol.lf-tight > li.lf-n{d} {{ text-indent: -{d + 1}ch; }}\n" for d in range(2, 11))
 )
+
+#: The letterhead, the running footer and images, laid out when a letter has them (see
+#: writers/html.py ``furniture``). FURNITURE_CSS comes before the template's stylesheet,
+#: so ``letter.css`` restyles any of it (fonts, sizes, the first page's top margin); the
+#: placement of the running elements in the margin boxes comes after it. The contents of
+#: margin boxes stay out of the structure tree: they are page furniture, not the letter.
+FURNITURE_CSS = """
+img { max-width: 100%; height: auto; }
+p.signature-image { margin: 0 0 2pt 0; break-after: avoid; }
+p.signature-image img { max-height: 25mm; width: auto; }
+header.letterhead { position: running(letterhead); font-size: 9pt; line-height: 1.3; }
+header.letterhead p { margin: 0 0 2pt 0; }
+header.letterhead .letterhead-name { font-size: 12pt; font-weight: bold; margin-top: 3pt; }
+img.letterhead-logo { max-height: 18mm; width: auto; display: block; }
+footer.page-footer { position: running(page-footer); font-size: 9pt; color: #555; }
+.page-number::before { content: counter(page); }
+.page-count::before { content: counter(pages); }
+@page :first { margin-top: 55mm; @top-left { vertical-align: bottom; padding-bottom: 6mm; } }
+"""
+PLACEMENT_CSS = {
+    "letterhead": "@page :first { @top-left { content: element(letterhead); } }\n",
+    "footer": "@page { @bottom-center { content: element(page-footer); } }\n",
+}
 
 _cache: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
 _hanging_lists: bool | None = None  # None: not decided yet in this process
@@ -184,18 +208,46 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
     return font_config, css
 
 
+_furniture: dict[tuple[int, str], Any] = {}
+
+
+def _with_furniture(css: list[Any], font_config: Any, meta: Mapping[str, Any],
+                    has_images: bool) -> list[Any]:
+    """The stylesheets with the furniture's: nothing added to a letter without a
+    letterhead, a footer or an image (it lays out exactly as before)."""
+    placed = [k for k, present in (("letterhead", letterhead_of(meta) is not None),
+                                   ("footer", footer_of(meta) is not None)) if present]
+    if not placed and not has_images:
+        return css
+    from weasyprint import CSS
+
+    def sheet(text: str) -> Any:
+        key = (id(font_config), text)
+        if key not in _furniture:
+            if len(_furniture) > 16:
+                _furniture.clear()
+            _furniture[key] = CSS(string=text, font_config=font_config)
+        return _furniture[key]
+
+    after = "".join(PLACEMENT_CSS[k] for k in placed)
+    return [sheet(FURNITURE_CSS), *css, *([sheet(after)] if after else [])]
+
+
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
-    page = render_page(doc.tree, doc.meta)
+    page = render_page(doc.tree, doc.meta, images=assets.images)
     identifier = hashlib.sha256(page.encode() + assets.stylesheet.encode()).hexdigest()[:32]
     try:
         font_config, css = _resources(assets)
+        css = _with_furniture(css, font_config, doc.meta, "<img " in page)
+        files = dict(assets.files)
+        files.update({posixpath.normpath(k): i.data for k, i in assets.images.items()})
         html = HTML(
             string=page,
             base_url=str(assets.template_dir) + "/",
-            url_fetcher=_fetcher_class()(assets.template_dir, assets.files),
+            url_fetcher=_fetcher_class()(assets.template_dir, files),
         )
         pdf = html.write_pdf(
             stylesheets=css,

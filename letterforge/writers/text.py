@@ -15,6 +15,8 @@ from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
+from ..document import image_alt
+
 WIDTH = 72
 
 Blocks = list[list[str]]
@@ -113,6 +115,7 @@ RULES: dict[str, Rule] = {
     "em": _inline_children,
     "strong": _inline_children,
     "link": _link,
+    "image": lambda n, _: f"[Image: {image_alt(n)}]",
 }
 
 

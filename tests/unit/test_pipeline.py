@@ -15,6 +15,10 @@ from letterforge.errors import UsageError
 from letterforge.models import Candidate, Source
 from letterforge.pipeline import prepare, select, shard
 
+#: A 1 x 1 PNG (Pillow writes it: a real image the load stage accepts).
+PNG = __import__("base64").b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==")
+
 
 def _cands(*names: str) -> list[Candidate]:
     return [Candidate(2013, n, n, (f"{i}@example.org",), n.lower().replace(" ", "-"),
@@ -152,8 +156,9 @@ def test_check_merges_one_letter_per_shape_yet_finds_a_problem_of_one_row(
     rows = [f"2013,Country {i},Country {i},c{i}@example.org,North" for i in range(300)]
     rows.append("2013,Southland,Southland,s@example.org,South")
     body = ("Dear {{ candidate.name | capfirst }},\n\n"
-            "{% if candidate.region == 'South' %}![map](map.png){% endif %}\n")
+            "{% if candidate.region == 'South' %}![](map.png){% endif %}\n")
     inputs = _campaign(tmp_path, body, rows)
+    (tmp_path / "templates" / "map.png").write_bytes(PNG)
     renders = {"n": 0}
     real = merge.Merger.merge
 
@@ -166,7 +171,7 @@ def test_check_merges_one_letter_per_shape_yet_finds_a_problem_of_one_row(
         prepare(inputs, Options(2013, formats=("docx",)))
     assert renders["n"] == 2  # one letter per shape: North and South
     (problem,) = info.value.problems
-    assert problem.line == 8 and "an image is not supported" in problem.message
+    assert problem.line == 8 and "'map.png' has no alt text" in problem.message
     assert "letter to Southland" in problem.message
 
 
