@@ -1172,7 +1172,7 @@ FURNITURE_STYLES = {
     "Letterhead Logo": ('<w:spacing w:before="0" w:after="60"/>', ""),
     "Letterhead Name": ('<w:spacing w:before="60" w:after="40"/>', '<w:b/><w:sz w:val="24"/>'),
     "Letterhead Address": ('<w:spacing w:before="0" w:after="40"/>', '<w:sz w:val="18"/>'),
-    "Letterhead Contact": ('<w:spacing w:before="0" w:after="40"/>', '<w:sz w:val="18"/>'),
+    "Letterhead Contact": ('<w:spacing w:before="0" w:after="360"/>', '<w:sz w:val="18"/>'),
     "Signature Image": ('<w:keepNext/><w:spacing w:before="0" w:after="40"/>', ""),
     "Page Footer": ('<w:spacing w:before="0" w:after="0"/><w:jc w:val="center"/>',
                     '<w:color w:val="555555"/><w:sz w:val="18"/>'),
