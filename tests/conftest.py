@@ -53,8 +53,9 @@ def pdf_text(path: Path, footer: bool = True, wrapped: bool = True) -> str:
                     "installs it")
     out = subprocess.run([exe, "-layout", "-enc", "UTF-8", str(path), "-"],
                          check=True, capture_output=True, text=True).stdout
-    if footer:
+    if footer:  # "1 / 4", or the running footer "Organisation · page 1 of 4"
         out = re.sub(r"^\s*\d+\s*/\s*\d+\s*$", "", out, flags=re.M)
+        out = re.sub(r"^.*\bpage \d+ of \d+\s*$", "", out, flags=re.M)
     if wrapped:  # a hyphen that ends a line is the letter's own: join the two lines
         out = re.sub(r"-[ \t]*\n\s*", "-", out)
     return normalise(out)
