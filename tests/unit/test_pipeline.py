@@ -91,18 +91,21 @@ def _key(options: Options | None = None) -> str:
 
 
 @pytest.mark.parametrize("change", [*CHANGES, "version", "date", "SOURCE_DATE_EPOCH",
-                                    "included file", "stylesheet image", "reference.docx"])
+                                    "included file", "stylesheet image", "reference.docx",
+                                    "letterhead logo", "logo for the DOCX", "body image"])
 def test_the_key_changes_with_every_input_the_letter_depends_on(
         copy: Path, change: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
 
-    (copy / "templates" / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (copy / "templates" / "css.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     (copy / "templates" / "closing.md").write_text("Yours sincerely,\n")
+    (copy / "templates" / "chart.png").write_bytes(PNG)
     letter = copy / "templates" / "letter.md"
     letter.write_text(letter.read_text().replace("Yours sincerely,\n",
-                                                 "{% include 'closing.md' %}\n"))
+                                                 "{% include 'closing.md' %}\n")
+                      + "\n![A chart](chart.png)\n")
     css = copy / "templates" / "letter.css"
-    css.write_text(css.read_text() + "\n.logo { background: url(logo.svg) }\n")
+    css.write_text(css.read_text() + "\n.logo { background: url(css.svg) }\n")
     options = Options(2013, only=("Mexico",))
     before = _key(options)
     assert _key(options) == before
@@ -119,8 +122,17 @@ def test_the_key_changes_with_every_input_the_letter_depends_on(
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1383609600")
     elif change == "included file":
         (copy / "templates" / "closing.md").write_text("Yours faithfully,\n")
+    elif change == "letterhead logo":
+        logo = copy / "templates" / "logo.svg"
+        logo.write_text(logo.read_text().replace("#1d4e89", "#000000"))
+    elif change == "logo for the DOCX":
+        (copy / "templates" / "logo.png").write_bytes(PNG)
+    elif change == "body image":
+        from PIL import Image
+
+        Image.new("L", (2, 1), 0).save(copy / "templates" / "chart.png")
     elif change == "stylesheet image":
-        (copy / "templates" / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>"
+        (copy / "templates" / "css.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>"
                                                      "<rect width='1' height='1'/></svg>")
     elif change == "reference.docx":
         import docx
