@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,54 @@ def _wrap_list_bodies(pdf: Any) -> None:
         li["K"] = pydyf.Array([*refs[:label], body.reference])
 
 
+#: True while a letter with a letterhead or a running footer is written: its margin
+#: boxes' content becomes pagination artifacts (see :func:`_margin_artifacts`).
+_FURNISHED: ContextVar[bool] = ContextVar("letterforge_furnished", default=False)
+
+
+def _margin_artifacts(pdf: Any, page_streams: Any) -> None:
+    """Mark what the page margins hold (the letterhead, the running footer, the page
+    numbers) as pagination artifacts, as PDF/UA-1 asks of page furniture. WeasyPrint 70
+    tags it as marked content whose structure elements it keeps out of the structure
+    tree; here each such sequence becomes ``/Artifact <</Type /Pagination>> BDC`` and its
+    entry in the parent tree ``null``, so no reader finds it as content."""
+    import pydyf
+
+    def obj(ref: Any) -> Any:
+        if isinstance(ref, bytes) and ref.endswith(b" R"):
+            return pdf.objects[int(ref.split()[0])]
+        return ref
+
+    root = obj(pdf.catalog["StructTreeRoot"])
+    reachable: set[int] = set()
+    todo = [obj(ref) for ref in root["K"]]
+    while todo:
+        element = todo.pop()
+        if not isinstance(element, pydyf.Dictionary) or id(element) in reachable:
+            continue
+        reachable.add(id(element))
+        kids = element.get("K")
+        if isinstance(kids, pydyf.Array):
+            todo.extend(obj(k) for k in kids)
+    nums = obj(root["ParentTree"])["Nums"]
+    for page_number, stream in enumerate(page_streams):
+        mapping = nums[2 * page_number + 1] if 2 * page_number + 1 < len(nums) else None
+        if not isinstance(mapping, pydyf.Array) or nums[2 * page_number] != page_number:
+            continue
+        outside = {mcid for mcid, ref in enumerate(mapping) if id(obj(ref)) not in reachable}
+        if not outside:
+            continue
+        ops = stream.stream
+        for i in range(1, len(ops) - 1):
+            props = ops[i]
+            if (ops[i + 1] == b"BDC" and isinstance(props, pydyf.Dictionary)
+                    and props.get("MCID") in outside and isinstance(ops[i - 1], str)):
+                ops[i - 1] = "/Artifact"
+                ops[i] = pydyf.Dictionary({"Type": "/Pagination"})
+        for mcid in outside:
+            mapping[mcid] = b"null"
+
+
 def hanging_lists() -> bool:
     """Install the list post-pass once per process; whether tight lists may hang inside
     numbers (False on a WeasyPrint version the pass was not checked for)."""
@@ -179,6 +228,8 @@ def hanging_lists() -> bool:
                          ) -> None:
                 original(pdf, document, pdf_version, page_streams)
                 _wrap_list_bodies(pdf)
+                if _FURNISHED.get():
+                    _margin_artifacts(pdf, page_streams)
 
             weasy_pdf.add_tags = add_tags
     return _hanging_lists
@@ -238,6 +289,8 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
     from weasyprint.urls import FatalURLFetchingError
 
     page = render_page(doc.tree, doc.meta, images=assets.images)
+    furnished = _FURNISHED.set(letterhead_of(doc.meta) is not None
+                               or footer_of(doc.meta) is not None)
     identifier = hashlib.sha256(page.encode() + assets.stylesheet.encode()).hexdigest()[:32]
     try:
         font_config, css = _resources(assets)
@@ -259,5 +312,7 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
     except FatalURLFetchingError as exc:
         shown = display_path(assets.template_dir / assets.stylesheet_name)
         raise RenderError(Problem(shown, None, None, str(exc))) from exc
+    finally:
+        _FURNISHED.reset(furnished)
     assert isinstance(pdf, bytes)
     return pdf

@@ -122,3 +122,42 @@ def test_docx_header_image_and_footer_fields(rendered: Path) -> None:
     for data in images.values():
         sizes.add(Image.open(io.BytesIO(data)).size)
     assert {(120, 60), (90, 30), (64, 32)} <= sizes
+
+
+def test_pdf_letterhead_and_footer_are_pagination_artifacts(rendered: Path) -> None:
+    """Every marked-content sequence is either in the structure tree or an artifact: the
+    letterhead, its logo and the footers are artifacts, the letter's own images are
+    Figures in the tree."""
+    import pypdf
+    from pypdf.generic import ContentStream
+
+    reader = pypdf.PdfReader(rendered / "pdf" / "mexico.pdf")
+    root = reader.trailer["/Root"]["/StructTreeRoot"]
+    reachable: set[int] = set()
+    figures: list[str] = []
+    todo = list(root["/K"]) if isinstance(root["/K"], list) else [root["/K"]]
+    while todo:
+        ref = todo.pop()
+        element = ref.get_object()
+        if not hasattr(element, "get") or ref.idnum in reachable:
+            continue
+        reachable.add(ref.idnum)
+        if element.get("/S") == "/Figure":
+            figures.append(str(element.get("/Alt")))
+        kids = element.get("/K")
+        todo.extend(k for k in (kids if isinstance(kids, list) else [kids])
+                    if hasattr(k, "idnum"))
+    assert sorted(figures) == ["A red bar", "Signature of Philip Lynch"]
+    nums = root["/ParentTree"]["/Nums"]
+    for n, page in enumerate(reader.pages):
+        mapping = nums[2 * n + 1].get_object()
+        artifacts = 0
+        for operands, operator in ContentStream(page.get_contents(), reader).operations:
+            if operator != b"BDC":
+                continue
+            if operands[0] == "/Artifact":
+                artifacts += 1
+                continue
+            ref = mapping[operands[1]["/MCID"]]
+            assert ref.idnum in reachable, f"page {n + 1}: {operands} is neither"
+        assert artifacts >= 3  # the footer's text and its two numbers at least
