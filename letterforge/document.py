@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.attrs import attrs_block_plugin
 from mdit_py_plugins.deflist import deflist_plugin
@@ -49,7 +50,7 @@ BLOCK_TYPES = frozenset({
 })
 INLINE_TYPES = frozenset({
     "inline", "text", "softbreak", "hardbreak", "em", "strong", "code_inline", "link",
-    "s", "footnote_ref",
+    "s", "footnote_ref", "image",
 })
 #: Every node type a letter may contain; each writer has a rule for each.
 NODE_TYPES = BLOCK_TYPES | INLINE_TYPES
@@ -208,7 +209,8 @@ MAX_INLINE_NESTING = 32
 
 
 def _checked_tree(text: str, lang: str, template: Template | None,
-                  candidate: Candidate) -> SyntaxTreeNode:
+                  candidate: Candidate, signature: tuple[str, str] | None = None
+                  ) -> SyntaxTreeNode:
     env: dict[str, Any] = {}
     tokens = parser(lang).parse(text, env)
     for at, problem in env.get(LITERAL, ())[:1]:
@@ -220,6 +222,8 @@ def _checked_tree(text: str, lang: str, template: Template | None,
             display_path(template.path),
             template_line_of(line, text, template.body) if line else None, None,
             f"{problem} (letter to {candidate.label})"))
+    if signature is not None:
+        _insert_signature(tokens, *signature, template, candidate)
     for token in tokens:
         depth = max((t.level for t in token.children or ()), default=0)
         if depth > MAX_INLINE_NESTING:
@@ -236,28 +240,75 @@ def _checked_tree(text: str, lang: str, template: Template | None,
     return SyntaxTreeNode(tokens)
 
 
+#: The class of the paragraph that holds the signer's signature image (DOCX: the
+#: paragraph style "Signature Image").
+SIGNATURE_IMAGE = "signature-image"
+
+
+def signature_of(meta: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(file name, alt text) of the signer's signature image, from the front matter's
+    ``signer: {signature: ..., signature_alt: ...}``; None when there is none."""
+    signer = meta.get("signer")
+    if not isinstance(signer, Mapping) or not signer.get("signature"):
+        return None
+    return str(signer["signature"]), " ".join(str(signer.get("signature_alt") or "").split())
+
+
+def _insert_signature(tokens: list[Token], src: str, alt: str, template: Template | None,
+                      candidate: Candidate) -> None:
+    """The signature image, as a paragraph of its own (class ``signature-image``) just
+    above the signer's name (the first paragraph of class ``signature``): then every
+    writer draws it with its image rule, in its place."""
+    i = next((i for i, t in enumerate(tokens) if t.type == "paragraph_open"
+              and "signature" in str(t.attrs.get("class", "")).split()), None)
+    if i is None:
+        shown = display_path(template.path) if template is not None else ""
+        raise RenderError(Problem(shown, None, "signer.signature", (
+            "the signature image goes above the signer's name, but no paragraph is marked "
+            "{.signature}: put '{.signature}' on the line before the signer's name")))
+    level, where = tokens[i].level, tokens[i].map
+    text = Token("text", "", 0, content=alt)
+    image = Token("image", "img", 0, attrs={"src": src, "alt": ""}, content=alt,
+                  children=[text])
+    tokens[i:i] = [
+        Token("paragraph_open", "p", 1, attrs={"class": SIGNATURE_IMAGE}, map=where,
+              level=level, block=True),
+        Token("inline", "", 0, map=where, level=level + 1, content=f"![{alt}]({src})",
+              block=True, children=[image]),
+        Token("paragraph_close", "p", -1, level=level, block=True),
+    ]
+
+
 def parse(letter: Letter, template: Template | None = None,
-          email_template: Template | None = None) -> Document:
-    """Parse the letter (and its e-mail) once; refuse what no writer can render."""
+          email_template: Template | None = None,
+          images: Collection[str] | None = None) -> Document:
+    """Parse the letter (and its e-mail) once; refuse what no writer can render.
+    ``images``: the image files the load stage read (None: any name is accepted)."""
     lang = str(letter.meta.get("lang") or "en")
-    tree = _checked_tree(letter.markdown, lang, template, letter.candidate)
-    check_tree(tree, letter.markdown, template, letter.candidate)
+    tree = _checked_tree(letter.markdown, lang, template, letter.candidate,
+                         signature_of(letter.meta))
+    check_tree(tree, letter.markdown, template, letter.candidate, images)
     email = None
     if letter.email is not None:
         email_tree = _checked_tree(letter.email.markdown, lang, email_template,
                                    letter.candidate)
-        check_tree(email_tree, letter.email.markdown, email_template, letter.candidate)
+        check_tree(email_tree, letter.email.markdown, email_template, letter.candidate,
+                   images=None, email=True)
         email = EmailDocument(email_tree, letter.email.headers, letter.email.attach_docx)
     return Document(tree=tree, meta=letter.meta, candidate=letter.candidate, email=email)
 
 
 def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
-               candidate: Candidate | None = None) -> None:
+               candidate: Candidate | None = None, images: Collection[str] | None = None,
+               email: bool = False) -> None:
     """Raise a RenderError, with the template's line, for the first node no writer
-    renders or nested deeper than MAX_NESTING."""
+    renders or nested deeper than MAX_NESTING, and for an image without alt text, not
+    read from the templates folder (``images``), or in the e-mail."""
     for node, depth in _walk_depth(tree):
         problem = None
-        if node.type not in NODE_TYPES:
+        if node.type == "image":
+            problem = image_problem(node, images, email)
+        elif node.type not in NODE_TYPES:
             what = NODE_NAMES.get(node.type, f"Markdown '{node.type}'")
             hint = NODE_HINTS.get(node.type, "remove it or write it as text")
             problem = (f"{what} is not supported in a letter (it would not print the same "
@@ -281,6 +332,34 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
         line = template_line_of(merged_line, merged, template.body) if merged_line else None
         raise RenderError(Problem(display_path(template.path), line, None,
                                   problem + for_whom))
+
+
+def image_src(node: SyntaxTreeNode) -> str:
+    """The file name an image node names, as the template wrote it (markdown-it
+    percent-encodes spaces and other characters in it)."""
+    from urllib.parse import unquote
+
+    return unquote(str(node.attrs.get("src", "")))
+
+
+def image_alt(node: SyntaxTreeNode) -> str:
+    """An image's alt text: the text between ``![`` and ``]``, one line."""
+    return " ".join(plain_text(node).split())
+
+
+def image_problem(node: SyntaxTreeNode, images: Collection[str] | None,
+                  email: bool = False) -> str | None:
+    src = image_src(node)
+    if email:
+        return (f"the image {src!r} cannot be shown in the e-mail: put it in the letter "
+                "(the e-mail carries the letter's PDF) or remove it")
+    if not image_alt(node):
+        return (f"the image {src!r} has no alt text: write what it shows between the "
+                f"brackets, ![a description]({src}) (the PDF must stay accessible, PDF/UA-1)")
+    if images is not None and src not in images:
+        return (f"the image {src!r} was not read from the templates folder: write its file "
+                "name as it is (not built with {{ }}), from the templates folder")
+    return None
 
 
 def _walk_depth(node: SyntaxTreeNode, depth: int = 0) -> Iterator[tuple[SyntaxTreeNode, int]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import functools
 import hashlib
 import os
@@ -450,7 +451,130 @@ def read_assets(template: Template) -> tuple[Assets, list[Problem]]:
     elif ref_name:
         problems.append(Problem(shown, None, "reference_docx",
                                 f"{display_path(ref_path)} not found"))
-    return Assets(template.directory, name, css, reference, files), problems
+    images, found = read_images(template)
+    problems.extend(found)
+    return Assets(template.directory, name, css, reference, files, images), problems
+
+
+#: ``![alt](target`` in a template's Markdown: the file name of an image it shows.
+_MD_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>\n]*>|[^)\s]*)")
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def image_references(text: str) -> list[tuple[str, int]]:
+    """(file name, line) of every Markdown image ``text`` names literally; a name built
+    with ``{{ }}`` is left out (the letter check reports it, with its line)."""
+    from urllib.parse import unquote
+
+    out: list[tuple[str, int]] = []
+    for m in _MD_IMAGE.finditer(text):
+        target = m.group(1).strip("<>")
+        if "{{" in target or "{%" in target or not target:
+            continue
+        out.append((unquote(target), text.count("\n", 0, m.start()) + 1))
+    return out
+
+
+def front_matter_line(template: Template, section: str, key: str) -> int | None:
+    """The line of ``section:`` / ``  key:`` in the front matter (1-based, in the file)."""
+    lines = template.path.read_text(encoding="utf-8-sig").split("\n") \
+        if template.path.is_file() else []
+    start = _front_matter_line(lines, section)
+    if start is None or key == section:
+        return start
+    for i in range(start, len(lines)):
+        if re.match(rf"^\s+{re.escape(key)}\s*:", lines[i]):
+            return i + 1
+        if lines[i] and not lines[i][0].isspace() and not lines[i].startswith("#"):
+            break
+    return start
+
+
+def read_images(template: Template) -> tuple[dict[str, Any], list[Problem]]:
+    """The images the template names, from its folder only: the body's (and its
+    includes') Markdown images, the letterhead's logo, the signer's signature. An SVG's
+    PNG beside it (same name, .png) is read too: the DOCX shows it where Word cannot
+    draw SVG. Each is checked (:func:`letterforge.images.inspect`)."""
+    from .images import front_matter_images
+
+    shown = display_path(template.path)
+    wanted: list[tuple[str, str, int | None, str | None]] = []  # name, file, line, key
+    for name, value, _ in front_matter_images(template.front_matter):
+        section, sub = name.split(".")
+        line = front_matter_line(template, section, sub)
+        if "{{" in value or "{%" in value:
+            return {}, [Problem(shown, line, name, f"{value!r}: write the image's file name "
+                                "as it is, without {{ }}")]
+        wanted.append((value, shown, line, name))
+    for value, line in image_references(template.body):
+        wanted.append((value, shown, line, None))
+    for _, (path, text) in sorted(template.includes.items()):
+        for value, line in image_references(text):
+            wanted.append((value, display_path(Path(path)), line, None))
+    images: dict[str, Any] = {}
+    problems: list[Problem] = []
+    root = template.directory.resolve()
+    for value, where, line, key in wanted:
+        if value in images:
+            continue
+        image, problem = _read_image(root, value, where, line, key)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        assert image is not None
+        images[value] = image
+        if image.kind == "svg":
+            png = value[: value.rfind(".")] + ".png"
+            target = _image_path(root, png)
+            if target is not None and target.is_file():
+                fallback, problem = _read_image(root, png, where, line, key)
+                if problem is not None:
+                    problems.append(problem)
+                elif fallback is not None:
+                    images[png] = fallback
+                    images[value] = dataclasses.replace(image, fallback=png)
+    return images, problems
+
+
+def _image_path(root: Path, name: str) -> Path | None:
+    """The file an image name names, or None when the name may not be used: a URL, an
+    absolute path, a ``..``, or a path (a symbolic link too) that leads out of ``root``."""
+    if (not name or _URL_SCHEME.match(name) or name.startswith(("/", "\\"))
+            or ".." in re.split(r"[/\\]", name) or "\x00" in name):
+        return None
+    return _inside(root, name)
+
+
+def _read_image(root: Path, name: str, where: str, line: int | None, key: str | None
+                ) -> tuple[Any, Problem | None]:
+    from .images import MAX_IMAGE_BYTES, ImageProblem, inspect
+
+    path = _image_path(root, name)
+    if path is None:
+        what = ("a URL: letterforge fetches nothing from the network"
+                if _URL_SCHEME.match(name) else "outside the templates folder")
+        return None, Problem(where, line, key, f"the image {name!r} is {what}; put the "
+                             "file in the templates folder and name it from there "
+                             "(e.g. logo.png)")
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            return None, Problem(where, line, key, (
+                f"the image {name!r} is {size / 2**20:.1f} MB; an image may be "
+                f"{MAX_IMAGE_BYTES // 2**20} MB at most: make it smaller"))
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, Problem(where, line, key, f"the image {name!r} is not in the templates "
+                             f"folder {display_path(root)}: add it or correct the name")
+    except IsADirectoryError:
+        return None, Problem(where, line, key, f"the image {name!r} is a folder, not a file")
+    except OSError as exc:
+        return None, Problem(where, line, key, f"the image {name!r} cannot be read: "
+                             f"{exc.strerror}")
+    try:
+        return inspect(name, data), None
+    except ImageProblem as exc:
+        return None, Problem(where, line, key, str(exc))
 
 
 def _inside(root: Path, name: str) -> Path | None:

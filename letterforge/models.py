@@ -9,7 +9,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .images import Image
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class Assets:
     stylesheet: str  # CSS text of the print stylesheet
     reference_docx: bytes | None = None  # a .docx whose styles the DOCX writer uses
     files: Mapping[str, bytes] = field(default_factory=dict)  # resources the CSS names
+    # images the template names (body, letterhead logo, signature), checked
+    images: Mapping[str, Image] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

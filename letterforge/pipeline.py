@@ -8,6 +8,7 @@ manifest says are outdated, on the worker pool, and hands the bytes to output.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -31,6 +32,7 @@ from .errors import (
 from .load import (
     Table,
     font_codepoints,
+    front_matter_line,
     installed_font_families,
     read_assets,
     read_table,
@@ -48,6 +50,7 @@ from .validate import (
     email_settings_problems,
     font_families,
     font_problems,
+    letterhead_problems,
     reference_docx_problems,
     signatories_for_year,
     stylesheet_problems,
@@ -136,7 +139,7 @@ class Renderer:
         """One candidate's letter, merged and parsed: what every writer renders."""
         letter = self.merger_for(candidate).merge(candidate)
         v = self.job.variants[self.job.variant_key(candidate)]
-        return parse(letter, v.template, v.email_template)
+        return parse(letter, v.template, v.email_template, v.assets.images)
 
     def __call__(self, candidate: Candidate) -> RenderedLetter:
         """Every format of one letter, in memory. Reads and writes nothing."""
@@ -405,8 +408,10 @@ def _variant(inputs: Inputs, options: Options, template: Template,
                 "reference_docx") or "reference.docx")))
         problems.extend(ref_problems)
         if ref_problems:
-            assets = Assets(assets.template_dir, assets.stylesheet_name, assets.stylesheet,
-                            None, assets.files)
+            assets = dataclasses.replace(assets, reference_docx=None)
+    problems.extend(letterhead_problems(
+        template.front_matter, assets.images, display_path(template.path), options.formats,
+        functools.partial(front_matter_line, template)))
     email_template: Template | None = None
     if "eml" in options.formats:
         email_template, found = _read_email_template(email_path or inputs.email_template_path)
@@ -539,6 +544,9 @@ def _variant_key(v: Variant, formats: Sequence[str]) -> dict[str, Any]:
         "stylesheet": _digest(v.assets.stylesheet),
         "stylesheet_files": {k: _digest(d) for k, d in sorted(v.assets.files.items())},
         "reference_docx": _digest(v.assets.reference_docx),
+        # only when there are images: the keys of letters without images stay as they were
+        **({"images": {k: _digest(i.data) for k, i in sorted(v.assets.images.items())}}
+           if v.assets.images else {}),
     }
 
 

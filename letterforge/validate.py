@@ -535,6 +535,71 @@ def email_settings_problems(front_matter: Any, shown: str) -> list[Problem]:
     return out
 
 
+# ----- the letterhead, the footer and the signature -------------------------------------
+
+LETTERHEAD_KEYS = ("logo", "logo_alt", "name", "address", "contact")
+FOOTER_KEYS = ("text", "pages")
+
+
+def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[str],
+                        line_of: Any = None) -> list[Problem]:
+    """What is wrong with the front matter's ``letterhead``, ``footer`` and the signer's
+    ``signature``: unknown keys (a typo would drop a line silently), a logo or signature
+    without its alt text (the PDF must stay PDF/UA-1), an SVG without the PNG the DOCX
+    shows in its place. ``line_of(section, key)`` gives a key's line in the file."""
+    out: list[Problem] = []
+
+    def problem(section: str, key: str | None, message: str) -> None:
+        line = line_of(section, key or section) if line_of is not None else None
+        out.append(Problem(shown, line, f"{section}.{key}" if key else section, message))
+
+    head = front.get("letterhead")
+    if head is not None:
+        if not isinstance(head, dict):
+            problem("letterhead", None, "must be keys and values: logo, logo_alt, name, "
+                    "address (lines), contact")
+        else:
+            for key in head:
+                if key not in LETTERHEAD_KEYS:
+                    problem("letterhead", str(key), f"unknown key {key!r}: the letterhead "
+                            f"takes {', '.join(LETTERHEAD_KEYS)}")
+            address = head.get("address")
+            if address is not None and not isinstance(address, str | list):
+                problem("letterhead", "address", "write the address as lines: a list "
+                        "(- Rue de l'Exemple 1) or one line")
+            if head.get("logo") and not str(head.get("logo_alt") or "").strip():
+                problem("letterhead", "logo", "the logo has no alt text: add 'logo_alt: "
+                        "<what the logo shows>' (the PDF must stay accessible, PDF/UA-1)")
+    footer = front.get("footer")
+    if footer is not None and not isinstance(footer, str):
+        if not isinstance(footer, dict):
+            problem("footer", None, "write the footer as one line (the organisation) or as "
+                    "text: and pages: keys")
+        else:
+            for key in footer:
+                if key not in FOOTER_KEYS:
+                    problem("footer", str(key), f"unknown key {key!r}: the footer takes "
+                            f"{', '.join(FOOTER_KEYS)}")
+            pages = footer.get("pages")
+            if pages is not None and ("{page}" not in str(pages) or "{pages}" not in str(pages)):
+                problem("footer", "pages", f"{pages!r} must hold {{page}} and {{pages}}, "
+                        "e.g. 'page {page} of {pages}'")
+    signer = front.get("signer")
+    if isinstance(signer, dict) and signer.get("signature") \
+            and not str(signer.get("signature_alt") or "").strip():
+        problem("signer", "signature", "the signature image has no alt text: add "
+                "'signature_alt: Signature of <name>' (the PDF must stay accessible)")
+    if "docx" in formats:
+        for image in images.values():
+            if image.kind == "svg" and image.fallback is None:
+                png = image.name[: image.name.rfind(".")] + ".png"
+                out.append(Problem(shown, None, None, (
+                    f"the SVG image {image.name!r} needs a PNG copy beside it for the DOCX "
+                    f"({png}): Word and LibreOffice show it where they cannot draw SVG; "
+                    "export one from the drawing program, or use a PNG")))
+    return out
+
+
 # ----- fonts and the characters of a letter -------------------------------------------
 
 

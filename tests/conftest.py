@@ -44,7 +44,13 @@ def seed_text() -> str:
     return normalise(text)
 
 
-def pdf_text(path: Path, footer: bool = True, wrapped: bool = True) -> str:
+def pdf_pages(path: Path) -> list[str]:
+    """The text of each page of a PDF (pdftotext ends a page with a form feed),
+    footers included."""
+    return pdf_text(path, footer=False, pages="\f").split("\f")[:-1]
+
+
+def pdf_text(path: Path, footer: bool = True, wrapped: bool = True, pages: str = "") -> str:
     """Text of a PDF through poppler's pdftotext (an extractor independent of WeasyPrint),
     with the page-number footers removed and line-end hyphens kept ("Secretary-\\nGeneral")."""
     exe = shutil.which("pdftotext")
@@ -53,10 +59,13 @@ def pdf_text(path: Path, footer: bool = True, wrapped: bool = True) -> str:
                     "installs it")
     out = subprocess.run([exe, "-layout", "-enc", "UTF-8", str(path), "-"],
                          check=True, capture_output=True, text=True).stdout
-    if footer:
+    if footer:  # "1 / 4", or the running footer "Organisation · page 1 of 4"
         out = re.sub(r"^\s*\d+\s*/\s*\d+\s*$", "", out, flags=re.M)
+        out = re.sub(r"^.*\bpage \d+ of \d+\s*$", "", out, flags=re.M)
     if wrapped:  # a hyphen that ends a line is the letter's own: join the two lines
         out = re.sub(r"-[ \t]*\n\s*", "-", out)
+    if pages:  # keep the page breaks, as ``pages``
+        return pages.join(normalise(page) for page in out.split("\f"))
     return normalise(out)
 
 

@@ -66,10 +66,10 @@ from typing import Any
 from lxml import etree
 from markdown_it.tree import SyntaxTreeNode
 
-from ..document import Document, classes
+from ..document import SIGNATURE_IMAGE, Document, classes
 from ..errors import InputError, Problem, RenderError
 from ..models import Assets
-from .html import RTL_LANGUAGES
+from .html import RTL_LANGUAGES, footer_of, letterhead_of
 from .layout import Layout, layout
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -943,6 +943,9 @@ class Ctx:
     rtl: bool = False  # a right-to-left letter (Arabic, Hebrew, Persian, Urdu)
     run_fonts: str = ""  # every run's rFonts (East Asian letters)
     run_lang: str = ""  # every run's rtl and lang
+    images: Mapping[str, Any] = field(default_factory=dict)  # name -> Image (load stage)
+    pictures: Pictures | None = None  # the document part's images
+    media: list[Part] = field(default_factory=list)  # the header's images
 
     @property
     def run_props(self) -> str:
@@ -1391,6 +1394,91 @@ def footnotes_xml(notes: list[str]) -> bytes:
             + '</w:footnote><w:footnote w:type="continuationSeparator" w:id="0">'
             + separator.format("continuationSeparator") + "</w:footnote>"
             + "".join(notes) + "</w:footnotes>").encode()
+# ----- images ------------------------------------------------------------------------
+
+EMU_PER_POINT = 12700
+#: A signature is drawn at most this high (points), as in the PDF (writers/pdf.py).
+SIGNATURE_MAX_HEIGHT = 25 * 72 / 25.4
+A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+PIC_NS = "http://schemas.openxmlformats.org/drawingml/2006/picture"
+WP_NS = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+ASVG_NS = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
+SVG_EXTENSION = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
+
+
+@dataclass
+class Pictures:
+    """The images of one part (the body, a header): their media parts, the part's
+    relationships to them, and the drawing ids (unique in the whole document)."""
+
+    prefix: str  # rId prefix, unique in the part
+    first_id: int  # the first drawing id (docPr ids are unique across the document)
+    rels: dict[str, Rel] = field(default_factory=dict)  # media name -> relationship
+    media: list[Part] = field(default_factory=list)
+    drawings: int = 0
+
+    def rel(self, image: Any, folder: str) -> str:
+        """The rId of ``image`` in this part, its media part added once."""
+        if image.name not in self.rels:
+            stem = "logo" if self.prefix == "rIdLogo" else "image"
+            leaf = f"letter-{stem}{len(self.rels) + 1}.{image.extension}"
+            self.media.append(Part(f"word/media/{leaf}", image.mime_type, image.data))
+            self.rels[image.name] = Rel(f"{self.prefix}{len(self.rels) + 1}", RT_IMAGE,
+                                        posixpath.relpath(f"word/media/{leaf}", folder))
+        return self.rels[image.name].id
+
+
+def drawing_xml(image: Any, alt: str, images: Mapping[str, Any], pictures: Pictures,
+                folder: str, max_width: float, max_height: float | None = None) -> str:
+    """An inline picture (``w:drawing``/``wp:inline``) with its alt text in ``descr``,
+    at its print size scaled to fit ``max_width`` (and ``max_height``). An SVG is drawn
+    from its PNG beside it, with the SVG itself as an ``asvg:svgBlip`` extension: Word
+    365 draws the SVG, older Word and LibreOffice the PNG."""
+    from ..images import fit
+
+    width, height = fit(image, max_width)
+    if max_height is not None and height > max_height:
+        width, height = width * max_height / height, max_height
+    cx, cy = round(width * EMU_PER_POINT), round(height * EMU_PER_POINT)
+    if image.kind == "svg":
+        png = images[image.fallback]
+        blip = (f'<a:blip r:embed="{pictures.rel(png, folder)}"><a:extLst>'
+                f'<a:ext uri="{SVG_EXTENSION}"><asvg:svgBlip xmlns:asvg="{ASVG_NS}" '
+                f'r:embed="{pictures.rel(image, folder)}"/></a:ext></a:extLst></a:blip>')
+    else:
+        blip = f'<a:blip r:embed="{pictures.rel(image, folder)}"/>'
+    pictures.drawings += 1
+    did = pictures.first_id + pictures.drawings
+    descr = xml_text(alt)
+    name = xml_text(posixpath.basename(image.name))
+    return (
+        f'<w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0">'
+        f'<wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="{did}" name="{name}" descr="{descr}"/>'
+        '<wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect="1"/>'
+        f'</wp:cNvGraphicFramePr><a:graphic><a:graphicData uri="{PIC_NS}"><pic:pic>'
+        f'<pic:nvPicPr><pic:cNvPr id="{did}" name="{name}" descr="{descr}"/><pic:cNvPicPr/>'
+        f'</pic:nvPicPr><pic:blipFill>{blip}<a:stretch><a:fillRect/></a:stretch>'
+        '</pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/>'
+        f'<a:ext cx="{cx}" cy="{cy}"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/>'
+        "</a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline>"
+        "</w:drawing>")
+
+
+def _image(node: SyntaxTreeNode, ctx: Ctx) -> None:
+    from ..document import image_alt, image_src
+
+    src = image_src(node)
+    image = ctx.images.get(src)
+    if image is None or ctx.pictures is None:
+        raise RenderError(Problem("", None, None, (
+            f"the image {src!r} was not read from the templates folder: put it there and "
+            "name it as it is")))
+    block = node.parent.parent if node.parent is not None else None
+    signature = block is not None and SIGNATURE_IMAGE in classes(block)
+    max_height = SIGNATURE_MAX_HEIGHT if signature else None
+    ctx.out.append("<w:r>" + (f"<w:rPr>{ctx.run_props}</w:rPr>" if ctx.run_props else "")
+                   + drawing_xml(image, image_alt(node), ctx.images, ctx.pictures, "word",
+                                 ctx.base.text_width / 20, max_height) + "</w:r>")
 
 
 RULES: dict[str, Rule] = {
@@ -1423,6 +1511,7 @@ RULES: dict[str, Rule] = {
     "footnote_block": _footnote_block,
     "footnote": _footnote,
     "footnote_anchor": lambda node, ctx: None,  # a back link: Word has its own
+    "image": _image,
 }
 
 
@@ -1464,11 +1553,123 @@ def core_xml(meta: Mapping[str, Any], lang: str, when: dt.datetime) -> bytes:
     ).encode()
 
 
+#: The letterhead's, the footer's and the signature's paragraph styles, as they are made
+#: when the reference document has none of that name (pPr, rPr): as the PDF's
+#: FURNITURE_CSS draws them. A reference document's own style of the name wins.
+FURNITURE_STYLES = {
+    "Letterhead Logo": ('<w:spacing w:before="0" w:after="60"/>', ""),
+    "Letterhead Name": ('<w:spacing w:before="60" w:after="40"/>', '<w:b/><w:sz w:val="24"/>'),
+    "Letterhead Address": ('<w:spacing w:before="0" w:after="40"/>', '<w:sz w:val="18"/>'),
+    "Letterhead Contact": ('<w:spacing w:before="0" w:after="360"/>', '<w:sz w:val="18"/>'),
+    "Signature Image": ('<w:keepNext/><w:spacing w:before="0" w:after="40"/>', ""),
+    "Page Footer": ('<w:spacing w:before="0" w:after="0"/><w:jc w:val="center"/>',
+                    '<w:color w:val="555555"/><w:sz w:val="18"/>'),
+}
+
+
 def _extra_style(name: str, sid: str, normal_id: str, w_prefixed: bool) -> str:
     ns = "" if w_prefixed else f' xmlns:w="{W}"'
+    ppr, rpr = FURNITURE_STYLES.get(name, ("", ""))
+    formatting = (f"<w:pPr>{ppr}</w:pPr>" if ppr else "") + (f"<w:rPr>{rpr}</w:rPr>"
+                                                              if rpr else "")
     return (f'<w:style{ns} w:type="paragraph" w:customStyle="1" w:styleId="{xml_text(sid)}">'
             f'<w:name w:val="{xml_text(name)}"/><w:basedOn w:val="{xml_text(normal_id)}"/>'
-            "<w:qFormat/></w:style>")
+            f"<w:qFormat/>{formatting}</w:style>")
+
+
+# ----- the letterhead and the running footer ------------------------------------------
+
+#: The letterhead's logo is drawn at most this high (points), as in the PDF.
+LOGO_MAX_HEIGHT = 18 * 72 / 25.4
+_PART_NS = (f'xmlns:w="{W}" xmlns:r="{R}" xmlns:wp="{WP_NS}" xmlns:a="{A_NS}" '
+            f'xmlns:pic="{PIC_NS}"')
+
+
+def _furniture_paragraph(ctx: Ctx, style: str, content: str, center: bool = False) -> str:
+    jc = '<w:jc w:val="center"/>' if center else ""
+    bidi = "<w:bidi/>" if ctx.rtl else ""
+    rpr = f"<w:rPr>{ctx.run_props}</w:rPr>" if ctx.run_props else ""
+    return (f'<w:p><w:pPr><w:pStyle w:val="{xml_text(ctx.style_id(style))}"/>{bidi}{jc}'
+            f"{rpr}</w:pPr>{content}</w:p>")
+
+
+def _text_runs(ctx: Ctx, lines: list[str]) -> str:
+    rpr = f"<w:rPr>{ctx.run_props}</w:rPr>" if ctx.run_props else ""
+    return f"<w:r>{rpr}<w:br/></w:r>".join(f"<w:r>{rpr}{_text_xml(line)}</w:r>"
+                                            for line in lines)
+
+
+def letterhead_header(ctx: Ctx, head: Mapping[str, Any]) -> Part:
+    """The first page's header: the logo, the sender's name, address and contact, each
+    in its paragraph style ("Letterhead Logo", "Letterhead Name", "Letterhead Address",
+    "Letterhead Contact")."""
+    pictures = Pictures("rIdLogo", 1000)
+    paragraphs = []
+    if head["logo"]:
+        image = ctx.images[head["logo"]]
+        run = "<w:r>" + drawing_xml(image, head["logo_alt"], ctx.images, pictures, "word",
+                                    ctx.base.text_width / 20,
+                                    LOGO_MAX_HEIGHT) + "</w:r>"
+        paragraphs.append(_furniture_paragraph(ctx, "Letterhead Logo", run))
+    if head["name"]:
+        paragraphs.append(_furniture_paragraph(ctx, "Letterhead Name",
+                                               _text_runs(ctx, [head["name"]])))
+    for key in ("address", "contact"):
+        if head[key]:
+            paragraphs.append(_furniture_paragraph(ctx, f"Letterhead {key.title()}",
+                                                   _text_runs(ctx, head[key])))
+    data = (XML_DECLARATION + f"<w:hdr {_PART_NS}>" + "".join(paragraphs or ["<w:p/>"])
+            + "</w:hdr>").encode()
+    ctx.media.extend(pictures.media)
+    return Part("word/header-letterhead.xml", CT_HEADER, data, tuple(pictures.rels.values()))
+
+
+def page_footer(ctx: Ctx, text: str, pattern: str) -> Part:
+    """The running footer of every page: the organisation, then the page numbers as
+    real PAGE and NUMPAGES fields ("page 2 of 4"), in the paragraph style "Page Footer"."""
+    pieces = [f"<w:r>{_rpr(ctx)}{_text_xml(text)}</w:r>"
+              f"<w:r>{_rpr(ctx)}{_text_xml(' · ')}</w:r>"] if text else []
+    for piece in re.split(r"(\{pages?\})", pattern):
+        if piece == "{page}":
+            pieces.append(_field("PAGE"))
+        elif piece == "{pages}":
+            pieces.append(_field("NUMPAGES"))
+        elif piece:
+            pieces.append(f"<w:r>{_rpr(ctx)}{_text_xml(piece)}</w:r>")
+    data = (XML_DECLARATION + f"<w:ftr {_PART_NS}>"
+            + _furniture_paragraph(ctx, "Page Footer", "".join(pieces), center=True)
+            + "</w:ftr>").encode()
+    return Part("word/footer-page.xml", CT_FOOTER, data)
+
+
+def _rpr(ctx: Ctx) -> str:
+    return f"<w:rPr>{ctx.run_props}</w:rPr>" if ctx.run_props else ""
+
+
+_SECT_AFTER_TITLE_PG = ("<w:textDirection", "<w:bidi", "<w:rtlGutter", "<w:docGrid",
+                        "<w:printerSettings", "<w:sectPrChange", "</w:sectPr>")
+
+
+def furnished_tail(tail: str, header_id: str | None, footer_id: str | None) -> str:
+    """The last section with the letterhead as its first page's header (``w:titlePg``)
+    and the running footer as its first and default footer; the reference document's
+    header and footers of those kinds give way, its others stay."""
+    start = tail.index("<w:sectPr")
+    end = tail.index(">", start) + 1
+    sect, rest = tail[:end], tail[end:]
+    refs = ""
+    if header_id is not None:
+        rest = re.sub(r'<w:headerReference\b[^>]*w:type="first"[^>]*/>', "", rest)
+        refs += f'<w:headerReference w:type="first" r:id="{header_id}"/>'
+    if footer_id is not None:
+        rest = re.sub(r'<w:footerReference\b[^>]*w:type="(first|default)"[^>]*/>', "", rest)
+        refs += (f'<w:footerReference w:type="default" r:id="{footer_id}"/>'
+                 f'<w:footerReference w:type="first" r:id="{footer_id}"/>')
+    if header_id is not None or footer_id is not None:
+        rest = re.sub(r"<w:titlePg\b[^>]*/>", "", rest)
+        at = min(i for i in (rest.find(t) for t in _SECT_AFTER_TITLE_PG) if i >= 0)
+        rest = rest[:at] + "<w:titlePg/>" + rest[at:]
+    return tail[:start] + sect + refs + rest
 
 
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
@@ -1476,14 +1677,33 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
     lang = str(meta.get("lang", "en"))
     b = base(assets.reference_docx, lang,
              None if assets.reference_docx else assets.stylesheet)
-    ctx = Ctx(base=b)
+    ctx = Ctx(base=b, images=assets.images, pictures=Pictures("rIdImage", 0))
     ctx.set_language(lang)
     render_node(doc.tree, ctx)
     if ctx.out and ctx.out[-1] == "</w:tbl>":  # a body ends with a paragraph, not a table
         _open_paragraph(ctx, "Normal")
         ctx.out.append("</w:p>")
 
-    document = (b.document_head + "".join(ctx.out) + b.document_tail).encode()
+    # the letterhead and the running footer (only when the front matter asks for them)
+    furniture: list[Part] = []
+    furniture_rels: list[Rel] = []
+    section_tail = b.document_tail
+    letterhead, footer = letterhead_of(meta), footer_of(meta)
+    if letterhead is not None or footer is not None:
+        ids: dict[str, str | None] = {"header": None, "footer": None}
+        if letterhead is not None:
+            furniture.append(letterhead_header(ctx, letterhead))
+            furniture_rels.append(Rel("rIdLetterhead", RT_HEADER, "header-letterhead.xml"))
+            ids["header"] = "rIdLetterhead"
+        if footer is not None:
+            furniture.append(page_footer(ctx, *footer))
+            furniture_rels.append(Rel("rIdPageFooter", RT_FOOTER, "footer-page.xml"))
+            ids["footer"] = "rIdPageFooter"
+        section_tail = furnished_tail(section_tail, ids["header"], ids["footer"])
+    assert ctx.pictures is not None
+    furniture.extend(ctx.pictures.media + ctx.media)
+
+    document = (b.document_head + "".join(ctx.out) + section_tail).encode()
     head, middle, tail = b.numbering
     numbering = (head + "".join(ctx.abstracts) + middle + "".join(ctx.nums) + tail).encode()
     styles = b.styles_entry
@@ -1503,11 +1723,13 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
         assert b.settings_with_notes is not None
         shared_entries = tuple(b.settings_with_notes if e.name == "word/settings.xml" else e
                                for e in shared_entries)
+    rels += tuple(ctx.pictures.rels.values()) + tuple(furniture_rels)
     when = _timestamp(meta)
     own = [
         Part("docProps/core.xml", CT_CORE, core_xml(meta, lang, when)),
         Part("word/document.xml", CT_DOCUMENT, document, rels),
         *notes,
+        *furniture,
     ]
     numbering_part = Part("word/numbering.xml", CT_NUMBERING, numbering, b.numbering_rels)
     styles_part = Part("word/styles.xml", CT_STYLES, b"")  # for its content type

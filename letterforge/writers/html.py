@@ -14,14 +14,19 @@ and the preview: a superscript number at the reference, the numbered notes in a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from html import escape
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from ..document import classes
+from ..document import classes, image_alt, image_src
+
+if TYPE_CHECKING:
+    from ..images import Image
 
 Rule = Callable[[SyntaxTreeNode], str]
 
@@ -213,6 +218,24 @@ def _footnote(node: SyntaxTreeNode) -> str:
 
 def _nothing(node: SyntaxTreeNode) -> str:
     return ""
+#: The images of the letter being rendered (set by :func:`render_page`): their print size.
+_IMAGES: ContextVar[Mapping[str, Image]] = ContextVar("letterforge_images",
+                                                         default=MappingProxyType({}))
+
+
+def _img(src: str, alt: str, css_class: str = "") -> str:
+    """<img> with its alt text and its print size as width and height (CSS pixels, a
+    presentational hint the stylesheet can override)."""
+    image = _IMAGES.get().get(src)
+    size = ""
+    if image is not None:
+        size = f' width="{image.width / 0.75:.2f}" height="{image.height / 0.75:.2f}"'
+    cls = f' class="{escape(css_class)}"' if css_class else ""
+    return f'<img{cls} src="{escape(src, quote=True)}" alt="{escape(alt, quote=True)}"{size}>'
+
+
+def _image(node: SyntaxTreeNode) -> str:
+    return _img(image_src(node), image_alt(node))
 
 
 RULES: dict[str, Rule] = {
@@ -245,6 +268,7 @@ RULES: dict[str, Rule] = {
     "footnote_block": _footnote_block,
     "footnote": _footnote,
     "footnote_anchor": _nothing,  # a back link: the notes are short, the letter is printed
+    "image": _image,
 }
 
 
@@ -261,10 +285,96 @@ def direction(lang: str) -> str:
     return ' dir="rtl"' if base in RTL_LANGUAGES else ""
 
 
+def _text_of(value: Any) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _lines(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [t for t in (_text_of(v) for v in value) if t]
+    return [t for t in (_text_of(v) for v in str(value or "").split("\n")) if t]
+
+
+#: The running footer's page numbers when the front matter says nothing else.
+DEFAULT_PAGES = "page {page} of {pages}"
+
+
+def letterhead_of(meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The letterhead (logo, logo_alt, name, address lines, contact lines) the front
+    matter's ``letterhead`` gives; None when it has none."""
+    head = meta.get("letterhead")
+    if not isinstance(head, Mapping):
+        return None
+    return {"logo": str(head.get("logo") or "") or None,
+            "logo_alt": _text_of(head.get("logo_alt")),
+            "name": _text_of(head.get("name")),
+            "address": _lines(head.get("address")),
+            "contact": _lines(head.get("contact"))}
+
+
+def footer_of(meta: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(organisation, page-number pattern) of the running footer: the front matter's
+    ``footer`` (one line, or ``text`` and ``pages``), else the letterhead's name; None
+    when the letter has neither (its footer is the stylesheet's own)."""
+    footer = meta.get("footer")
+    head = letterhead_of(meta)
+    if footer is None and head is None:
+        return None
+    text = head["name"] if head else ""
+    pages = DEFAULT_PAGES
+    if isinstance(footer, Mapping):
+        text = _text_of(footer.get("text")) if footer.get("text") is not None else text
+        pages = str(footer.get("pages") or DEFAULT_PAGES)
+    elif footer is not None:
+        text = _text_of(footer)
+    return text, pages
+
+
+def page_numbers(pattern: str, page: str, pages: str) -> list[str]:
+    """The pattern ("page {page} of {pages}") split around its two numbers:
+    text, page, text, pages, text (escaped text; the numbers as given)."""
+    out: list[str] = []
+    for piece in re.split(r"(\{pages?\})", pattern):
+        out.append(page if piece == "{page}" else pages if piece == "{pages}"
+                   else escape(piece, quote=False))
+    return out
+
+
+def furniture(meta: Mapping[str, Any]) -> str:
+    """The letterhead and the running footer, as HTML the print stylesheet places in the
+    page margins (running elements, see writers/pdf.py): empty when the front matter
+    has neither."""
+    out = ""
+    head = letterhead_of(meta)
+    if head is not None:
+        parts = []
+        if head["logo"]:
+            parts.append(_img(head["logo"], head["logo_alt"], "letterhead-logo"))
+        if head["name"]:
+            parts.append(f'<p class="letterhead-name">{escape(head["name"])}</p>')
+        for key in ("address", "contact"):
+            if head[key]:
+                lines = "<br>".join(escape(line) for line in head[key])
+                parts.append(f'<p class="letterhead-{key}">{lines}</p>')
+        out += '<header class="letterhead">\n' + "\n".join(parts) + "\n</header>\n"
+    footer = footer_of(meta)
+    if footer is not None:
+        text, pattern = footer
+        numbers = "".join(page_numbers(pattern, '<span class="page-number"></span>',
+                                       '<span class="page-count"></span>'))
+        org = (f'<span class="page-footer-text">{escape(text)}</span>'
+               '<span class="page-footer-separator"> · </span>') if text else ""
+        out += (f'<footer class="page-footer">{org}'
+                f'<span class="page-footer-pages">{numbers}</span></footer>\n')
+    return out
+
+
 def render_page(tree: SyntaxTreeNode, meta: Mapping[str, Any],
-                stylesheet: str | None = None, footnotes: str = "end") -> str:
+                stylesheet: str | None = None, footnotes: str = "end",
+                images: Mapping[str, Image] | None = None) -> str:
     """A complete HTML page: language, title and metadata in the head, the letter in the
-    body; footnotes at the end, or ``"float"``: at their references, for the PDF."""
+    body (after the letterhead and the running footer, when the front matter has them);
+    footnotes at the end, or ``"float"``: at their references, for the PDF."""
     lang = escape(str(meta.get("lang", "en")))
     head = [
         '<meta charset="utf-8">',
@@ -280,13 +390,16 @@ def render_page(tree: SyntaxTreeNode, meta: Mapping[str, Any],
     head.append('<meta name="generator" content="letterforge">')
     if stylesheet:
         head.append(f"<style>\n{stylesheet}\n</style>")
-    token = _FOOTNOTES.set((footnotes, footnotes_of(tree)))
+    notes_token = _FOOTNOTES.set((footnotes, footnotes_of(tree)))
+    token = _IMAGES.set(images or {})
     try:
         body = render_node(tree)
+        extra = furniture(meta)
     finally:
-        _FOOTNOTES.reset(token)
+        _IMAGES.reset(token)
+        _FOOTNOTES.reset(notes_token)
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"{direction(lang)}>\n<head>\n'
         + "\n".join(head)
-        + f"\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
+        + f"\n</head>\n<body>\n{extra}<main>\n{body}</main>\n</body>\n</html>\n"
     )

@@ -25,14 +25,16 @@ keep their outside markers and nothing is patched.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from ..document import Document
 from ..errors import Problem, RenderError, display_path
 from ..models import Assets
-from .html import render_page
+from .html import footer_of, letterhead_of, render_page
 
 PDF_VARIANT = "pdf/ua-1"
 
@@ -61,6 +63,28 @@ FOOTNOTES_CSS = (
     ".lf-footnote { float: footnote; }\n"
     ".lf-footnote-again { vertical-align: super; }\n"
 )
+#: The letterhead, the running footer and images, laid out when a letter has them (see
+#: writers/html.py ``furniture``). FURNITURE_CSS comes before the template's stylesheet,
+#: so ``letter.css`` restyles any of it (fonts, sizes, the first page's top margin); the
+#: placement of the running elements in the margin boxes comes after it. The contents of
+#: margin boxes stay out of the structure tree: they are page furniture, not the letter.
+FURNITURE_CSS = """
+img { max-width: 100%; height: auto; }
+p.signature-image { margin: 0 0 2pt 0; break-after: avoid; }
+p.signature-image img { max-height: 25mm; width: auto; }
+header.letterhead { position: running(letterhead); font-size: 9pt; line-height: 1.3; }
+header.letterhead p { margin: 0 0 2pt 0; }
+header.letterhead .letterhead-name { font-size: 12pt; font-weight: bold; margin-top: 3pt; }
+img.letterhead-logo { max-height: 18mm; width: auto; display: block; }
+footer.page-footer { position: running(page-footer); font-size: 9pt; color: #555; }
+.page-number::before { content: counter(page); }
+.page-count::before { content: counter(pages); }
+@page :first { margin-top: 55mm; @top-left { vertical-align: bottom; padding-bottom: 6mm; } }
+"""
+PLACEMENT_CSS = {
+    "letterhead": "@page :first { @top-left { content: element(letterhead); } }\n",
+    "footer": "@page { @bottom-center { content: element(page-footer); } }\n",
+}
 
 _cache: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
 _hanging_lists: bool | None = None  # None: not decided yet in this process
@@ -161,6 +185,54 @@ def _wrap_list_bodies(pdf: Any) -> None:
         li["K"] = pydyf.Array([*refs[:label], body.reference])
 
 
+#: True while a letter with a letterhead or a running footer is written: its margin
+#: boxes' content becomes pagination artifacts (see :func:`_margin_artifacts`).
+_FURNISHED: ContextVar[bool] = ContextVar("letterforge_furnished", default=False)
+
+
+def _margin_artifacts(pdf: Any, page_streams: Any) -> None:
+    """Mark what the page margins hold (the letterhead, the running footer, the page
+    numbers) as pagination artifacts, as PDF/UA-1 asks of page furniture. WeasyPrint 70
+    tags it as marked content whose structure elements it keeps out of the structure
+    tree; here each such sequence becomes ``/Artifact <</Type /Pagination>> BDC`` and its
+    entry in the parent tree ``null``, so no reader finds it as content."""
+    import pydyf
+
+    def obj(ref: Any) -> Any:
+        if isinstance(ref, bytes) and ref.endswith(b" R"):
+            return pdf.objects[int(ref.split()[0])]
+        return ref
+
+    root = obj(pdf.catalog["StructTreeRoot"])
+    reachable: set[int] = set()
+    todo = [obj(ref) for ref in root["K"]]
+    while todo:
+        element = todo.pop()
+        if not isinstance(element, pydyf.Dictionary) or id(element) in reachable:
+            continue
+        reachable.add(id(element))
+        kids = element.get("K")
+        if isinstance(kids, pydyf.Array):
+            todo.extend(obj(k) for k in kids)
+    nums = obj(root["ParentTree"])["Nums"]
+    for page_number, stream in enumerate(page_streams):
+        mapping = nums[2 * page_number + 1] if 2 * page_number + 1 < len(nums) else None
+        if not isinstance(mapping, pydyf.Array) or nums[2 * page_number] != page_number:
+            continue
+        outside = {mcid for mcid, ref in enumerate(mapping) if id(obj(ref)) not in reachable}
+        if not outside:
+            continue
+        ops = stream.stream
+        for i in range(1, len(ops) - 1):
+            props = ops[i]
+            if (ops[i + 1] == b"BDC" and isinstance(props, pydyf.Dictionary)
+                    and props.get("MCID") in outside and isinstance(ops[i - 1], str)):
+                ops[i - 1] = "/Artifact"
+                ops[i] = pydyf.Dictionary({"Type": "/Pagination"})
+        for mcid in outside:
+            mapping[mcid] = b"null"
+
+
 def hanging_lists() -> bool:
     """Install the list post-pass once per process; whether tight lists may hang inside
     numbers (False on a WeasyPrint version the pass was not checked for)."""
@@ -178,6 +250,8 @@ def hanging_lists() -> bool:
                          ) -> None:
                 original(pdf, document, pdf_version, page_streams)
                 _wrap_list_bodies(pdf)
+                if _FURNISHED.get():
+                    _margin_artifacts(pdf, page_streams)
 
             weasy_pdf.add_tags = add_tags
     return _hanging_lists
@@ -283,18 +357,48 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
     return font_config, css
 
 
+_furniture: dict[tuple[int, str], Any] = {}
+
+
+def _with_furniture(css: list[Any], font_config: Any, meta: Mapping[str, Any],
+                    has_images: bool) -> list[Any]:
+    """The stylesheets with the furniture's: nothing added to a letter without a
+    letterhead, a footer or an image (it lays out exactly as before)."""
+    placed = [k for k, present in (("letterhead", letterhead_of(meta) is not None),
+                                   ("footer", footer_of(meta) is not None)) if present]
+    if not placed and not has_images:
+        return css
+    from weasyprint import CSS
+
+    def sheet(text: str) -> Any:
+        key = (id(font_config), text)
+        if key not in _furniture:
+            if len(_furniture) > 16:
+                _furniture.clear()
+            _furniture[key] = CSS(string=text, font_config=font_config)
+        return _furniture[key]
+
+    after = "".join(PLACEMENT_CSS[k] for k in placed)
+    return [sheet(FURNITURE_CSS), *css, *([sheet(after)] if after else [])]
+
+
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
-    page = render_page(doc.tree, doc.meta, footnotes="float")
+    page = render_page(doc.tree, doc.meta, footnotes="float", images=assets.images)
+    furnished = _FURNISHED.set(letterhead_of(doc.meta) is not None
+                               or footer_of(doc.meta) is not None)
     identifier = hashlib.sha256(page.encode() + assets.stylesheet.encode()).hexdigest()[:32]
     try:
         font_config, css = _resources(assets)
+        css = _with_furniture(css, font_config, doc.meta, "<img " in page)
+        files = dict(assets.files)
+        files.update({posixpath.normpath(k): i.data for k, i in assets.images.items()})
         html = HTML(
             string=page,
             base_url=str(assets.template_dir) + "/",
-            url_fetcher=_fetcher_class()(assets.template_dir, assets.files),
+            url_fetcher=_fetcher_class()(assets.template_dir, files),
         )
         pdf = html.write_pdf(
             stylesheets=css,
@@ -306,5 +410,7 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
     except FatalURLFetchingError as exc:
         shown = display_path(assets.template_dir / assets.stylesheet_name)
         raise RenderError(Problem(shown, None, None, str(exc))) from exc
+    finally:
+        _FURNISHED.reset(furnished)
     assert isinstance(pdf, bytes)
     return pdf

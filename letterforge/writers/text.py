@@ -19,6 +19,8 @@ from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
+from ..document import image_alt
+
 WIDTH = 72
 
 Blocks = list[list[str]]
@@ -202,6 +204,7 @@ RULES: dict[str, Rule] = {
     "footnote_block": _footnote_block,
     "footnote": _footnote,
     "footnote_anchor": lambda n, _: [],
+    "image": lambda n, _: f"[Image: {image_alt(n)}]",
 }
 
 

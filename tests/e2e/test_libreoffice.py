@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from docx_references import hostile_reference
 
-from conftest import pdf_text
+from conftest import pdf_pages, pdf_text
 from letterforge.document import Document, parse_markdown
 from letterforge.models import Assets, Candidate, Source
 from letterforge.writers import WRITERS
@@ -52,10 +52,14 @@ def test_every_docx_converts_and_keeps_its_numbering(batch_2013: Path, tmp_path:
                       "11. Prevent the occurrence", "40. World Organisation Against Torture"):
             assert first in text, f"{doc.name}: {first!r} not found in LibreOffice's rendering"
         assert "6. Ensure" not in text and "41. " not in text
-        footers = re.findall(r"(?<![\w/])(\d) ?/ ?(\d)(?![\w/])",
+        footers = re.findall(r"Open Letters Network · page (\d+) of (\d+)",
                              pdf_text(converted, footer=False))
         assert footers == [(str(n), str(len(footers))) for n in range(1, len(footers) + 1)]
-        assert len(footers) > 1, f"{doc.name}: no footer 'page / pages' ({footers})"
+        assert len(footers) > 1, f"{doc.name}: no footer 'page X of Y' ({footers})"
+        # the letterhead (the first page's header) on the first page only
+        pages = pdf_pages(converted)
+        assert pages[0].startswith("Open Letters Network Rue de l'Exemple 1 1200 Genève")
+        assert not any("Rue de l'Exemple" in page for page in pages[1:])
     text = pdf_text(tmp_path / "pdf" / "hostile.pdf")
     for words in ("LETTERHEAD OF THE SENDER", "our website", "FOOTER OF THE SENDER",
                   "1. first", "2. second", "With a link."):

@@ -52,7 +52,7 @@ def test_page_numbers_and_nothing_overflows(batch_2013: Path) -> None:
     n = len(reader.pages)
     assert n >= 2
     for i, page in enumerate(reader.pages, 1):
-        assert f"{i} / {n}" in page.extract_text()
+        assert f"Open Letters Network · page {i} of {n}" in page.extract_text()
 
 
 def test_long_unbroken_values_stay_on_the_page(sample: Path, runner) -> None:

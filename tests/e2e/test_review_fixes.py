@@ -127,7 +127,7 @@ def test_a_change_in_any_templates_file_rerenders(small: Path) -> None:
     ("edit", "message"),
     [
         (("it is incumbent on {{ candidate.name }}", "it is incumbent on {{ candidate.name + 1 }}"),
-         "templates/letter.md:45: the template cannot compute an expression here"),
+         "templates/letter.md:61: the template cannot compute an expression here"),
         (("Yours sincerely,", "{% include '../candidates.csv' %}"),
          "templates are read from templates only"),
         (('subject: "Open letter to {{ candidate.short_name }}',

@@ -46,7 +46,7 @@ def _render_check(tmp_path: Path, body: str) -> RenderError:
     letter = Merger(template, SIGS, Settings(2013)).merge(CAND)  # type: ignore[arg-type]
     with pytest.raises(RenderError) as info:
         check_tree(parse_markdown(letter.markdown), letter.markdown, template,  # type: ignore[arg-type]
-                   CAND)
+                   CAND, images=())
     return info.value
 
 
@@ -58,12 +58,12 @@ def test_an_unsupported_construct_names_the_template_line(tmp_path: Path) -> Non
         {{ loop.index }}. {{ s.name }}
         {% endfor %}
 
-        Our logo: ![logo](logo.png)
+        Our logo: ![](logo.png)
         """)
     (problem,) = error.problems
     assert problem.path.endswith("templates/letter.md")
     assert problem.line == 11  # 4 lines of front matter, then line 7 of the body
-    assert "an image is not supported" in problem.message
+    assert "'logo.png' has no alt text" in problem.message
 
 
 def test_markup_from_a_column_through_the_markdown_filter_names_its_line(tmp_path: Path) -> None:

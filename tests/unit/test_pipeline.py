@@ -15,6 +15,10 @@ from letterforge.errors import UsageError
 from letterforge.models import Candidate, Source
 from letterforge.pipeline import prepare, select, shard
 
+#: A 1 x 1 PNG (Pillow writes it: a real image the load stage accepts).
+PNG = __import__("base64").b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==")
+
 
 def _cands(*names: str) -> list[Candidate]:
     return [Candidate(2013, n, n, (f"{i}@example.org",), n.lower().replace(" ", "-"),
@@ -87,18 +91,21 @@ def _key(options: Options | None = None) -> str:
 
 
 @pytest.mark.parametrize("change", [*CHANGES, "version", "date", "SOURCE_DATE_EPOCH",
-                                    "included file", "stylesheet image", "reference.docx"])
+                                    "included file", "stylesheet image", "reference.docx",
+                                    "letterhead logo", "logo for the DOCX", "body image"])
 def test_the_key_changes_with_every_input_the_letter_depends_on(
         copy: Path, change: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
 
-    (copy / "templates" / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (copy / "templates" / "css.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     (copy / "templates" / "closing.md").write_text("Yours sincerely,\n")
+    (copy / "templates" / "chart.png").write_bytes(PNG)
     letter = copy / "templates" / "letter.md"
     letter.write_text(letter.read_text().replace("Yours sincerely,\n",
-                                                 "{% include 'closing.md' %}\n"))
+                                                 "{% include 'closing.md' %}\n")
+                      + "\n![A chart](chart.png)\n")
     css = copy / "templates" / "letter.css"
-    css.write_text(css.read_text() + "\n.logo { background: url(logo.svg) }\n")
+    css.write_text(css.read_text() + "\n.logo { background: url(css.svg) }\n")
     options = Options(2013, only=("Mexico",))
     before = _key(options)
     assert _key(options) == before
@@ -115,8 +122,17 @@ def test_the_key_changes_with_every_input_the_letter_depends_on(
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1383609600")
     elif change == "included file":
         (copy / "templates" / "closing.md").write_text("Yours faithfully,\n")
+    elif change == "letterhead logo":
+        logo = copy / "templates" / "logo.svg"
+        logo.write_text(logo.read_text().replace("#1d4e89", "#000000"))
+    elif change == "logo for the DOCX":
+        (copy / "templates" / "logo.png").write_bytes(PNG)
+    elif change == "body image":
+        from PIL import Image
+
+        Image.new("L", (2, 1), 0).save(copy / "templates" / "chart.png")
     elif change == "stylesheet image":
-        (copy / "templates" / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>"
+        (copy / "templates" / "css.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>"
                                                      "<rect width='1' height='1'/></svg>")
     elif change == "reference.docx":
         import docx
@@ -152,8 +168,9 @@ def test_check_merges_one_letter_per_shape_yet_finds_a_problem_of_one_row(
     rows = [f"2013,Country {i},Country {i},c{i}@example.org,North" for i in range(300)]
     rows.append("2013,Southland,Southland,s@example.org,South")
     body = ("Dear {{ candidate.name | capfirst }},\n\n"
-            "{% if candidate.region == 'South' %}![map](map.png){% endif %}\n")
+            "{% if candidate.region == 'South' %}![](map.png){% endif %}\n")
     inputs = _campaign(tmp_path, body, rows)
+    (tmp_path / "templates" / "map.png").write_bytes(PNG)
     renders = {"n": 0}
     real = merge.Merger.merge
 
@@ -166,7 +183,7 @@ def test_check_merges_one_letter_per_shape_yet_finds_a_problem_of_one_row(
         prepare(inputs, Options(2013, formats=("docx",)))
     assert renders["n"] == 2  # one letter per shape: North and South
     (problem,) = info.value.problems
-    assert problem.line == 8 and "an image is not supported" in problem.message
+    assert problem.line == 8 and "'map.png' has no alt text" in problem.message
     assert "letter to Southland" in problem.message
 
 

@@ -1,0 +1,239 @@
+"""Images a letter shows (a body image, the letterhead's logo, a signature): what a file's
+bytes are, how large it prints, and whether it is safe to embed. Pure: the load stage
+reads the bytes and calls :func:`inspect`.
+
+PNG and JPEG are identified by their magic bytes and opened with Pillow (which WeasyPrint
+already needs); their print size is their pixel size at their own resolution (the DPI
+stored in the file, else 96 dpi, as browsers and WeasyPrint assume). An SVG is parsed as
+XML without entities or network; it must be an ``<svg>`` element, and it may reference
+nothing outside itself (``href`` and ``url()`` only to ``#fragments`` or ``data:``), so a
+letter can never fetch a file or a URL when it is laid out; its print size comes from
+its ``width``/``height`` (any CSS unit) or its ``viewBox`` (in CSS pixels).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: One image file may be this large at most (a logo or a scanned signature is far less).
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+#: And have this many pixels at most (a decompression bomb is refused before decoding).
+MAX_IMAGE_PIXELS = 40_000_000
+#: Resolution assumed when a PNG or JPEG does not say its own.
+DEFAULT_DPI = 96.0
+
+EXTENSIONS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg"}
+MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "svg": "image/svg+xml"}
+KIND_NAMES = {"png": "a PNG", "jpeg": "a JPEG", "svg": "an SVG"}
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+#: CSS units in points, for an SVG's width and height.
+_UNITS = {"": 0.75, "px": 0.75, "pt": 1.0, "pc": 12.0, "in": 72.0, "cm": 72 / 2.54,
+          "mm": 72 / 25.4, "q": 72 / 101.6}
+_LENGTH = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]*)\1\s*\)|@import", re.I)
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image read from the templates folder, checked."""
+
+    name: str  # its path in the templates folder, with "/" (as the template names it)
+    data: bytes
+    kind: str  # "png", "jpeg" or "svg"
+    width: float  # print size, in points
+    height: float
+    fallback: str | None = None  # an SVG's PNG beside it (same stem): what Word shows
+
+    @property
+    def mime_type(self) -> str:
+        return MIME_TYPES[self.kind]
+
+    @property
+    def extension(self) -> str:
+        return "jpeg" if self.kind == "jpeg" else self.kind
+
+
+class ImageProblem(ValueError):
+    """Why bytes are not an image a letter can show (the message says what to do)."""
+
+
+def kind_of_name(name: str) -> str | None:
+    """"png", "jpeg" or "svg" from a file name's extension; None for any other."""
+    dot = name.rfind(".")
+    return EXTENSIONS.get(name[dot:].lower()) if dot >= 0 else None
+
+
+def sniff(data: bytes) -> str | None:
+    """What the bytes are by their first bytes: "png", "jpeg", "svg" or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    head = data[:1024].lstrip(b"\xef\xbb\xbf").lstrip()
+    if head.startswith((b"<?xml", b"<svg", b"<!--", b"<!DOCTYPE svg")) and b"<svg" in data[:4096]:
+        return "svg"
+    return None
+
+
+def inspect(name: str, data: bytes) -> Image:
+    """The image ``name`` holds, checked; raise :class:`ImageProblem` when it is not a
+    PNG, JPEG or SVG a letter can show."""
+    expected = kind_of_name(name)
+    if expected is None:
+        raise ImageProblem(f"{name!r} is not a PNG, JPEG or SVG file name: letters show "
+                           ".png, .jpg and .svg images")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageProblem(f"{name!r} is {len(data) / 2**20:.1f} MB; an image may be "
+                           f"{MAX_IMAGE_BYTES // 2**20} MB at most: make it smaller")
+    found = sniff(data)
+    if found is None:
+        raise ImageProblem(f"{name!r} is not {KIND_NAMES[expected]} image (its bytes are "
+                           "not an image): save it again as PNG, JPEG or SVG")
+    if found != expected:
+        raise ImageProblem(f"{name!r} is {KIND_NAMES[found]} image, not {KIND_NAMES[expected]}"
+                           ": give it the extension of what it is")
+    if found == "svg":
+        width, height = _svg_size(name, data)
+    else:
+        width, height = _raster_size(name, data, found)
+    return Image(name, data, found, width, height)
+
+
+def _raster_size(name: str, data: bytes, kind: str) -> tuple[float, float]:
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(io.BytesIO(data), formats=["PNG" if kind == "png" else "JPEG"]) as im:
+            w, h = im.size
+            if w * h > MAX_IMAGE_PIXELS:
+                raise ImageProblem(f"{name!r} has {w} x {h} pixels; an image may have "
+                                   f"{MAX_IMAGE_PIXELS // 1_000_000} million pixels at most")
+            dpi = im.info.get("dpi")
+            im.verify()  # the whole file, checksums included
+    except ImageProblem:
+        raise
+    except Exception as exc:  # Pillow raises many kinds for a broken file
+        raise ImageProblem(f"{name!r} cannot be read as {KIND_NAMES[kind]} image ({exc}): "
+                           "save it again from an image editor") from None
+    try:
+        dx, dy = (float(dpi[0]), float(dpi[1])) if dpi else (DEFAULT_DPI, DEFAULT_DPI)
+    except (TypeError, ValueError, IndexError):
+        dx = dy = DEFAULT_DPI
+    if not (1 <= dx <= 10_000 and 1 <= dy <= 10_000):
+        dx = dy = DEFAULT_DPI
+    return w * 72 / dx, h * 72 / dy
+
+
+def _svg_size(name: str, data: bytes) -> tuple[float, float]:
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ImageProblem(f"{name!r} is not a well-formed SVG ({exc}): save it again "
+                           "from the drawing program") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or b"<!ENTITY" in data:
+        raise ImageProblem(f"{name!r} declares XML entities: save the SVG again without a "
+                           "DOCTYPE")
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise ImageProblem(f"{name!r} is not an SVG image (its root element is not <svg> in "
+                           "the SVG namespace): save it again as SVG")
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for key, value in el.attrib.items():
+            local = key.rsplit("}", 1)[-1]
+            if (local == "href" or key == XLINK_HREF) and not _local_ref(value):
+                raise ImageProblem(_external(name, value))
+            if local == "style" or "url(" in value:
+                _check_css(name, value)
+        if etree.QName(el).localname == "style" and el.text:
+            _check_css(name, el.text)
+        if etree.QName(el).localname in ("foreignObject", "script"):
+            raise ImageProblem(f"{name!r} contains <{etree.QName(el).localname}>, which a "
+                               "letter cannot show: save the SVG again without it")
+    width = _length(root.get("width"))
+    height = _length(root.get("height"))
+    box = _view_box(root.get("viewBox"))
+    if width is None and height is None and box is None:
+        raise ImageProblem(f"{name!r} has neither width and height nor a viewBox: give "
+                           "its <svg> element width and height (e.g. width=\"40mm\")")
+    if box is not None and box[1] > 0:
+        ratio = box[0] / box[1]
+        if width is None and height is None:
+            width, height = box[0] * 0.75, box[1] * 0.75
+        elif width is None:
+            width = height * ratio if height is not None else None
+        elif height is None:
+            height = width / ratio
+    if not width or not height:
+        raise ImageProblem(f"{name!r} has no usable size: give its <svg> element width and "
+                           "height (e.g. width=\"40mm\" height=\"12mm\")")
+    return width, height
+
+
+def _local_ref(value: str) -> bool:
+    value = value.strip()
+    return value.startswith("#") or value.lower().startswith("data:")
+
+
+def _external(name: str, ref: str) -> str:
+    return (f"{name!r} refers to {ref.strip()[:80]!r}, outside the image: an SVG in a "
+            "letter must hold everything it draws (embed the picture or the font)")
+
+
+def _check_css(name: str, css: str) -> None:
+    for m in _CSS_URL.finditer(css):
+        if m.group(0).lower() == "@import":
+            raise ImageProblem(_external(name, "@import"))
+        if not _local_ref(m.group(2)):
+            raise ImageProblem(_external(name, m.group(2)))
+
+
+def _length(value: str | None) -> float | None:
+    if not value:
+        return None
+    m = _LENGTH.match(value)
+    if m is None or m.group(2).lower() not in _UNITS:
+        return None  # a percentage or a unit without a size: the viewBox decides
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def _view_box(value: str | None) -> tuple[float, float] | None:
+    if not value:
+        return None
+    parts = re.split(r"[\s,]+", value.strip())
+    try:
+        w, h = float(parts[2]), float(parts[3])
+    except (IndexError, ValueError):
+        return None
+    return (w, h) if w > 0 and h > 0 else None
+
+
+def fit(image: Image, max_width: float) -> tuple[float, float]:
+    """The image's print size (points), scaled down to ``max_width`` when wider."""
+    if image.width <= max_width:
+        return image.width, image.height
+    return max_width, image.height * max_width / image.width
+
+
+def front_matter_images(front: Any) -> list[tuple[str, str, str]]:
+    """(key, file name, alt key) of every image the front matter names: the letterhead's
+    logo and the signer's signature."""
+    out: list[tuple[str, str, str]] = []
+    for section, key, alt in (("letterhead", "logo", "logo_alt"),
+                              ("signer", "signature", "signature_alt")):
+        value = front.get(section) if isinstance(front, Mapping) else None
+        if isinstance(value, Mapping) and value.get(key):
+            out.append((f"{section}.{key}", str(value.get(key)), f"{section}.{alt}"))
+    return out

@@ -1,0 +1,288 @@
+"""Images: read by the load stage from the templates folder only, checked for what they
+are, required to have alt text, and drawn by each writer's image rule; the letterhead,
+the running footer and the signature image in the DOCX."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from letterforge.document import Document, check_tree, parse, parse_markdown
+from letterforge.errors import RenderError
+from letterforge.images import ImageProblem, inspect
+from letterforge.load import read_assets, read_template
+from letterforge.models import Assets, Candidate, Letter, Source
+from letterforge.validate import letterhead_problems
+from letterforge.writers import WRITERS
+from letterforge.writers.html import render_page
+from letterforge.writers.text import render_text
+
+CAND = Candidate(2013, "Mexico", "Mexico", ("m@example.org",), "mexico", {},
+                 Source("c.csv", 2))
+SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="30mm" height="10mm" '
+       b'viewBox="0 0 300 100"><rect width="300" height="100" fill="#1d4e89"/></svg>')
+
+
+def png(width: int = 300, height: int = 150, dpi: int = 300, mode: str = "RGB") -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new(mode, (width, height), "white").save(out, "PNG", dpi=(dpi, dpi))
+    return out.getvalue()
+
+
+def jpeg(width: int = 200, height: int = 100) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "red").save(out, "JPEG", dpi=(72, 72))
+    return out.getvalue()
+
+
+# ----- what an image file is ---------------------------------------------------------
+
+
+def test_a_png_prints_at_its_own_resolution() -> None:
+    image = inspect("logo.png", png(300, 150, dpi=300))
+    assert image.kind == "png"
+    assert (round(image.width, 2), round(image.height, 2)) == (72.0, 36.0)  # 1 x 0.5 in
+    assert inspect("a.jpg", jpeg()).kind == "jpeg"
+
+
+def test_an_svg_prints_at_its_width_and_height() -> None:
+    image = inspect("logo.svg", SVG)
+    assert image.kind == "svg"
+    assert round(image.width / 72 * 25.4, 3) == 30.0 and round(image.height / 72 * 25.4) == 10
+
+
+@pytest.mark.parametrize(("name", "data", "says"), [
+    ("logo.png", b"GIF89a not a png", "is not a PNG image"),
+    ("logo.png", jpeg(), "is a JPEG image, not a PNG"),
+    ("logo.png", png()[:60], "cannot be read as a PNG"),
+    ("logo.gif", b"GIF89a", "not a PNG, JPEG or SVG file name"),
+    ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1">'
+                 b'<image href="https://example.org/x.png"/></svg>', "outside the image"),
+    ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1">'
+                 b'<image xlink:href="file:///etc/passwd" '
+                 b'xmlns:xlink="http://www.w3.org/1999/xlink"/></svg>', "outside the image"),
+    ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1">'
+                 b'<style>@import url(other.css);</style></svg>', "outside the image"),
+    ("logo.svg", b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                 b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1">&x;</svg>',
+     "entities"),
+    ("logo.svg", b"<svg><rect/></svg>", "not an SVG image"),
+    ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>', "width"),
+])
+def test_what_is_not_a_usable_image_is_refused(name: str, data: bytes, says: str) -> None:
+    with pytest.raises(ImageProblem, match=re.escape(says)):
+        inspect(name, data)
+
+
+# ----- the load stage: the templates folder only -------------------------------------
+
+
+def _folder(tmp_path: Path, body: str, front: str = "", **files: bytes) -> Path:
+    root = tmp_path / "templates"
+    root.mkdir()
+    (root / "letter.css").write_text("p { margin: 0 }\n")
+    for name, data in files.items():
+        (root / name.replace("__", ".")).write_bytes(data)
+    (root / "letter.md").write_text(
+        "---\nlang: en\n" + textwrap.dedent(front) + "---\n" + textwrap.dedent(body))
+    return root
+
+
+def _problems(root: Path) -> list[tuple[int | None, str]]:
+    _, problems = read_assets(read_template(root / "letter.md"))
+    return [(p.line, p.message) for p in problems]
+
+
+def test_body_and_front_matter_images_are_read_from_the_templates_folder(
+        tmp_path: Path) -> None:
+    root = _folder(tmp_path, "Hello.\n\n![A chart](chart.png)\n",
+                   "letterhead:\n  logo: logo.svg\n  logo_alt: Logo\n",
+                   chart__png=png(), logo__svg=SVG, logo__png=png(60, 20))
+    assets, problems = read_assets(read_template(root / "letter.md"))
+    assert problems == []
+    assert sorted(assets.images) == ["chart.png", "logo.png", "logo.svg"]
+    assert assets.images["logo.svg"].fallback == "logo.png"  # what the DOCX shows
+
+
+@pytest.mark.parametrize("target", ["../secret.png", "/etc/secret.png",
+                                    "https://example.org/logo.png", "sub/../../secret.png",
+                                    "link.png"])
+def test_an_image_outside_the_templates_folder_is_refused_with_its_line(
+        tmp_path: Path, target: str) -> None:
+    (tmp_path / "secret.png").write_bytes(png())
+    root = _folder(tmp_path, f"Hello.\n\n![A secret]({target})\n")
+    (root / "link.png").symlink_to(tmp_path / "secret.png")
+    ((line, message),) = _problems(root)
+    assert line == 6  # 3 lines of front matter, then line 3 of the body
+    assert "outside the templates folder" in message or "a URL" in message
+
+
+def test_a_missing_too_big_or_false_image_names_its_line(tmp_path: Path) -> None:
+    root = _folder(tmp_path, "![a](missing.png)\n\n![b](big.png)\n\n![c](text.png)\n",
+                   big__png=b"\x89PNG\r\n\x1a\n" + bytes(6 * 2**20), text__png=b"hello")
+    problems = _problems(root)
+    assert [line for line, _ in problems] == [4, 6, 8]
+    assert "not in the templates folder" in problems[0][1]
+    assert "5 MB at most" in problems[1][1]
+    assert "is not a PNG image" in problems[2][1]
+
+
+def test_the_logo_needs_alt_text_and_the_docx_needs_an_svgs_png(tmp_path: Path) -> None:
+    root = _folder(tmp_path, "Hello.\n", "letterhead:\n  name: X\n  logo: logo.svg\n",
+                   logo__svg=SVG)
+    template = read_template(root / "letter.md")
+    assets, _ = read_assets(template)
+    problems = letterhead_problems(template.front_matter, assets.images, "letter.md",
+                                   ("docx", "pdf"))
+    messages = " | ".join(p.message for p in problems)
+    assert "the logo has no alt text" in messages
+    assert "needs a PNG copy beside it for the DOCX (logo.png)" in messages
+    assert letterhead_problems({"letterhead": {"adress": "x"}}, {}, "l.md", ())[0].column \
+        == "letterhead.adress"
+
+
+def test_an_image_in_the_body_needs_alt_text() -> None:
+    tree = parse_markdown("Hello.\n\n![](chart.png)\n", "en")
+    with pytest.raises(RenderError, match="'chart.png' has no alt text"):
+        check_tree(tree, "", None, CAND, images={"chart.png"})
+    tree = parse_markdown("Hello.\n\n![Chart](other.png)\n", "en")
+    with pytest.raises(RenderError, match="not read from the templates folder"):
+        check_tree(tree, "", None, CAND, images={"chart.png"})
+
+
+# ----- each writer's image rule ------------------------------------------------------
+
+
+def _assets(tmp_path: Path, **files: bytes) -> Assets:
+    from letterforge.images import inspect as look
+
+    images = {name.replace("__", "."): look(name.replace("__", "."), data)
+              for name, data in files.items()}
+    if "logo.svg" in images and "logo.png" in images:
+        import dataclasses
+
+        images["logo.svg"] = dataclasses.replace(images["logo.svg"], fallback="logo.png")
+    return Assets(tmp_path, "letter.css", "p { margin: 0 }", None, {}, images)
+
+
+def _doc(text: str, meta: dict[str, object] | None = None) -> Document:
+    letter = Letter(CAND, text, {"lang": "en", "timestamp": dt.datetime(2013, 11, 5,
+                                                                         tzinfo=dt.UTC),
+                                 **(meta or {})})
+    return parse(letter)
+
+
+def test_html_and_text_rules() -> None:
+    from letterforge.images import inspect as look
+
+    doc = _doc("See ![A red chart](chart.png).\n")
+    html = render_page(doc.tree, doc.meta, images={"chart.png": look("chart.png", png())})
+    assert '<img src="chart.png" alt="A red chart" width="96.00" height="48.00">' in html
+    assert render_text(doc.tree) == "See [Image: A red chart].\n"
+
+
+def _parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_docx_image_rule_makes_an_inline_picture(tmp_path: Path) -> None:
+    data = WRITERS["docx"].render(_doc("![A *red* chart](chart.png)\n"),
+                                  _assets(tmp_path, chart__png=png(3000, 300, dpi=100)))
+    parts = _parts(data)
+    body = parts["word/document.xml"].decode()
+    assert '<wp:docPr id="1" name="chart.png" descr="A red chart"/>' in body
+    cx = int(re.search(r'<wp:extent cx="(\d+)"', body).group(1))  # type: ignore[union-attr]
+    assert cx == round((11906 - 2 * 1417) / 20 * 12700)  # 30 in wide: capped to the text
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    assert 'Id="rIdImage1" Type="http://schemas.openxmlformats.org/officeDocument/2006/' \
+        'relationships/image" Target="media/letter-image1.png"' in rels
+    assert parts["word/media/letter-image1.png"] == png(3000, 300, dpi=100)
+    assert 'PartName="/word/media/letter-image1.png" ContentType="image/png"' in \
+        parts["[Content_Types].xml"].decode()
+
+
+def test_docx_svg_is_drawn_from_its_png_with_the_svg_as_extension(tmp_path: Path) -> None:
+    data = WRITERS["docx"].render(_doc("![Logo](logo.svg)\n"),
+                                  _assets(tmp_path, logo__svg=SVG, logo__png=png(300, 100)))
+    parts = _parts(data)
+    body = parts["word/document.xml"].decode()
+    assert re.search(r'<a:blip r:embed="rIdImage1"><a:extLst><a:ext uri="\{96DAC541[^"]*\}">'
+                     r'<asvg:svgBlip [^>]*r:embed="rIdImage2"/>', body)
+    assert parts["word/media/letter-image1.png"] == png(300, 100)
+    assert parts["word/media/letter-image2.svg"] == SVG
+
+
+LETTERHEAD = {
+    "letterhead": {"logo": "logo.svg", "logo_alt": "Open Letters Network logo",
+                   "name": "Open Letters Network",
+                   "address": ["Rue de l'Exemple 1", "1200 Genève"],
+                   "contact": "letters@example.org"},
+}
+
+
+def test_docx_letterhead_is_a_first_page_header_with_page_number_footers(
+        tmp_path: Path) -> None:
+    data = WRITERS["docx"].render(_doc("Hello.\n", LETTERHEAD),
+                                  _assets(tmp_path, logo__svg=SVG, logo__png=png(300, 100)))
+    parts = _parts(data)
+    body = parts["word/document.xml"].decode()
+    sect = body[body.index("<w:sectPr"):]
+    assert '<w:headerReference w:type="first" r:id="rIdLetterhead"/>' in sect
+    assert '<w:footerReference w:type="default" r:id="rIdPageFooter"/>' in sect
+    assert '<w:footerReference w:type="first" r:id="rIdPageFooter"/>' in sect
+    assert "<w:titlePg/>" in sect and 'r:id="rId' not in sect.split("<w:titlePg/>")[1]
+    header = parts["word/header-letterhead.xml"].decode()
+    assert 'descr="Open Letters Network logo"' in header
+    assert "Rue de l&apos;Exemple 1" in header or "Rue de l'Exemple 1" in header
+    assert "letters@example.org" in header
+    assert parts["word/media/letter-logo1.png"] == png(300, 100)
+    footer = parts["word/footer-page.xml"].decode()
+    assert "Open Letters Network" in footer
+    assert re.findall(r"<w:instrText[^>]*> (\w+) </w:instrText>", footer) == ["PAGE",
+                                                                              "NUMPAGES"]
+    assert _footer_text(footer) == "Open Letters Network · page 1 of 1"
+    styles = parts["word/styles.xml"].decode()
+    for style in ("Letterhead Logo", "Letterhead Name", "Letterhead Address",
+                  "Letterhead Contact", "Page Footer"):
+        assert f'w:val="{style}"' in styles
+
+
+def test_a_footer_alone_keeps_the_first_page_header_free(tmp_path: Path) -> None:
+    data = WRITERS["docx"].render(
+        _doc("Hello.\n", {"footer": {"text": "ISHR", "pages": "{page}/{pages}"}}),
+        _assets(tmp_path))
+    parts = _parts(data)
+    assert "word/header-letterhead.xml" not in parts
+    assert _footer_text(parts["word/footer-page.xml"].decode()) == "ISHR · 1/1"
+
+
+def _footer_text(xml: str) -> str:
+    """The footer as Word shows it before it updates its fields (their results are 1)."""
+    xml = re.sub(r"<w:instrText[^<]*</w:instrText>", "", xml.split("?>", 1)[1])
+    return re.sub(r"<[^>]+>", "", xml).strip()
+
+
+def test_signature_image_goes_above_the_signers_name_in_every_writer(tmp_path: Path) -> None:
+    meta = {"signer": {"name": "A. Signer", "signature": "sig.png",
+                       "signature_alt": "Signature of A. Signer"}}
+    doc = _doc("Yours,\n\n{.signature}\nA. Signer\n", meta)
+    html = render_page(doc.tree, doc.meta)
+    assert re.search(r'<p class="signature-image"><img src="sig.png" '
+                     r'alt="Signature of A. Signer"></p>\n<p class="signature">A. Signer', html)
+    body = _parts(WRITERS["docx"].render(doc, _assets(tmp_path, sig__png=png())))[
+        "word/document.xml"].decode()
+    assert body.index('descr="Signature of A. Signer"') < body.index("A. Signer</w:t>")
+    assert '<w:pStyle w:val="SignatureImage"/>' in body
+    with pytest.raises(RenderError, match=r"no paragraph is marked \{.signature\}"):
+        _doc("Yours,\n\nA. Signer\n", meta)
