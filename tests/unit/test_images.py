@@ -203,7 +203,11 @@ def test_docx_image_rule_makes_an_inline_picture(tmp_path: Path) -> None:
     body = parts["word/document.xml"].decode()
     assert '<wp:docPr id="1" name="chart.png" descr="A red chart"/>' in body
     cx = int(re.search(r'<wp:extent cx="(\d+)"', body).group(1))  # type: ignore[union-attr]
-    assert cx == round((11906 - 2 * 1417) / 20 * 12700)  # 30 in wide: capped to the text
+    page = re.search(r'<w:pgSz w:w="(\d+)".*?<w:pgMar w:top="\d+" w:right="(\d+)" '
+                     r'w:bottom="\d+" w:left="(\d+)"', body)
+    assert page, "the section gives the page"
+    text_width = int(page.group(1)) - int(page.group(2)) - int(page.group(3))
+    assert cx == round(text_width / 20 * 12700)  # 30 in wide: capped to the text
     rels = parts["word/_rels/document.xml.rels"].decode()
     assert 'Id="rIdImage1" Type="http://schemas.openxmlformats.org/officeDocument/2006/' \
         'relationships/image" Target="media/letter-image1.png"' in rels
