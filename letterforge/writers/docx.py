@@ -1599,7 +1599,7 @@ def _text_runs(ctx: Ctx, lines: list[str]) -> str:
                                             for line in lines)
 
 
-def letterhead_header(ctx: Ctx, head: Mapping[str, Any]) -> Part:
+def letterhead_header(ctx: Ctx, head: Mapping[str, Any], stylesheet: str = "") -> Part:
     """The first page's header: the logo, the sender's name, address and contact, each
     in its paragraph style ("Letterhead Logo", "Letterhead Name", "Letterhead Address",
     "Letterhead Contact")."""
@@ -1618,10 +1618,55 @@ def letterhead_header(ctx: Ctx, head: Mapping[str, Any]) -> Part:
         if head[key]:
             paragraphs.append(_furniture_paragraph(ctx, f"Letterhead {key.title()}",
                                                    _text_runs(ctx, head[key])))
-    data = (XML_DECLARATION + f"<w:hdr {_PART_NS}>" + "".join(paragraphs or ["<w:p/>"])
+    data = (XML_DECLARATION + f"<w:hdr {_PART_NS}>" + _first_page_box(ctx, paragraphs, stylesheet)
             + "</w:hdr>").encode()
     ctx.media.extend(pictures.media)
     return Part("word/header-letterhead.xml", CT_HEADER, data, tuple(pictures.rels.values()))
+
+
+#: The letterhead stands this far above the first line of the letter, as in the PDF
+#: (``@top-left { padding-bottom: 6mm }`` in writers/pdf.py), in twips.
+LETTERHEAD_GAP = 340
+
+
+def _first_page_box(ctx: Ctx, paragraphs: list[str], stylesheet: str) -> str:
+    """The letterhead's paragraphs in a borderless one-cell table whose row is exactly as
+    high as the first page's top margin in the PDF (``@page :first``, 55 mm by default)
+    less the header's distance from the page edge, bottom-aligned; then the paragraph a
+    header must end with, 1 pt high. So the letter's first line starts where the PDF's
+    does, whatever the letterhead holds (Word and LibreOffice push the body below a
+    header taller than the top margin)."""
+    from .layout import first_page_top
+    from .pdf import FURNITURE_CSS
+
+    page = ctx.base.page
+    top = page.first_top if page is not None and page.first_top is not None else None
+    if top is None and page is None:  # a reference document: the stylesheet still says
+        top = first_page_top(stylesheet)
+    if top is None:
+        top = first_page_top(FURNITURE_CSS)
+    found = re.search(r'<w:pgMar\b[^>]*?w:header="(\d+)"', ctx.base.document_tail)
+    distance = int(found.group(1)) if found else 709
+    end = '<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" ' \
+          'w:lineRule="exact"/><w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>'
+    height = _twips(top) - distance - 20 if top is not None else 0
+    if height < 567 or not paragraphs:  # no room for a letterhead: as it comes
+        return "".join(paragraphs or ["<w:p/>"])
+    width = ctx.base.text_width
+    none = "".join(f'<w:{side} w:val="nil"/>'
+                   for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+    return (
+        f'<w:tbl><w:tblPr><w:tblW w:w="{width}" w:type="dxa"/>'
+        f'{"<w:bidiVisual/>" if ctx.rtl else ""}<w:tblBorders>{none}</w:tblBorders>'
+        '<w:tblLayout w:type="fixed"/><w:tblCellMar><w:top w:w="0" w:type="dxa"/>'
+        f'<w:left w:w="0" w:type="dxa"/><w:bottom w:w="{LETTERHEAD_GAP}" w:type="dxa"/>'
+        '<w:right w:w="0" w:type="dxa"/></w:tblCellMar><w:tblLook w:val="0000" '
+        'w:firstRow="0" w:lastRow="0" w:firstColumn="0" w:lastColumn="0" w:noHBand="1" '
+        f'w:noVBand="1"/></w:tblPr><w:tblGrid><w:gridCol w:w="{width}"/></w:tblGrid>'
+        f'<w:tr><w:trPr><w:cantSplit/><w:trHeight w:val="{height}" w:hRule="exact"/>'
+        f'</w:trPr><w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>'
+        f'<w:vAlign w:val="bottom"/></w:tcPr>{"".join(paragraphs)}</w:tc></w:tr></w:tbl>'
+        + end)
 
 
 def page_footer(ctx: Ctx, text: str, pattern: str) -> Part:
@@ -1692,7 +1737,7 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
     if letterhead is not None or footer is not None:
         ids: dict[str, str | None] = {"header": None, "footer": None}
         if letterhead is not None:
-            furniture.append(letterhead_header(ctx, letterhead))
+            furniture.append(letterhead_header(ctx, letterhead, assets.stylesheet))
             furniture_rels.append(Rel("rIdLetterhead", RT_HEADER, "header-letterhead.xml"))
             ids["header"] = "rIdLetterhead"
         if footer is not None:

@@ -105,6 +105,7 @@ class Layout:
     list_indent: float  # ol/ul padding-left: where an item's text starts
     list_after: float  # the list's own bottom margin (collapses with its last item's)
     list_classes: frozenset[str] = field(default_factory=frozenset)  # DOCX style names
+    first_top: float | None = None  # @page :first's top margin (the letterhead's page)
 
     def style(self, name: str) -> Box | None:
         return dict(self.styles).get(name)
@@ -216,6 +217,7 @@ class _Cascade:
 
         self.matcher = cssselect2.Matcher()
         self.page: dict[str, list[Any]] = {}
+        self.first_page: dict[str, list[Any]] = {}  # @page :first
         self.footer: dict[str, list[Any]] = {}
         self.classes: list[str] = []
         order = 0
@@ -223,7 +225,13 @@ class _Cascade:
             for rule in tinycss2.parse_stylesheet(css, skip_comments=True,
                                                   skip_whitespace=True):
                 if rule.type == "at-rule" and rule.lower_at_keyword == "page":
-                    if any(t.type not in ("whitespace", "comment") for t in rule.prelude):
+                    prelude = [t for t in rule.prelude if t.type not in ("whitespace",
+                                                                         "comment")]
+                    if [(t.type, getattr(t, "lower_value", getattr(t, "value", "")))
+                            for t in prelude] == [("literal", ":"), ("ident", "first")]:
+                        for name, value, _ in self._declarations(rule.content or []):
+                            self.first_page[name] = value  # the letterhead's page
+                    if prelude:
                         continue  # @page :first, :left...: the letter's page is the rest
                     self._page(rule.content or [])
                     continue
@@ -297,9 +305,11 @@ def layout(css: str, lang: str = "") -> Layout:
     import cssselect2
 
     from .html import RTL_LANGUAGES
+    from .pdf import FURNITURE_CSS
 
-    cascade = _Cascade([UA_CSS, css])
-    classes = [c for c in cascade.classes if re.fullmatch(r"[A-Za-z_][\w-]*", c)]
+    # the PDF's own defaults for the letterhead and the footer come before the stylesheet
+    cascade = _Cascade([UA_CSS, FURNITURE_CSS, css])
+    classes = [c for c in _Cascade([css]).classes if re.fullmatch(r"[A-Za-z_][\w-]*", c)]
 
     # The skeleton: one element for each paragraph style, under html > body > main.
     rtl = lang.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES
@@ -324,6 +334,15 @@ def layout(css: str, lang: str = "") -> Layout:
         wanted.append((_class_style(cls), ET.SubElement(main, "p", {"class": cls}), None))
         c_ol = ET.SubElement(main, "ol", {"class": cls})
         class_lists[cls] = (c_ol, ET.SubElement(c_ol, "li"))
+
+    # the letterhead's lines and the running footer, as writers/html.py ``furniture``
+    # writes them (the DOCX's first-page header and footers use these styles)
+    head = ET.SubElement(body, "header", {"class": "letterhead"})
+    for key in ("name", "address", "contact"):
+        wanted.append((f"Letterhead {key.title()}",
+                       ET.SubElement(head, "p", {"class": f"letterhead-{key}"}), None))
+    wanted.append(("Page Footer", ET.SubElement(body, "footer", {"class": "page-footer"}),
+                   None))
 
     root = cssselect2.ElementWrapper.from_html_root(html)
     by_element = {id(w.etree_element): w for w in root.iter_subtree()}
@@ -445,6 +464,9 @@ def layout(css: str, lang: str = "") -> Layout:
     margins = [(_length(page.get(f"margin-{s}", []), 12.0, percent_of=width)
                 if f"margin-{s}" in page else None) for s in _SIDES]
     top, right, bottom, left = (m if m is not None else 56.25 for m in margins)
+    first = cascade.first_page.get("margin-top")
+    first_top = _length(first, 12.0, percent_of=width) if first is not None else None
+    first_top = round(first_top, 2) if first_top is not None else None
     html_c = computed[id(html)]
     footer_size = (_length(cascade.footer.get("font-size", []), html_c["font-size"])
                    if "font-size" in cascade.footer else None) or html_c["font-size"]
@@ -460,4 +482,12 @@ def layout(css: str, lang: str = "") -> Layout:
         list_indent=round(ol_c["padding-right" if rtl else "padding-left"], 2),
         list_after=round(ol_c["margin-bottom"], 2),
         list_classes=frozenset(list_classes),
+        first_top=first_top,
     )
+
+
+def first_page_top(css: str) -> float | None:
+    """The top margin ``@page :first`` gives in ``css``, in points (None: no such rule)."""
+    cascade = _Cascade([css])
+    value = cascade.first_page.get("margin-top")
+    return _length(value, 12.0, percent_of=595.28) if value is not None else None

@@ -8,6 +8,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
 from docx_references import hostile_reference
 from lxml import etree
 
@@ -96,3 +97,18 @@ def test_docx_styles_and_page_follow_the_stylesheet() -> None:
     assert _attr(sect, W + "pgMar", "bottom") != "1134"
     assert all(p.find(f"{W}pPr/{W}spacing") is None
                for p in parts["word/document.xml"].iter(W + "p"))
+
+
+def test_the_first_page_top_margin_is_read_for_the_letterhead() -> None:
+    from letterforge.writers.layout import first_page_top
+
+    assert first_page_top("@page :first { margin: 40mm 10mm }") == pytest.approx(40 * 72 / 25.4)
+    assert first_page_top("@page { margin-top: 40mm }") is None  # not the first page's
+    assert first_page_top("@page :left { margin-top: 40mm }") is None
+    # the PDF's own default (55 mm) unless the stylesheet says otherwise; other pages keep
+    # the stylesheet's margin
+    plain = layout("@page { margin: 25mm }")
+    assert plain.first_top == pytest.approx(55 * 72 / 25.4, abs=0.01)  # points, rounded
+    assert plain.top == pytest.approx(25 * 72 / 25.4, abs=0.01)
+    assert layout("@page :first { margin-top: 70mm }").first_top == pytest.approx(
+        70 * 72 / 25.4, abs=0.01)
