@@ -69,7 +69,7 @@ from markdown_it.tree import SyntaxTreeNode
 from ..document import SIGNATURE_IMAGE, Document, classes
 from ..errors import InputError, Problem, RenderError
 from ..models import Assets
-from .html import RTL_LANGUAGES, footer_of, letterhead_of
+from .html import RTL_LANGUAGES, column_weights, footer_of, letterhead_of
 from .layout import Layout, layout
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -155,9 +155,11 @@ CHARACTER_STYLES = ("Hyperlink", "Verbatim Char", "Footnote Reference")
 #: A block quote's indent on each side, in twentieths of a point: the PDF's 2em at 11 pt.
 QUOTE_INDENT = 440
 #: Borders of a table's cells, in eighths of a point (the PDF's 0.5pt), and their
-#: padding in twips (the PDF's 2pt 4pt).
+#: padding in twips: the PDF's 2pt 4pt, and on the sides the half of the collapsed 0.5pt
+#: border the PDF's cell also gives up (Word and LibreOffice draw borders in the padding),
+#: so a cell's text has the same width in both formats and wraps alike.
 TABLE_BORDER = 4
-TABLE_CELL_MARGIN = (40, 80)
+TABLE_CELL_MARGIN = (40, 85)
 
 BULLETS = ["•", "◦", "▪"]
 
@@ -660,6 +662,7 @@ def _default_document(page: Layout | None = None) -> Any:
     quote = d.styles["Quote"].paragraph_format  # the template's Quote has no indent
     quote.left_indent = quote.right_indent = Pt(QUOTE_INDENT / 20)
     if page is not None:
+        _ensure_paragraph_style(d, "Footnote Text")  # stored as Word names it, then styled
         _apply_layout(d, page)
     return d
 
@@ -1269,18 +1272,8 @@ def _align(cell: SyntaxTreeNode) -> str | None:
 
 
 def _column_widths(node: SyntaxTreeNode, total: int) -> list[int]:
-    """Widths in twips that fill ``total``: each column's share is its longest cell's
-    length (at least its longest word), as a browser shares a 100% wide table."""
-    from ..document import plain_text
-
-    rows = [row for part in node.children for row in part.children]
-    ncols = len(rows[0].children)
-    want = [0] * ncols
-    for row in rows:
-        for i, cell in enumerate(row.children[:ncols]):
-            text = plain_text(cell)
-            longest_word = max((len(w) for w in text.split()), default=1)
-            want[i] = max(want[i], len(text), 2 * longest_word, 3)
+    """Widths in twips that fill ``total``, shared as the PDF's columns are."""
+    want = column_weights(node)
     widths = [total * w // sum(want) for w in want]
     widths[-1] += total - sum(widths)
     return widths

@@ -152,6 +152,31 @@ def _s(node: SyntaxTreeNode) -> str:
 # ----- tables -----------------------------------------------------------------------
 
 
+def column_weights(table: SyntaxTreeNode) -> list[int]:
+    """How the text width is shared between a table's columns, in both formats: each
+    column's share is its longest cell's length (at least twice its longest word), as a
+    browser shares a full-width table. The PDF and the DOCX both set these widths, so
+    their cells wrap alike."""
+    from ..document import plain_text
+
+    rows = [row for part in table.children for row in part.children]
+    ncols = len(rows[0].children) if rows else 1
+    want = [0] * ncols
+    for row in rows:
+        for i, cell in enumerate(row.children[:ncols]):
+            text = plain_text(cell)
+            longest_word = max((len(w) for w in text.split()), default=1)
+            want[i] = max(want[i], len(text), 2 * longest_word, 3)
+    return want
+
+
+def _table(node: SyntaxTreeNode) -> str:
+    weights = column_weights(node)
+    cols = "".join(f'<col style="width:{100 * w / sum(weights):.4f}%">' for w in weights)
+    return (f'<table style="table-layout:fixed">\n<colgroup>{cols}</colgroup>\n'
+            f"{_children(node)}</table>\n")
+
+
 def _table_part(node: SyntaxTreeNode) -> str:
     return f"<{node.type}>\n{_children(node)}</{node.type}>\n"
 
@@ -258,7 +283,7 @@ RULES: dict[str, Rule] = {
     "code_inline": _code_inline,
     "link": _link,
     "s": _s,
-    "table": lambda node: f"<table>\n{_children(node)}</table>\n",
+    "table": _table,
     "thead": _table_part,
     "tbody": _table_part,
     "tr": _tr,

@@ -335,6 +335,10 @@ def layout(css: str, lang: str = "") -> Layout:
         c_ol = ET.SubElement(main, "ol", {"class": cls})
         class_lists[cls] = (c_ol, ET.SubElement(c_ol, "li"))
 
+    # a footnote: its text is a span of the paragraph it is referenced in, floated to the
+    # foot of the page (writers/html.py); the DOCX's built-in "footnote text" style
+    note = ET.SubElement(ET.SubElement(main, "p"), "span", {"class": "lf-footnote"})
+    wanted.append(("footnote text", note, None))
     # the letterhead's lines and the running footer, as writers/html.py ``furniture``
     # writes them (the DOCX's first-page header and footers use these styles)
     head = ET.SubElement(body, "header", {"class": "letterhead"})

@@ -59,7 +59,8 @@ def _docx(text: str = LETTER) -> dict[str, str]:
 
 def test_html_table_has_header_cells_with_scope_and_alignment() -> None:
     page = render_page(_doc().tree, META)
-    assert "<table>\n<thead>\n<tr>" in page and "<tbody>" in page
+    assert "</colgroup>\n<thead>\n<tr>" in page and "<tbody>" in page
+    assert '<table style="table-layout:fixed">' in page  # the widths the DOCX has too
     assert '<th scope="col" style="text-align:left">Year</th>' in page
     assert '<th scope="col" style="text-align:center">Vote</th>' in page
     assert '<td style="text-align:right"><strong>1,204</strong></td>' in page
@@ -298,3 +299,17 @@ def test_a_less_than_sign_and_dollars_in_prose_are_text(tmp_path: Path) -> None:
 def test_markup_characters_in_the_data_print_as_written(tmp_path: Path, value: str) -> None:
     doc = _parse(tmp_path, "Note: {{ candidate.note }}\n", note=value)
     assert f"Note: {value}" in render_text(doc.tree)
+
+
+def test_pdf_and_docx_share_a_tables_column_widths() -> None:
+    """Both formats set the same column widths (so a cell wraps alike): the HTML's
+    percentages and the DOCX's grid are the same shares of the text width."""
+    text = ("| Measure | United Kingdom | What members should do |\n|:--|:-:|:--|\n"
+            "| Visits of Special Procedures accepted | 7 | accept every request |\n")
+    page = render_page(_doc(text).tree, META)
+    shares = [float(p) / 100 for p in re.findall(r'<col style="width:([\d.]+)%">', page)]
+    grid = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"/>',
+                                       _docx(text)["word/document.xml"])]
+    assert len(shares) == len(grid) == 3
+    assert [round(g / sum(grid), 3) for g in grid] == [round(s, 3) for s in shares]
+    assert shares[0] > shares[2] > shares[1]  # the longest text gets the widest column
