@@ -126,7 +126,7 @@ def test_pdf_has_the_table_the_struck_words_the_quotes_and_notes_on_their_page(
     for words in ("Year Vote on the resolution Votes for", "2011 Abstained 1,204",
                   "The Council shall uphold the highest standards.",
                   "Members shall fully cooperate with the Council",
-                  "1. " + FIRST_NOTE[:20], "2. " + SECOND_NOTE[:20]):
+                  "1 " + FIRST_NOTE[:20], "2 " + SECOND_NOTE[:20]):
         assert words in text, words
     assert "[^" not in text and "|" not in text and "~~" not in text
     _assert_notes_at_the_foot_of_their_page(pdf)
