@@ -32,6 +32,7 @@ from typing import Any
 from ..document import Document
 from ..errors import Problem, RenderError, display_path
 from ..models import Assets
+from . import weasy_cache
 from .html import render_page
 
 PDF_VARIANT = "pdf/ua-1"
@@ -179,6 +180,7 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
     )]
     if hanging_lists():
         css.append(CSS(string=HANGING_LISTS_CSS, font_config=font_config))
+    weasy_cache.install()
     _cache.clear()
     _cache[key] = (font_config, css)
     return font_config, css

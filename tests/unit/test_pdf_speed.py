@@ -1,0 +1,149 @@
+"""The PDF writer's per-process caches of WeasyPrint work (writers/weasy_cache.py): the
+bytes are the same with and without them, and their keys hold what the result
+depends on."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from letterforge.config import Inputs, Options
+from letterforge.document import Document
+from letterforge.pipeline import Renderer, prepare
+from letterforge.writers import WRITERS, weasy_cache
+
+MULTILINGUAL = ROOT / "examples" / "multilingual"
+
+
+def _letters(folder: Path, count: int) -> tuple[list[Document], Renderer]:
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        plan = prepare(Inputs(), Options(2013), check_letters=False)
+    finally:
+        os.chdir(old)
+    renderer = plan.renderer()
+    return [renderer.document(c) for c in list(plan.candidates)[:count]], renderer
+
+
+@pytest.fixture(scope="module")
+def letters() -> list[tuple[Document, Renderer]]:
+    """Letters of the sample (English) and of the multilingual example (Spanish, French,
+    Arabic, Chinese, Russian), with the assets each is rendered with."""
+    sample, r1 = _letters(ROOT, 3)
+    other, r2 = _letters(MULTILINGUAL, 9)
+    return [(d, r1) for d in sample] + [(d, r2) for d in other]
+
+
+def _render(doc: Document, renderer: Renderer) -> bytes:
+    return WRITERS["pdf"].render(doc, renderer.job.assets, {})
+
+
+def _font_config(renderer: Renderer) -> Any:
+    from letterforge.writers import pdf
+
+    return pdf._resources(renderer.job.assets)[0]
+
+
+def test_cache_is_checked_for_the_pinned_weasyprint() -> None:
+    import weasyprint
+
+    pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
+    pinned = re.search(r"^weasyprint==(\S+)$", pins, re.M | re.I)
+    assert pinned and pinned.group(1) == weasy_cache.CACHE_WEASYPRINT
+    assert weasy_cache.install() is (weasyprint.__version__ == weasy_cache.CACHE_WEASYPRINT)
+
+
+def test_pdf_is_the_same_bytes_with_and_without_the_cache(
+        letters: list[tuple[Document, Renderer]]) -> None:
+    """Every letter, rendered after the others filled the cache, is byte for byte the
+    PDF plain WeasyPrint makes; and the cache was used (lines remembered and found)."""
+    if not weasy_cache.install():
+        pytest.skip("another WeasyPrint version: nothing is cached")
+    with weasy_cache.disabled():
+        plain = [_render(d, r) for d, r in letters]
+    first = [_render(d, r) for d, r in letters]  # fills the cache
+    again = [_render(d, r) for d, r in reversed(letters)][::-1]  # mostly from it
+    for (doc, _), a, b, c in zip(letters, plain, first, again, strict=True):
+        assert a == b == c, doc.meta
+    languages = {str(d.meta.get("lang")) for d, _ in letters}
+    assert {"es", "fr", "ar", "zh", "ru"} <= languages, languages
+    assert weasy_cache.lines(_font_config(letters[0][1]))  # the last one rendered
+
+
+def test_line_key_changes_with_the_style(letters: list[tuple[Document, Renderer]]) -> None:
+    """The same text at the same width in another style is another line: a change of any
+    style value the split reads gives another key and another result."""
+    if not weasy_cache.install():
+        pytest.skip("another WeasyPrint version: nothing is cached")
+    from weasyprint.css.properties import INITIAL_VALUES
+
+    _, renderer = letters[0]
+    font_config = _font_config(renderer)
+
+    class Style(dict[str, Any]):
+        pass
+
+    def style(**changes: Any) -> Style:
+        s = Style(INITIAL_VALUES)
+        s.update({"font_family": ("Liberation Serif",), "font_size": 14.0, "lang": "en",
+                  **changes})
+        s.font_config = font_config  # type: ignore[attr-defined]
+        return s
+
+    text = "The same words on one line, at the same width, in another style"
+    base = weasy_cache.line_key(text, style(), 300.0, 0, True, False)
+    for name, value in [("font_size", 15.0), ("font_weight", 700), ("lang", "fr"),
+                        ("letter_spacing", 1.0), ("font_style", "italic")]:
+        assert weasy_cache.line_key(text, style(**{name: value}), 300.0, 0, True, False) != base
+    assert weasy_cache.line_key(text, style(), 200.0, 0, True, False) != base
+
+    weasy_cache.lines(font_config).clear()
+    plain = weasy_cache.split_first_line(text, style(), None, 300.0, 0)
+    bold = weasy_cache.split_first_line(text, style(font_weight=700), None, 300.0, 0)
+    assert len(weasy_cache.lines(font_config)) == 2
+    assert plain[3] != bold[3]  # widths differ
+    assert weasy_cache.split_first_line(text, style(), None, 300.0, 0)[1:] == plain[1:]
+    assert len(weasy_cache.lines(font_config)) == 2
+
+
+def test_key_holds_every_style_value_the_split_reads(
+        letters: list[tuple[Document, Renderer]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record every style value WeasyPrint's own split_first_line reads while it lays out
+    real letters (every language): each is in LINE_STYLE_PROPERTIES, so a remembered
+    line cannot come from a style that differs in something the split looks at."""
+    if not weasy_cache.install():
+        pytest.skip("another WeasyPrint version: nothing is cached")
+    seen: set[str] = set()
+    original = weasy_cache._original
+
+    class Recording(dict[str, Any]):
+        def __init__(self, style: Any) -> None:
+            super().__init__()
+            self.style = style
+            self.font_config = style.font_config
+            self.cache = style.cache
+
+        def __getitem__(self, name: str) -> Any:
+            seen.add(name)
+            return self.style[name]
+
+        def get(self, name: str, default: Any = None) -> Any:
+            seen.add(name)
+            return self.style.get(name, default)
+
+    def recording(text: str, style: Any, *args: Any) -> Any:
+        return original(text, Recording(style), *args)
+
+    monkeypatch.setattr(weasy_cache, "_original", recording)
+    for doc, renderer in letters[::2]:
+        weasy_cache.lines(_font_config(renderer)).clear()
+        _render(doc, renderer)
+    assert {"font_family", "font_size", "lang", "white_space"} <= seen
+    assert seen <= set(weasy_cache.LINE_STYLE_PROPERTIES), seen - set(
+        weasy_cache.LINE_STYLE_PROPERTIES)
