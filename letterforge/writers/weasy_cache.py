@@ -34,6 +34,27 @@ numbers and the same text. Each caller gets its own shallow copy of the stored
 copy keeps that from reaching the cache). A style value that cannot be hashed, or a
 style without a font configuration, is passed straight to WeasyPrint.
 
+Drawing, remembered too. At draw time WeasyPrint re-activates each line's layout
+(shapes the line again with Pango) and walks its glyphs in Python to write the PDF text
+operators (``weasyprint.draw.text.draw_first_line``). What that function does to the
+document is a short list of calls on the page's stream (``add_font``,
+``set_font_size``, ``show_text``, ``set_text_rise``, after one ``set_text_matrix`` with
+the line's position) and two kinds of entries in the document's ``Font`` objects: the
+glyph -> text map (``to_unicode``: set only when absent, first line wins) and the glyph
+widths (``widths``: the same). All of it follows from the line's text, its
+``justification_spacing``, the same style values and the fonts Pango picks, which is
+the key. The first time a line is drawn the calls are recorded (the stream is wrapped)
+and the glyph entries the line would make are collected from Pango; later it is
+replayed: the same calls in the same order with the same arguments (the stream keeps
+deciding, as before, whether a font change needs writing) and the same entries set
+only where absent, in the same order. Only plain lines are remembered: no ellipsis,
+no unknown glyph, no colour or bitmap font, no emoji, a ``TextBox`` of the HTML
+layout (not SVG text), and only when every glyph's width already in the document
+equals the width this line computes (a width shared by two sizes of one font would
+otherwise differ by rounding); anything else runs WeasyPrint's own code. Because a
+replayed line needs no Pango layout, ``Layout.reactivate`` is made lazy: the layout is
+really re-activated only when WeasyPrint's own drawing code runs.
+
 The patch is installed only on the version it was written and checked for
 (:data:`CACHE_WEASYPRINT`, pinned in constraints.txt); on any other version
 WeasyPrint runs unchanged.
@@ -65,8 +86,15 @@ LINE_STYLE_PROPERTIES = (
 MAX_LINES = 50_000
 
 _ATTRIBUTE = "_letterforge_lines"
+_DRAWINGS = "_letterforge_drawings"
+_PENDING = "_letterforge_pending_style"
+_MISSING = object()
 _installed: bool | None = None  # None: not decided yet in this process
 _original: Any = None
+_draw_original: Any = None
+_reactivate_original: Any = None
+_deactivate_original: Any = None
+_text_box: Any = None  # weasyprint.formatting_structure.boxes.TextBox
 _active = True  # False inside :func:`disabled`
 
 
@@ -77,6 +105,20 @@ def lines(font_config: Any) -> dict[Any, Any]:
         store = {}
         setattr(font_config, _ATTRIBUTE, store)
     return store
+
+
+def drawings(font_config: Any) -> dict[Any, Any]:
+    """The remembered line drawings of one font configuration."""
+    store: dict[Any, Any] | None = getattr(font_config, _DRAWINGS, None)
+    if store is None:
+        store = {}
+        setattr(font_config, _DRAWINGS, store)
+    return store
+
+
+def _forget(font_config: Any) -> None:
+    lines(font_config).clear()
+    drawings(font_config).clear()
 
 
 def _copy(layout: Any) -> Any:
@@ -119,6 +161,178 @@ def split_first_line(text: str, style: Any, context: Any, max_width: Any,
     return (_copy(hit[0]), *hit[1:])
 
 
+def _reactivate(layout: Any, style: Any) -> None:
+    """``Layout.reactivate``, deferred until WeasyPrint's own code needs the layout."""
+    layout.__dict__[_PENDING] = style
+
+
+def _deactivate(layout: Any) -> None:
+    if layout.__dict__.pop(_PENDING, _MISSING) is _MISSING:
+        _deactivate_original(layout)
+    # else: never really re-activated, nothing to drop
+
+
+def _activate(layout: Any) -> None:
+    style = layout.__dict__.pop(_PENDING, _MISSING)
+    if style is not _MISSING:
+        _reactivate_original(layout, style)
+
+
+class _Recorder:
+    """A page stream that records the calls ``draw_first_line`` makes on it."""
+
+    RECORDED = ("add_font", "set_font_size", "show_text", "set_text_rise")
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.unknown = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("ink_rect", "logical_rect", "set_text_matrix"):
+            self.unknown = True  # a call this module does not know how to replay
+        return getattr(self.stream, name)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        self.calls.append((name, args))
+        return getattr(self.stream, name)(*args)
+
+    def add_font(self, pango_font: Any) -> Any:
+        return self._call("add_font", pango_font)
+
+    def set_font_size(self, font: Any, size: Any) -> Any:
+        return self._call("set_font_size", font, size)
+
+    def show_text(self, text: Any) -> Any:
+        return self._call("show_text", text)
+
+    def set_text_rise(self, height: Any) -> Any:
+        return self._call("set_text_rise", height)
+
+
+def _glyph_entries(stream: Any, textbox: Any) -> list[Any] | None:
+    """Per run of the drawn line: (the document's key of its font, [(glyph, text)],
+    [(glyph, width)]) as WeasyPrint 70.0's ``draw_first_line`` would set them in the
+    document's fonts; None when the line is not a plain one (see the module)."""
+    from weasyprint.text.ffi import FROM_UNITS, ffi, pango
+    from weasyprint.text.fonts import get_pango_font_key
+
+    layout = textbox.pango_layout
+    first_line, _ = layout.get_first_line()
+    utf8_text = layout.text.encode()
+    runs = []
+    run = first_line.runs[0]
+    while run != ffi.NULL:
+        glyph_item = run.data
+        run = run.next
+        glyph_string = glyph_item.glyphs
+        glyphs_info = glyph_string.glyphs
+        num_glyphs = glyph_string.num_glyphs
+        clusters = glyph_string.log_clusters
+        pango_font = glyph_item.item.analysis.font
+        font, font_size = stream.add_font(pango_font)
+        if font.png or font.svg or font.colr or font.bitmap:
+            return None
+        if pango.pango_version() < 14802:
+            font_size = textbox.style["font_size"]
+        offset = glyph_item.item.offset
+        rtl = glyph_item.item.analysis.level % 2
+        texts: list[tuple[int, str]] = []
+        widths: list[tuple[int, int]] = []
+        for i, glyph_info in enumerate(glyphs_info[0:num_glyphs]):
+            glyph_id = glyph_info.glyph
+            if glyph_id == pango.PANGO_GLYPH_EMPTY:
+                continue
+            if glyph_id & pango.PANGO_GLYPH_UNKNOWN_FLAG:
+                return None
+            t1 = clusters[i]
+            if rtl:
+                t2 = glyph_item.item.length if i == 0 else clusters[i - 1]
+            else:
+                t2 = glyph_item.item.length if i == num_glyphs - 1 else clusters[i + 1]
+            try:
+                texts.append((glyph_id, utf8_text[offset + t1:offset + t2].decode()))
+            except UnicodeDecodeError:
+                return None
+            pango.pango_font_get_glyph_extents(
+                pango_font, glyph_id, stream.ink_rect, stream.logical_rect)
+            width = round(stream.logical_rect.width * 1000 * FROM_UNITS / font_size)
+            if font.widths.get(glyph_id) != width:
+                return None  # drawn with a width another size of the font left
+            widths.append((glyph_id, width))
+        key = get_pango_font_key(pango_font)[0]
+        if stream._fonts.get(key) is not font:
+            return None
+        runs.append((key, texts, widths))
+    return runs
+
+
+def _replay(stream: Any, entry: Any, matrix: Any) -> bool:
+    """Draw a remembered line; False (and nothing done) when one of its fonts is not in
+    the document yet (WeasyPrint's own code adds it) or a width there differs."""
+    calls, runs = entry
+    document_fonts = stream._fonts
+    fonts = []
+    for key, _, widths in runs:
+        font = document_fonts.get(key)
+        if font is None:
+            return False
+        known = font.widths
+        for glyph_id, width in widths:
+            if known.get(glyph_id, width) != width:
+                return False
+        fonts.append(font)
+    stream.set_text_matrix(*matrix.values)
+    for name, args in calls:
+        getattr(stream, name)(*args)
+    for font, (_, texts, widths) in zip(fonts, runs, strict=True):
+        to_unicode = font.to_unicode
+        for glyph_id, text in texts:
+            if glyph_id not in to_unicode:
+                to_unicode[glyph_id] = text
+        known = font.widths
+        for glyph_id, width in widths:
+            if glyph_id not in known:
+                known[glyph_id] = width
+    return True
+
+
+def draw_first_line(stream: Any, textbox: Any, text_overflow: Any, block_ellipsis: Any,
+                    matrix: Any) -> Any:
+    """``weasyprint.draw.text.draw_first_line``, remembered (see the module)."""
+    layout = textbox.pango_layout
+    style = textbox.style
+    font_config = getattr(style, "font_config", None) if _active else None
+    key = None
+    if (font_config is not None and type(textbox) is _text_box
+            and text_overflow != "ellipsis" and block_ellipsis == "none"
+            and _PENDING in layout.__dict__ and style["font_size"] >= 1e-6
+            and textbox.text.strip()):
+        key = (textbox.text, layout.text, layout.justification_spacing,
+               tuple([style[name] for name in LINE_STYLE_PROPERTIES]))
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+    if key is None:
+        _activate(layout)
+        return _draw_original(stream, textbox, text_overflow, block_ellipsis, matrix)
+    store = drawings(font_config)
+    entry = store.get(key)
+    if entry is not None and _replay(stream, entry, matrix):
+        return []
+    _activate(layout)
+    recorder = _Recorder(stream)
+    emojis = _draw_original(recorder, textbox, text_overflow, block_ellipsis, matrix)
+    if entry is None and not emojis and not recorder.unknown:
+        runs = _glyph_entries(stream, textbox)
+        if runs is not None:
+            if len(store) >= MAX_LINES:
+                store.clear()
+            store[key] = (tuple(c for c in recorder.calls if c[0] != "add_font"), runs)
+    return emojis
+
+
 @contextmanager
 def disabled() -> Iterator[None]:
     """Plain WeasyPrint line splitting inside the block (tests compare the bytes)."""
@@ -133,17 +347,23 @@ def disabled() -> Iterator[None]:
 def install() -> bool:
     """Install the remembered line splitting once per process; whether it is on (False
     on a WeasyPrint version it was not checked for: nothing is patched)."""
-    global _installed, _original
+    global _installed, _original, _draw_original, _reactivate_original
+    global _deactivate_original, _text_box
     if _installed is None:
         import weasyprint
+        import weasyprint.draw.text as draw_text
         import weasyprint.layout.inline as inline
         import weasyprint.layout.preferred as preferred
         import weasyprint.text.line_break as line_break
+        from weasyprint.formatting_structure.boxes import TextBox
         from weasyprint.text.fonts import FontConfiguration
 
         original = getattr(line_break, "split_first_line", None)
         _installed = (
             weasyprint.__version__ == CACHE_WEASYPRINT
+            and callable(getattr(draw_text, "draw_first_line", None))
+            and callable(getattr(line_break.Layout, "reactivate", None))
+            and callable(getattr(line_break.Layout, "deactivate", None))
             and callable(original)
             and getattr(inline, "split_first_line", None) is original
             and getattr(preferred, "split_first_line", None) is original
@@ -151,6 +371,13 @@ def install() -> bool:
         )
         if _installed:
             _original = original
+            _text_box = TextBox
+            _draw_original = draw_text.draw_first_line
+            _reactivate_original = line_break.Layout.reactivate
+            _deactivate_original = line_break.Layout.deactivate
+            draw_text.draw_first_line = draw_first_line
+            line_break.Layout.reactivate = _reactivate
+            line_break.Layout.deactivate = _deactivate
             inline.split_first_line = split_first_line
             preferred.split_first_line = split_first_line
             add_font_face = FontConfiguration.add_font_face
@@ -159,7 +386,7 @@ def install() -> bool:
                 try:
                     return add_font_face(self, *args, **kwargs)
                 finally:
-                    lines(self).clear()  # a new font may change how any line is set
+                    _forget(self)  # a new font may change how any line is set
 
             FontConfiguration.add_font_face = add_font_face_and_forget
     return _installed

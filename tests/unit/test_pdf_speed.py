@@ -73,7 +73,21 @@ def test_pdf_is_the_same_bytes_with_and_without_the_cache(
         assert a == b == c, doc.meta
     languages = {str(d.meta.get("lang")) for d, _ in letters}
     assert {"es", "fr", "ar", "zh", "ru"} <= languages, languages
-    assert weasy_cache.lines(_font_config(letters[0][1]))  # the last one rendered
+    font_config = _font_config(letters[0][1])  # of the last one rendered
+    assert weasy_cache.lines(font_config)
+    assert weasy_cache.drawings(font_config)
+
+
+def test_pdf_ua_passes_with_remembered_lines(
+        letters: list[tuple[Document, Renderer]]) -> None:
+    """A letter drawn mostly from remembered lines (the others drawn first) is still
+    valid PDF/UA-1 for an independent validator."""
+    import page
+
+    for doc, renderer in letters[:2] + letters[-2:]:
+        data = _render(doc, renderer)
+        report = page.validate_pdf_bytes(data, profile="ua1")
+        assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
 
 
 def test_line_key_changes_with_the_style(letters: list[tuple[Document, Renderer]]) -> None:
