@@ -181,6 +181,7 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
     if hanging_lists():
         css.append(CSS(string=HANGING_LISTS_CSS, font_config=font_config))
     weasy_cache.install()
+    weasy_cache.install_deflate()
     _cache.clear()
     _cache[key] = (font_config, css)
     return font_config, css

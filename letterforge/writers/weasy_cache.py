@@ -58,10 +58,21 @@ really re-activated only when WeasyPrint's own drawing code runs.
 The patch is installed only on the version it was written and checked for
 (:data:`CACHE_WEASYPRINT`, pinned in constraints.txt); on any other version
 WeasyPrint runs unchanged.
+
+Compressed streams, remembered. pydyf (WeasyPrint's PDF writer) deflates every stream
+at level 9; most of a letter's compressed bytes are its embedded font subsets, which
+are the same for most letters (the same glyphs), and pages that repeat (the
+signatories). ``zlib`` output is a function of the input bytes and the level, so the
+compressed bytes of an input already compressed in this process are taken from a
+bounded cache (:data:`MAX_DEFLATED_BYTES`, least recently used first out) keyed on the
+input bytes themselves. Installed on pydyf :data:`CACHE_PYDYF` only, by giving
+pydyf's module a ``zlib`` whose ``compressobj`` remembers; everything else is zlib's.
 """
 
 from __future__ import annotations
 
+import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -81,6 +92,13 @@ LINE_STYLE_PROPERTIES = (
     "font_variant_alternates", "font_variant_east_asian", "font_feature_settings",
 )
 
+#: The pydyf version whose ``Stream.data`` (one ``compressobj(level=9)``, one
+#: ``compress``, one ``flush``) the compression cache was written for.
+CACHE_PYDYF = "0.13.0"
+
+#: Compressed streams kept per process: input and output bytes together.
+MAX_DEFLATED_BYTES = 48 * 1024 * 1024
+
 #: At most this many lines are kept per font configuration (a few hundred bytes each);
 #: past it the cache starts again empty.
 MAX_LINES = 50_000
@@ -90,6 +108,9 @@ _DRAWINGS = "_letterforge_drawings"
 _PENDING = "_letterforge_pending_style"
 _MISSING = object()
 _installed: bool | None = None  # None: not decided yet in this process
+_deflate_installed: bool | None = None
+_deflated: OrderedDict[tuple[int, bytes], bytes] = OrderedDict()
+_deflated_size = 0
 _original: Any = None
 _draw_original: Any = None
 _reactivate_original: Any = None
@@ -333,9 +354,74 @@ def draw_first_line(stream: Any, textbox: Any, text_overflow: Any, block_ellipsi
     return emojis
 
 
+def deflate(data: bytes, level: int) -> bytes:
+    """``zlib.compressobj(level=level)``'s whole output for ``data``, remembered."""
+    global _deflated_size
+    key = (level, data)
+    hit = _deflated.get(key) if _active else None
+    if hit is not None:
+        _deflated.move_to_end(key)
+        return hit
+    compressor = zlib.compressobj(level=level)
+    out = compressor.compress(data) + compressor.flush()
+    if _active and len(data) + len(out) <= MAX_DEFLATED_BYTES // 8:
+        _deflated[key] = out
+        _deflated_size += len(data) + len(out)
+        while _deflated_size > MAX_DEFLATED_BYTES:
+            (_, old), old_out = _deflated.popitem(last=False)
+            _deflated_size -= len(old) + len(old_out)
+    return out
+
+
+class _Deflater:
+    """A ``compressobj`` that compresses everything at ``flush`` through the cache (the
+    output of ``compress`` + ``flush`` is the same bytes as zlib's)."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.parts: list[bytes] = []
+
+    def compress(self, data: bytes) -> bytes:
+        self.parts.append(bytes(data))
+        return b""
+
+    def flush(self, mode: int = zlib.Z_FINISH) -> bytes:
+        if mode != zlib.Z_FINISH:
+            raise ValueError("only a finishing flush is supported")
+        data = b"".join(self.parts)
+        self.parts = []
+        return deflate(data, self.level)
+
+
+class _Zlib:
+    """zlib for pydyf: ``compressobj(level)`` remembers; everything else is zlib's."""
+
+    def compressobj(self, level: int = -1, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            return zlib.compressobj(level, *args, **kwargs)
+        return _Deflater(level)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+
+def install_deflate() -> bool:
+    """Install the compression cache in pydyf once per process; whether it is on."""
+    global _deflate_installed
+    if _deflate_installed is None:
+        import pydyf
+
+        _deflate_installed = (getattr(pydyf, "__version__", None) == CACHE_PYDYF
+                              and getattr(pydyf, "zlib", None) is zlib)
+        if _deflate_installed:
+            pydyf.zlib = _Zlib()
+    return _deflate_installed
+
+
 @contextmanager
 def disabled() -> Iterator[None]:
-    """Plain WeasyPrint line splitting inside the block (tests compare the bytes)."""
+    """Plain WeasyPrint and pydyf inside the block: nothing remembered or taken from
+    the caches (tests compare the bytes)."""
     global _active
     _active = False
     try:

@@ -76,6 +76,27 @@ def test_pdf_is_the_same_bytes_with_and_without_the_cache(
     font_config = _font_config(letters[0][1])  # of the last one rendered
     assert weasy_cache.lines(font_config)
     assert weasy_cache.drawings(font_config)
+    assert weasy_cache._deflated  # compressed streams remembered
+
+
+def test_remembered_compression_is_zlibs() -> None:
+    """pydyf's compressobj, remembered: the same bytes as zlib's, taken from the cache
+    the second time."""
+    import zlib
+
+    import pydyf
+
+    if not weasy_cache.install_deflate():
+        pytest.skip("another pydyf version: nothing is cached")
+    data = b"BT /F1 11 Tf (the same page of every letter) Tj ET\n" * 500
+    expected = zlib.compress(data, 9)
+    for _ in range(2):
+        compressor = pydyf.zlib.compressobj(level=9)
+        assert compressor.compress(data) + compressor.flush() == expected
+    assert weasy_cache._deflated[(9, data)] == expected
+    stream = pydyf.Stream([data], compress=True)
+    assert zlib.decompress(stream.data.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0]
+                           ) == data
 
 
 def test_pdf_ua_passes_with_remembered_lines(
