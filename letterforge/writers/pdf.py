@@ -188,6 +188,7 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
 
 
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
+    weasy_cache.import_weasyprint()
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 

@@ -418,6 +418,48 @@ def install_deflate() -> bool:
     return _deflate_installed
 
 
+def import_weasyprint() -> None:
+    """Import WeasyPrint, finding its C libraries in the dynamic loader's cache first.
+
+    WeasyPrint tries several names per library (Windows and macOS ones too); for each
+    name that is not a file, cffi asks ``ctypes.util.find_library``, which on Linux runs
+    ``ldconfig -p`` and then, for a name ldconfig does not know, gcc and ld: about 20
+    ms per miss, 0.3 s per process start. While WeasyPrint is imported here a name
+    ldconfig does not know is taken as not found, unless ldconfig cannot be asked or
+    LD_LIBRARY_PATH or LIBRARY_PATH is set (gcc and ld may look elsewhere then): the
+    library loaded is the one the loader's cache names, as before."""
+    import sys
+
+    if "weasyprint" in sys.modules:
+        return
+    import ctypes.util
+    import os
+
+    original = ctypes.util.find_library
+    ldconfig = getattr(ctypes.util, "_findSoname_ldconfig", None)
+    if (ldconfig is None or os.environ.get("LD_LIBRARY_PATH")
+            or os.environ.get("LIBRARY_PATH") or sys.platform != "linux"):
+        import weasyprint  # noqa: F401
+        return
+    try:
+        works = ldconfig("c") is not None
+    except Exception:
+        works = False
+    if not works:
+        import weasyprint  # noqa: F401
+        return
+
+    def find_library(name: str) -> str | None:
+        found: str | None = ldconfig(name)
+        return found
+
+    ctypes.util.find_library = find_library
+    try:
+        import weasyprint  # noqa: F401
+    finally:
+        ctypes.util.find_library = original
+
+
 @contextmanager
 def disabled() -> Iterator[None]:
     """Plain WeasyPrint and pydyf inside the block: nothing remembered or taken from

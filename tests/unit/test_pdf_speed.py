@@ -182,3 +182,29 @@ def test_key_holds_every_style_value_the_split_reads(
     assert {"font_family", "font_size", "lang", "white_space"} <= seen
     assert seen <= set(weasy_cache.LINE_STYLE_PROPERTIES), seen - set(
         weasy_cache.LINE_STYLE_PROPERTIES)
+
+
+def test_weasyprint_is_imported_with_the_loaders_libraries() -> None:
+    """A fresh process imports WeasyPrint through import_weasyprint: the libraries load,
+    find_library is given back, and a library name the loader's cache does not know is
+    not searched for with gcc (the slow part) while WeasyPrint is imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import ctypes.util, time\n"
+        "original = ctypes.util.find_library\n"
+        "seen = []\n"
+        "ctypes.util._findLib_gcc = lambda name: seen.append(name)\n"
+        "from letterforge.writers import weasy_cache\n"
+        "weasy_cache.import_weasyprint()\n"
+        "from weasyprint.text.ffi import pango\n"
+        "assert pango.pango_version() > 0\n"
+        "assert ctypes.util.find_library is original\n"
+        "print(len(seen))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items()
+                               if k not in ("LD_LIBRARY_PATH", "LIBRARY_PATH")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
