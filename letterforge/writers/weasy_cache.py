@@ -105,6 +105,7 @@ MAX_LINES = 50_000
 
 _ATTRIBUTE = "_letterforge_lines"
 _DRAWINGS = "_letterforge_drawings"
+_WIDTHS = "_letterforge_widths"
 _PENDING = "_letterforge_pending_style"
 _MISSING = object()
 _installed: bool | None = None  # None: not decided yet in this process
@@ -137,9 +138,20 @@ def drawings(font_config: Any) -> dict[Any, Any]:
     return store
 
 
+def _widths(font_config: Any) -> dict[Any, int]:
+    """(document font key, font size, glyph) -> the glyph's width as WeasyPrint 70.0's
+    ``draw_first_line`` computes it, for the fonts of one font configuration."""
+    store: dict[Any, int] | None = getattr(font_config, _WIDTHS, None)
+    if store is None:
+        store = {}
+        setattr(font_config, _WIDTHS, store)
+    return store
+
+
 def _forget(font_config: Any) -> None:
     lines(font_config).clear()
     drawings(font_config).clear()
+    _widths(font_config).clear()
 
 
 def _copy(layout: Any) -> Any:
@@ -231,7 +243,8 @@ class _Recorder:
         return self._call("set_text_rise", height)
 
 
-def _glyph_entries(stream: Any, textbox: Any) -> list[Any] | None:
+def _glyph_entries(stream: Any, textbox: Any, fresh_widths: dict[Any, int]
+                   ) -> list[Any] | None:
     """Per run of the drawn line: (the document's key of its font, [(glyph, text)],
     [(glyph, width)]) as WeasyPrint 70.0's ``draw_first_line`` would set them in the
     document's fonts; None when the line is not a plain one (see the module)."""
@@ -256,6 +269,9 @@ def _glyph_entries(stream: Any, textbox: Any) -> list[Any] | None:
             return None
         if pango.pango_version() < 14802:
             font_size = textbox.style["font_size"]
+        key = get_pango_font_key(pango_font)[0]
+        if stream._fonts.get(key) is not font:
+            return None
         offset = glyph_item.item.offset
         rtl = glyph_item.item.analysis.level % 2
         texts: list[tuple[int, str]] = []
@@ -275,15 +291,16 @@ def _glyph_entries(stream: Any, textbox: Any) -> list[Any] | None:
                 texts.append((glyph_id, utf8_text[offset + t1:offset + t2].decode()))
             except UnicodeDecodeError:
                 return None
-            pango.pango_font_get_glyph_extents(
-                pango_font, glyph_id, stream.ink_rect, stream.logical_rect)
-            width = round(stream.logical_rect.width * 1000 * FROM_UNITS / font_size)
+            # the width this line's glyph has (WeasyPrint's formula), once per process
+            width = fresh_widths.get((key, font_size, glyph_id))
+            if width is None:
+                pango.pango_font_get_glyph_extents(
+                    pango_font, glyph_id, stream.ink_rect, stream.logical_rect)
+                width = round(stream.logical_rect.width * 1000 * FROM_UNITS / font_size)
+                fresh_widths[key, font_size, glyph_id] = width
             if font.widths.get(glyph_id) != width:
                 return None  # drawn with a width another size of the font left
             widths.append((glyph_id, width))
-        key = get_pango_font_key(pango_font)[0]
-        if stream._fonts.get(key) is not font:
-            return None
         runs.append((key, texts, widths))
     return runs
 
@@ -346,7 +363,7 @@ def draw_first_line(stream: Any, textbox: Any, text_overflow: Any, block_ellipsi
     recorder = _Recorder(stream)
     emojis = _draw_original(recorder, textbox, text_overflow, block_ellipsis, matrix)
     if entry is None and not emojis and not recorder.unknown:
-        runs = _glyph_entries(stream, textbox)
+        runs = _glyph_entries(stream, textbox, _widths(font_config))
         if runs is not None:
             if len(store) >= MAX_LINES:
                 store.clear()
