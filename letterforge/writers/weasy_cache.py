@@ -106,6 +106,7 @@ MAX_LINES = 50_000
 _ATTRIBUTE = "_letterforge_lines"
 _DRAWINGS = "_letterforge_drawings"
 _WIDTHS = "_letterforge_widths"
+_PAIRS = "_letterforge_pairs"
 _PENDING = "_letterforge_pending_style"
 _MISSING = object()
 _installed: bool | None = None  # None: not decided yet in this process
@@ -148,10 +149,20 @@ def _widths(font_config: Any) -> dict[Any, int]:
     return store
 
 
+def _pairs(font_config: Any) -> dict[Any, Any]:
+    """One shared tuple per (glyph, text) and (glyph, width) pair the drawings hold."""
+    store: dict[Any, Any] | None = getattr(font_config, _PAIRS, None)
+    if store is None:
+        store = {}
+        setattr(font_config, _PAIRS, store)
+    return store
+
+
 def _forget(font_config: Any) -> None:
     lines(font_config).clear()
     drawings(font_config).clear()
     _widths(font_config).clear()
+    _pairs(font_config).clear()
 
 
 def _copy(layout: Any) -> Any:
@@ -243,8 +254,8 @@ class _Recorder:
         return self._call("set_text_rise", height)
 
 
-def _glyph_entries(stream: Any, textbox: Any, fresh_widths: dict[Any, int]
-                   ) -> list[Any] | None:
+def _glyph_entries(stream: Any, textbox: Any, fresh_widths: dict[Any, Any],
+                   shared: dict[Any, Any]) -> list[Any] | None:
     """Per run of the drawn line: (the document's key of its font, [(glyph, text)],
     [(glyph, width)]) as WeasyPrint 70.0's ``draw_first_line`` would set them in the
     document's fonts; None when the line is not a plain one (see the module)."""
@@ -301,7 +312,10 @@ def _glyph_entries(stream: Any, textbox: Any, fresh_widths: dict[Any, int]
             if font.widths.get(glyph_id) != width:
                 return None  # drawn with a width another size of the font left
             widths.append((glyph_id, width))
-        runs.append((key, texts, widths))
+        # the same (glyph, text) and (glyph, width) pairs recur on most lines: each line
+        # keeps references to one shared tuple per pair (memory: ~1 KB a line, not ~10)
+        runs.append((key, tuple([shared.setdefault(t, t) for t in texts]),
+                     tuple([shared.setdefault(w, w) for w in widths])))
     return runs
 
 
@@ -363,10 +377,11 @@ def draw_first_line(stream: Any, textbox: Any, text_overflow: Any, block_ellipsi
     recorder = _Recorder(stream)
     emojis = _draw_original(recorder, textbox, text_overflow, block_ellipsis, matrix)
     if entry is None and not emojis and not recorder.unknown:
-        runs = _glyph_entries(stream, textbox, _widths(font_config))
+        runs = _glyph_entries(stream, textbox, _widths(font_config), _pairs(font_config))
         if runs is not None:
             if len(store) >= MAX_LINES:
                 store.clear()
+                _pairs(font_config).clear()
             store[key] = (tuple(c for c in recorder.calls if c[0] != "add_font"), runs)
     return emojis
 
