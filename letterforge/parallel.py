@@ -68,7 +68,23 @@ def _worker_init(parent: int, make: Callable[[Any], Callable[[Any], Any]], spec:
 
 def _worker_call(task: Any) -> Any:
     assert _RENDER is not None
-    return _RENDER(task)
+    result = _RENDER(task)
+    settle()
+    return result
+
+
+def settle() -> None:
+    """After each letter: collect its garbage, then take every object still alive (the
+    renderer's and WeasyPrint's per-process caches) out of the cyclic collector's
+    sight (``gc.freeze``). A letter's object graph outlives the young generations and
+    triggers full collections, each of which walked the caches again: the collector's
+    time per letter grew with the batch (24 ms at 50 letters, 59 ms at 400) and a
+    letter's CPU with it. Frozen, it stays at about 11 ms; objects frozen and later
+    dropped (an evicted cache entry) are still freed by reference counting."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _ready() -> bool:
@@ -113,7 +129,7 @@ class Pool:
         """The results in the order of the tasks."""
         if self.executor is None:
             render = self.make(self.spec)
-            for task in tasks:
+            for task in tasks:  # in this process: its garbage is the caller's business
                 yield render(task)
             return
         from concurrent.futures.process import BrokenProcessPool

@@ -34,6 +34,7 @@ from typing import Any
 from ..document import Document
 from ..errors import Problem, RenderError, display_path
 from ..models import Assets
+from . import weasy_cache
 from .html import footer_of, letterhead_of, render_page
 
 PDF_VARIANT = "pdf/ua-1"
@@ -352,6 +353,8 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
         css.append(CSS(string=HANGING_LISTS_CSS, font_config=font_config))
     css.append(CSS(string=FOOTNOTES_CSS, font_config=font_config))
     footnotes_on_their_page()
+    weasy_cache.install()
+    weasy_cache.install_deflate()
     _cache.clear()
     _cache[key] = (font_config, css)
     return font_config, css
@@ -383,6 +386,7 @@ def _with_furniture(css: list[Any], font_config: Any, meta: Mapping[str, Any],
 
 
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
+    weasy_cache.import_weasyprint()
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 

@@ -1,0 +1,552 @@
+"""Line splitting remembered across letters (WeasyPrint 70.0 only).
+
+Letters of one batch share almost all their lines: the same text in the same style at
+the same width. WeasyPrint shapes every line with Pango each time it lays one out
+(``weasyprint.text.line_break.split_first_line``: about a third of a letter's layout
+time). This module keeps the result of that function per process and hands it back for
+the same arguments.
+
+Why a remembered result equals a fresh one. ``split_first_line(text, style, context,
+max_width, justification_spacing, is_line_start, minimum)`` returns ``(layout,
+length, resume_index, width, height, baseline)``; every return path goes through
+``first_line_metrics``, which *deactivates* the layout: the Pango objects and the style
+are dropped and what stays on the ``Layout`` object is plain Python data (the line's
+text, ``max_width``, ``justification_spacing``, ``first_line_direction`` and the
+decoration metrics). The result depends only on
+
+- the arguments ``text``, ``max_width``, ``justification_spacing``, ``is_line_start``
+  and ``minimum`` (all in the key);
+- the style values the function and the ``Layout`` it builds read
+  (:data:`LINE_STYLE_PROPERTIES`, read from WeasyPrint 70.0's source:
+  ``split_first_line``, ``create_layout``, ``Layout.setup/set_text/set_tabs``,
+  ``get_font_description``, ``font_features``, ``first_line_metrics``,
+  ``line_size``); a test records every property the function really reads on real
+  letters and fails if one is missing from the key;
+- the font configuration (``style.font_config``: its Pango font map and the fonts its
+  ``@font-face`` rules added): the cache lives on the font configuration object, and
+  ``FontConfiguration.add_font_face`` empties it;
+- ``context.dictionaries``: a cache of Pyphen hyphenation dictionaries, built from the
+  language and limits that are in the key.
+
+Pango's shaping is deterministic for these inputs, so the same key gives the same
+numbers and the same text. Each caller gets its own shallow copy of the stored
+``Layout`` (drawing re-activates a layout and an ellipsis may change its text; the
+copy keeps that from reaching the cache). A style value that cannot be hashed, or a
+style without a font configuration, is passed straight to WeasyPrint.
+
+Drawing, remembered too. At draw time WeasyPrint re-activates each line's layout
+(shapes the line again with Pango) and walks its glyphs in Python to write the PDF text
+operators (``weasyprint.draw.text.draw_first_line``). What that function does to the
+document is a short list of calls on the page's stream (``add_font``,
+``set_font_size``, ``show_text``, ``set_text_rise``, after one ``set_text_matrix`` with
+the line's position) and two kinds of entries in the document's ``Font`` objects: the
+glyph -> text map (``to_unicode``: set only when absent, first line wins) and the glyph
+widths (``widths``: the same). All of it follows from the line's text, its
+``justification_spacing``, the same style values and the fonts Pango picks, which is
+the key. The first time a line is drawn the calls are recorded (the stream is wrapped)
+and the glyph entries the line would make are collected from Pango; later it is
+replayed: the same calls in the same order with the same arguments (the stream keeps
+deciding, as before, whether a font change needs writing) and the same entries set
+only where absent, in the same order. Only plain lines are remembered: no ellipsis,
+no unknown glyph, no colour or bitmap font, no emoji, a ``TextBox`` of the HTML
+layout (not SVG text), and only when every glyph's width already in the document
+equals the width this line computes (a width shared by two sizes of one font would
+otherwise differ by rounding); anything else runs WeasyPrint's own code. Because a
+replayed line needs no Pango layout, ``Layout.reactivate`` is made lazy: the layout is
+really re-activated only when WeasyPrint's own drawing code runs.
+
+The patch is installed only on the version it was written and checked for
+(:data:`CACHE_WEASYPRINT`, pinned in constraints.txt); on any other version
+WeasyPrint runs unchanged.
+
+Compressed streams, remembered. pydyf (WeasyPrint's PDF writer) deflates every stream
+at level 9; most of a letter's compressed bytes are its embedded font subsets, which
+are the same for most letters (the same glyphs), and pages that repeat (the
+signatories). ``zlib`` output is a function of the input bytes and the level, so the
+compressed bytes of an input already compressed in this process are taken from a
+bounded cache (:data:`MAX_DEFLATED_BYTES`, least recently used first out) keyed on the
+input bytes themselves. Installed on pydyf :data:`CACHE_PYDYF` only, by giving
+pydyf's module a ``zlib`` whose ``compressobj`` remembers; everything else is zlib's.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+#: The WeasyPrint version whose ``split_first_line`` was read for the key.
+CACHE_WEASYPRINT = "70.0"
+
+#: Every computed style value ``split_first_line`` reads, directly or through the
+#: ``Layout`` it builds (WeasyPrint 70.0).
+LINE_STYLE_PROPERTIES = (
+    "white_space", "font_size", "hyphens", "lang", "hyphenate_limit_chars",
+    "hyphenate_limit_zone", "hyphenate_character", "overflow_wrap", "word_break",
+    "letter_spacing", "word_spacing", "tab_size", "direction", "font_language_override",
+    "font_family", "font_style", "font_stretch", "font_weight", "font_variant_caps",
+    "font_variation_settings", "text_decoration_line", "font_kerning",
+    "font_variant_ligatures", "font_variant_position", "font_variant_numeric",
+    "font_variant_alternates", "font_variant_east_asian", "font_feature_settings",
+)
+
+#: The pydyf version whose ``Stream.data`` (one ``compressobj(level=9)``, one
+#: ``compress``, one ``flush``) the compression cache was written for.
+CACHE_PYDYF = "0.13.0"
+
+#: Compressed streams kept per process: input and output bytes together.
+MAX_DEFLATED_BYTES = 48 * 1024 * 1024
+
+#: At most this many lines are kept per font configuration (a few hundred bytes each);
+#: past it the cache starts again empty.
+MAX_LINES = 50_000
+
+_ATTRIBUTE = "_letterforge_lines"
+_DRAWINGS = "_letterforge_drawings"
+_WIDTHS = "_letterforge_widths"
+_PAIRS = "_letterforge_pairs"
+_PENDING = "_letterforge_pending_style"
+_MISSING = object()
+_installed: bool | None = None  # None: not decided yet in this process
+_deflate_installed: bool | None = None
+_deflated: OrderedDict[tuple[int, bytes], bytes] = OrderedDict()
+_deflated_size = 0
+_original: Any = None
+_draw_original: Any = None
+_reactivate_original: Any = None
+_deactivate_original: Any = None
+_text_box: Any = None  # weasyprint.formatting_structure.boxes.TextBox
+_active = True  # False inside :func:`disabled`
+
+
+def lines(font_config: Any) -> dict[Any, Any]:
+    """The remembered lines of one font configuration (created empty on first use)."""
+    store: dict[Any, Any] | None = getattr(font_config, _ATTRIBUTE, None)
+    if store is None:
+        store = {}
+        setattr(font_config, _ATTRIBUTE, store)
+    return store
+
+
+def drawings(font_config: Any) -> dict[Any, Any]:
+    """The remembered line drawings of one font configuration."""
+    store: dict[Any, Any] | None = getattr(font_config, _DRAWINGS, None)
+    if store is None:
+        store = {}
+        setattr(font_config, _DRAWINGS, store)
+    return store
+
+
+def _widths(font_config: Any) -> dict[Any, int]:
+    """(document font key, font size, glyph) -> the glyph's width as WeasyPrint 70.0's
+    ``draw_first_line`` computes it, for the fonts of one font configuration."""
+    store: dict[Any, int] | None = getattr(font_config, _WIDTHS, None)
+    if store is None:
+        store = {}
+        setattr(font_config, _WIDTHS, store)
+    return store
+
+
+def _pairs(font_config: Any) -> dict[Any, Any]:
+    """One shared tuple per (glyph, text) and (glyph, width) pair the drawings hold."""
+    store: dict[Any, Any] | None = getattr(font_config, _PAIRS, None)
+    if store is None:
+        store = {}
+        setattr(font_config, _PAIRS, store)
+    return store
+
+
+def _forget(font_config: Any) -> None:
+    lines(font_config).clear()
+    drawings(font_config).clear()
+    _widths(font_config).clear()
+    _pairs(font_config).clear()
+
+
+def _copy(layout: Any) -> Any:
+    new = object.__new__(type(layout))
+    new.__dict__.update(layout.__dict__)
+    return new
+
+
+def line_key(text: str, style: Any, max_width: Any, justification_spacing: Any,
+             is_line_start: bool, minimum: bool) -> tuple[Any, ...] | None:
+    """Everything a line's split depends on besides the font configuration, or None
+    when a value cannot be a key."""
+    key = (text, max_width, justification_spacing, is_line_start, minimum,
+           tuple([style[name] for name in LINE_STYLE_PROPERTIES]))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def split_first_line(text: str, style: Any, context: Any, max_width: Any,
+                     justification_spacing: Any, is_line_start: bool = True,
+                     minimum: bool = False) -> Any:
+    """``weasyprint.text.line_break.split_first_line``, remembered (see the module)."""
+    font_config = getattr(style, "font_config", None) if _active else None
+    key = line_key(text, style, max_width, justification_spacing, is_line_start, minimum)
+    if key is None or font_config is None:
+        return _original(text, style, context, max_width, justification_spacing,
+                         is_line_start, minimum)
+    store = lines(font_config)
+    hit = store.get(key)
+    if hit is None:
+        result = _original(text, style, context, max_width, justification_spacing,
+                           is_line_start, minimum)
+        if len(store) >= MAX_LINES:
+            store.clear()
+        hit = store[key] = (_copy(result[0]), *result[1:])
+        return result
+    return (_copy(hit[0]), *hit[1:])
+
+
+def _reactivate(layout: Any, style: Any) -> None:
+    """``Layout.reactivate``, deferred until WeasyPrint's own code needs the layout."""
+    layout.__dict__[_PENDING] = style
+
+
+def _deactivate(layout: Any) -> None:
+    if layout.__dict__.pop(_PENDING, _MISSING) is _MISSING:
+        _deactivate_original(layout)
+    # else: never really re-activated, nothing to drop
+
+
+def _activate(layout: Any) -> None:
+    style = layout.__dict__.pop(_PENDING, _MISSING)
+    if style is not _MISSING:
+        _reactivate_original(layout, style)
+
+
+class _Recorder:
+    """A page stream that records the calls ``draw_first_line`` makes on it."""
+
+    RECORDED = ("add_font", "set_font_size", "show_text", "set_text_rise")
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.unknown = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("ink_rect", "logical_rect", "set_text_matrix"):
+            self.unknown = True  # a call this module does not know how to replay
+        return getattr(self.stream, name)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        self.calls.append((name, args))
+        return getattr(self.stream, name)(*args)
+
+    def add_font(self, pango_font: Any) -> Any:
+        return self._call("add_font", pango_font)
+
+    def set_font_size(self, font: Any, size: Any) -> Any:
+        return self._call("set_font_size", font, size)
+
+    def show_text(self, text: Any) -> Any:
+        return self._call("show_text", text)
+
+    def set_text_rise(self, height: Any) -> Any:
+        return self._call("set_text_rise", height)
+
+
+def _glyph_entries(stream: Any, textbox: Any, fresh_widths: dict[Any, Any],
+                   shared: dict[Any, Any]) -> list[Any] | None:
+    """Per run of the drawn line: (the document's key of its font, [(glyph, text)],
+    [(glyph, width)]) as WeasyPrint 70.0's ``draw_first_line`` would set them in the
+    document's fonts; None when the line is not a plain one (see the module)."""
+    from weasyprint.text.ffi import FROM_UNITS, ffi, pango
+    from weasyprint.text.fonts import get_pango_font_key
+
+    layout = textbox.pango_layout
+    first_line, _ = layout.get_first_line()
+    utf8_text = layout.text.encode()
+    runs = []
+    run = first_line.runs[0]
+    while run != ffi.NULL:
+        glyph_item = run.data
+        run = run.next
+        glyph_string = glyph_item.glyphs
+        glyphs_info = glyph_string.glyphs
+        num_glyphs = glyph_string.num_glyphs
+        clusters = glyph_string.log_clusters
+        pango_font = glyph_item.item.analysis.font
+        font, font_size = stream.add_font(pango_font)
+        if font.png or font.svg or font.colr or font.bitmap:
+            return None
+        if pango.pango_version() < 14802:
+            font_size = textbox.style["font_size"]
+        key = get_pango_font_key(pango_font)[0]
+        if stream._fonts.get(key) is not font:
+            return None
+        offset = glyph_item.item.offset
+        rtl = glyph_item.item.analysis.level % 2
+        texts: list[tuple[int, str]] = []
+        widths: list[tuple[int, int]] = []
+        for i, glyph_info in enumerate(glyphs_info[0:num_glyphs]):
+            glyph_id = glyph_info.glyph
+            if glyph_id == pango.PANGO_GLYPH_EMPTY:
+                continue
+            if glyph_id & pango.PANGO_GLYPH_UNKNOWN_FLAG:
+                return None
+            t1 = clusters[i]
+            if rtl:
+                t2 = glyph_item.item.length if i == 0 else clusters[i - 1]
+            else:
+                t2 = glyph_item.item.length if i == num_glyphs - 1 else clusters[i + 1]
+            try:
+                texts.append((glyph_id, utf8_text[offset + t1:offset + t2].decode()))
+            except UnicodeDecodeError:
+                return None
+            # the width this line's glyph has (WeasyPrint's formula), once per process
+            width = fresh_widths.get((key, font_size, glyph_id))
+            if width is None:
+                pango.pango_font_get_glyph_extents(
+                    pango_font, glyph_id, stream.ink_rect, stream.logical_rect)
+                width = round(stream.logical_rect.width * 1000 * FROM_UNITS / font_size)
+                fresh_widths[key, font_size, glyph_id] = width
+            if font.widths.get(glyph_id) != width:
+                return None  # drawn with a width another size of the font left
+            widths.append((glyph_id, width))
+        # the same (glyph, text) and (glyph, width) pairs recur on most lines: each line
+        # keeps references to one shared tuple per pair (memory: ~1 KB a line, not ~10)
+        runs.append((key, tuple([shared.setdefault(t, t) for t in texts]),
+                     tuple([shared.setdefault(w, w) for w in widths])))
+    return runs
+
+
+def _replay(stream: Any, entry: Any, matrix: Any) -> bool:
+    """Draw a remembered line; False (and nothing done) when one of its fonts is not in
+    the document yet (WeasyPrint's own code adds it) or a width there differs."""
+    calls, runs = entry
+    document_fonts = stream._fonts
+    fonts = []
+    for key, _, widths in runs:
+        font = document_fonts.get(key)
+        if font is None:
+            return False
+        known = font.widths
+        for glyph_id, width in widths:
+            if known.get(glyph_id, width) != width:
+                return False
+        fonts.append(font)
+    stream.set_text_matrix(*matrix.values)
+    for name, args in calls:
+        getattr(stream, name)(*args)
+    for font, (_, texts, widths) in zip(fonts, runs, strict=True):
+        to_unicode = font.to_unicode
+        for glyph_id, text in texts:
+            if glyph_id not in to_unicode:
+                to_unicode[glyph_id] = text
+        known = font.widths
+        for glyph_id, width in widths:
+            if glyph_id not in known:
+                known[glyph_id] = width
+    return True
+
+
+def draw_first_line(stream: Any, textbox: Any, text_overflow: Any, block_ellipsis: Any,
+                    matrix: Any) -> Any:
+    """``weasyprint.draw.text.draw_first_line``, remembered (see the module)."""
+    layout = textbox.pango_layout
+    style = textbox.style
+    font_config = getattr(style, "font_config", None) if _active else None
+    key = None
+    if (font_config is not None and type(textbox) is _text_box
+            and text_overflow != "ellipsis" and block_ellipsis == "none"
+            and _PENDING in layout.__dict__ and style["font_size"] >= 1e-6
+            and textbox.text.strip()):
+        key = (textbox.text, layout.text, layout.justification_spacing,
+               tuple([style[name] for name in LINE_STYLE_PROPERTIES]))
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+    if key is None:
+        _activate(layout)
+        return _draw_original(stream, textbox, text_overflow, block_ellipsis, matrix)
+    store = drawings(font_config)
+    entry = store.get(key)
+    if entry is not None and _replay(stream, entry, matrix):
+        return []
+    _activate(layout)
+    recorder = _Recorder(stream)
+    emojis = _draw_original(recorder, textbox, text_overflow, block_ellipsis, matrix)
+    if entry is None and not emojis and not recorder.unknown:
+        runs = _glyph_entries(stream, textbox, _widths(font_config), _pairs(font_config))
+        if runs is not None:
+            if len(store) >= MAX_LINES:
+                store.clear()
+                _pairs(font_config).clear()
+            store[key] = (tuple(c for c in recorder.calls if c[0] != "add_font"), runs)
+    return emojis
+
+
+def deflate(data: bytes, level: int) -> bytes:
+    """``zlib.compressobj(level=level)``'s whole output for ``data``, remembered."""
+    global _deflated_size
+    key = (level, data)
+    hit = _deflated.get(key) if _active else None
+    if hit is not None:
+        _deflated.move_to_end(key)
+        return hit
+    compressor = zlib.compressobj(level=level)
+    out = compressor.compress(data) + compressor.flush()
+    if _active and len(data) + len(out) <= MAX_DEFLATED_BYTES // 8:
+        _deflated[key] = out
+        _deflated_size += len(data) + len(out)
+        while _deflated_size > MAX_DEFLATED_BYTES:
+            (_, old), old_out = _deflated.popitem(last=False)
+            _deflated_size -= len(old) + len(old_out)
+    return out
+
+
+class _Deflater:
+    """A ``compressobj`` that compresses everything at ``flush`` through the cache (the
+    output of ``compress`` + ``flush`` is the same bytes as zlib's)."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.parts: list[bytes] = []
+
+    def compress(self, data: bytes) -> bytes:
+        self.parts.append(bytes(data))
+        return b""
+
+    def flush(self, mode: int = zlib.Z_FINISH) -> bytes:
+        if mode != zlib.Z_FINISH:
+            raise ValueError("only a finishing flush is supported")
+        data = b"".join(self.parts)
+        self.parts = []
+        return deflate(data, self.level)
+
+
+class _Zlib:
+    """zlib for pydyf: ``compressobj(level)`` remembers; everything else is zlib's."""
+
+    def compressobj(self, level: int = -1, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            return zlib.compressobj(level, *args, **kwargs)
+        return _Deflater(level)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+
+def install_deflate() -> bool:
+    """Install the compression cache in pydyf once per process; whether it is on."""
+    global _deflate_installed
+    if _deflate_installed is None:
+        import pydyf
+
+        _deflate_installed = (getattr(pydyf, "__version__", None) == CACHE_PYDYF
+                              and getattr(pydyf, "zlib", None) is zlib)
+        if _deflate_installed:
+            pydyf.zlib = _Zlib()
+    return _deflate_installed
+
+
+def import_weasyprint() -> None:
+    """Import WeasyPrint, finding its C libraries in the dynamic loader's cache first.
+
+    WeasyPrint tries several names per library (Windows and macOS ones too); for each
+    name that is not a file, cffi asks ``ctypes.util.find_library``, which on Linux runs
+    ``ldconfig -p`` and then, for a name ldconfig does not know, gcc and ld: about 20
+    ms per miss, 0.3 s per process start. While WeasyPrint is imported here a name
+    ldconfig does not know is taken as not found, unless ldconfig cannot be asked or
+    LD_LIBRARY_PATH or LIBRARY_PATH is set (gcc and ld may look elsewhere then): the
+    library loaded is the one the loader's cache names, as before."""
+    import sys
+
+    if "weasyprint" in sys.modules:
+        return
+    import ctypes.util
+    import os
+
+    original = ctypes.util.find_library
+    ldconfig = getattr(ctypes.util, "_findSoname_ldconfig", None)
+    if (ldconfig is None or os.environ.get("LD_LIBRARY_PATH")
+            or os.environ.get("LIBRARY_PATH") or sys.platform != "linux"):
+        import weasyprint  # noqa: F401
+        return
+    try:
+        works = ldconfig("c") is not None
+    except Exception:
+        works = False
+    if not works:
+        import weasyprint  # noqa: F401
+        return
+
+    def find_library(name: str) -> str | None:
+        found: str | None = ldconfig(name)
+        return found
+
+    ctypes.util.find_library = find_library
+    try:
+        import weasyprint  # noqa: F401
+    finally:
+        ctypes.util.find_library = original
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Plain WeasyPrint and pydyf inside the block: nothing remembered or taken from
+    the caches (tests compare the bytes)."""
+    global _active
+    _active = False
+    try:
+        yield
+    finally:
+        _active = True
+
+
+def install() -> bool:
+    """Install the remembered line splitting once per process; whether it is on (False
+    on a WeasyPrint version it was not checked for: nothing is patched)."""
+    global _installed, _original, _draw_original, _reactivate_original
+    global _deactivate_original, _text_box
+    if _installed is None:
+        import weasyprint
+        import weasyprint.draw.text as draw_text
+        import weasyprint.layout.inline as inline
+        import weasyprint.layout.preferred as preferred
+        import weasyprint.text.line_break as line_break
+        from weasyprint.formatting_structure.boxes import TextBox
+        from weasyprint.text.fonts import FontConfiguration
+
+        original = getattr(line_break, "split_first_line", None)
+        _installed = (
+            weasyprint.__version__ == CACHE_WEASYPRINT
+            and callable(getattr(draw_text, "draw_first_line", None))
+            and callable(getattr(line_break.Layout, "reactivate", None))
+            and callable(getattr(line_break.Layout, "deactivate", None))
+            and callable(original)
+            and getattr(inline, "split_first_line", None) is original
+            and getattr(preferred, "split_first_line", None) is original
+            and callable(getattr(FontConfiguration, "add_font_face", None))
+        )
+        if _installed:
+            _original = original
+            _text_box = TextBox
+            _draw_original = draw_text.draw_first_line
+            _reactivate_original = line_break.Layout.reactivate
+            _deactivate_original = line_break.Layout.deactivate
+            draw_text.draw_first_line = draw_first_line
+            line_break.Layout.reactivate = _reactivate
+            line_break.Layout.deactivate = _deactivate
+            inline.split_first_line = split_first_line
+            preferred.split_first_line = split_first_line
+            add_font_face = FontConfiguration.add_font_face
+
+            def add_font_face_and_forget(self: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return add_font_face(self, *args, **kwargs)
+                finally:
+                    _forget(self)  # a new font may change how any line is set
+
+            FontConfiguration.add_font_face = add_font_face_and_forget
+    return _installed

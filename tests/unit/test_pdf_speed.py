@@ -1,0 +1,210 @@
+"""The PDF writer's per-process caches of WeasyPrint work (writers/weasy_cache.py): the
+bytes are the same with and without them, and their keys hold what the result
+depends on."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from letterforge.config import Inputs, Options
+from letterforge.document import Document
+from letterforge.pipeline import Renderer, prepare
+from letterforge.writers import WRITERS, weasy_cache
+
+MULTILINGUAL = ROOT / "examples" / "multilingual"
+
+
+def _letters(folder: Path, count: int) -> tuple[list[Document], Renderer]:
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        plan = prepare(Inputs(), Options(2013), check_letters=False)
+    finally:
+        os.chdir(old)
+    renderer = plan.renderer()
+    return [renderer.document(c) for c in list(plan.candidates)[:count]], renderer
+
+
+@pytest.fixture(scope="module")
+def letters() -> list[tuple[Document, Renderer]]:
+    """Letters of the sample (English) and of the multilingual example (Spanish, French,
+    Arabic, Chinese, Russian), with the assets each is rendered with."""
+    sample, r1 = _letters(ROOT, 3)
+    other, r2 = _letters(MULTILINGUAL, 9)
+    return [(d, r1) for d in sample] + [(d, r2) for d in other]
+
+
+def _render(doc: Document, renderer: Renderer) -> bytes:
+    return WRITERS["pdf"].render(doc, renderer.job.assets, {})
+
+
+def _font_config(renderer: Renderer) -> Any:
+    from letterforge.writers import pdf
+
+    return pdf._resources(renderer.job.assets)[0]
+
+
+def test_cache_is_checked_for_the_pinned_weasyprint() -> None:
+    import weasyprint
+
+    pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
+    pinned = re.search(r"^weasyprint==(\S+)$", pins, re.M | re.I)
+    assert pinned and pinned.group(1) == weasy_cache.CACHE_WEASYPRINT
+    assert weasy_cache.install() is (weasyprint.__version__ == weasy_cache.CACHE_WEASYPRINT)
+
+
+def test_pdf_is_the_same_bytes_with_and_without_the_cache(
+        letters: list[tuple[Document, Renderer]]) -> None:
+    """Every letter, rendered after the others filled the cache, is byte for byte the
+    PDF plain WeasyPrint makes; and the cache was used (lines remembered and found)."""
+    if not weasy_cache.install():
+        pytest.skip("another WeasyPrint version: nothing is cached")
+    with weasy_cache.disabled():
+        plain = [_render(d, r) for d, r in letters]
+    first = [_render(d, r) for d, r in letters]  # fills the cache
+    again = [_render(d, r) for d, r in reversed(letters)][::-1]  # mostly from it
+    for (doc, _), a, b, c in zip(letters, plain, first, again, strict=True):
+        assert a == b == c, doc.meta
+    languages = {str(d.meta.get("lang")) for d, _ in letters}
+    assert {"es", "fr", "ar", "zh", "ru"} <= languages, languages
+    font_config = _font_config(letters[0][1])  # of the last one rendered
+    assert weasy_cache.lines(font_config)
+    assert weasy_cache.drawings(font_config)
+    assert weasy_cache._deflated  # compressed streams remembered
+
+
+def test_remembered_compression_is_zlibs() -> None:
+    """pydyf's compressobj, remembered: the same bytes as zlib's, taken from the cache
+    the second time."""
+    import zlib
+
+    import pydyf
+
+    if not weasy_cache.install_deflate():
+        pytest.skip("another pydyf version: nothing is cached")
+    data = b"BT /F1 11 Tf (the same page of every letter) Tj ET\n" * 500
+    expected = zlib.compress(data, 9)
+    for _ in range(2):
+        compressor = pydyf.zlib.compressobj(level=9)
+        assert compressor.compress(data) + compressor.flush() == expected
+    assert weasy_cache._deflated[(9, data)] == expected
+    stream = pydyf.Stream([data], compress=True)
+    assert zlib.decompress(stream.data.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0]
+                           ) == data
+
+
+def test_pdf_ua_passes_with_remembered_lines(
+        letters: list[tuple[Document, Renderer]]) -> None:
+    """A letter drawn mostly from remembered lines (the others drawn first) is still
+    valid PDF/UA-1 for an independent validator."""
+    import page
+
+    for doc, renderer in letters[:2] + letters[-2:]:
+        data = _render(doc, renderer)
+        report = page.validate_pdf_bytes(data, profile="ua1")
+        assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
+
+
+def test_line_key_changes_with_the_style(letters: list[tuple[Document, Renderer]]) -> None:
+    """The same text at the same width in another style is another line: a change of any
+    style value the split reads gives another key and another result."""
+    if not weasy_cache.install():
+        pytest.skip("another WeasyPrint version: nothing is cached")
+    from weasyprint.css.properties import INITIAL_VALUES
+
+    _, renderer = letters[0]
+    font_config = _font_config(renderer)
+
+    class Style(dict[str, Any]):
+        pass
+
+    def style(**changes: Any) -> Style:
+        s = Style(INITIAL_VALUES)
+        s.update({"font_family": ("Liberation Serif",), "font_size": 14.0, "lang": "en",
+                  **changes})
+        s.font_config = font_config  # type: ignore[attr-defined]
+        return s
+
+    text = "The same words on one line, at the same width, in another style"
+    base = weasy_cache.line_key(text, style(), 300.0, 0, True, False)
+    for name, value in [("font_size", 15.0), ("font_weight", 700), ("lang", "fr"),
+                        ("letter_spacing", 1.0), ("font_style", "italic")]:
+        assert weasy_cache.line_key(text, style(**{name: value}), 300.0, 0, True, False) != base
+    assert weasy_cache.line_key(text, style(), 200.0, 0, True, False) != base
+
+    weasy_cache.lines(font_config).clear()
+    plain = weasy_cache.split_first_line(text, style(), None, 300.0, 0)
+    bold = weasy_cache.split_first_line(text, style(font_weight=700), None, 300.0, 0)
+    assert len(weasy_cache.lines(font_config)) == 2
+    assert plain[3] != bold[3]  # widths differ
+    assert weasy_cache.split_first_line(text, style(), None, 300.0, 0)[1:] == plain[1:]
+    assert len(weasy_cache.lines(font_config)) == 2
+
+
+def test_key_holds_every_style_value_the_split_reads(
+        letters: list[tuple[Document, Renderer]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record every style value WeasyPrint's own split_first_line reads while it lays out
+    real letters (every language): each is in LINE_STYLE_PROPERTIES, so a remembered
+    line cannot come from a style that differs in something the split looks at."""
+    if not weasy_cache.install():
+        pytest.skip("another WeasyPrint version: nothing is cached")
+    seen: set[str] = set()
+    original = weasy_cache._original
+
+    class Recording(dict[str, Any]):
+        def __init__(self, style: Any) -> None:
+            super().__init__()
+            self.style = style
+            self.font_config = style.font_config
+            self.cache = style.cache
+
+        def __getitem__(self, name: str) -> Any:
+            seen.add(name)
+            return self.style[name]
+
+        def get(self, name: str, default: Any = None) -> Any:
+            seen.add(name)
+            return self.style.get(name, default)
+
+    def recording(text: str, style: Any, *args: Any) -> Any:
+        return original(text, Recording(style), *args)
+
+    monkeypatch.setattr(weasy_cache, "_original", recording)
+    for doc, renderer in letters[::2]:
+        weasy_cache.lines(_font_config(renderer)).clear()
+        _render(doc, renderer)
+    assert {"font_family", "font_size", "lang", "white_space"} <= seen
+    assert seen <= set(weasy_cache.LINE_STYLE_PROPERTIES), seen - set(
+        weasy_cache.LINE_STYLE_PROPERTIES)
+
+
+def test_weasyprint_is_imported_with_the_loaders_libraries() -> None:
+    """A fresh process imports WeasyPrint through import_weasyprint: the libraries load,
+    find_library is given back, and a library name the loader's cache does not know is
+    not searched for with gcc (the slow part) while WeasyPrint is imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import ctypes.util, time\n"
+        "original = ctypes.util.find_library\n"
+        "seen = []\n"
+        "ctypes.util._findLib_gcc = lambda name: seen.append(name)\n"
+        "from letterforge.writers import weasy_cache\n"
+        "weasy_cache.import_weasyprint()\n"
+        "from weasyprint.text.ffi import pango\n"
+        "assert pango.pango_version() > 0\n"
+        "assert ctypes.util.find_library is original\n"
+        "print(len(seen))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items()
+                               if k not in ("LD_LIBRARY_PATH", "LIBRARY_PATH")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
