@@ -182,3 +182,38 @@ def batch_2013(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 os.chdir(old)
             assert result.exit_code == 0, result.output
     return out / "2013"
+
+
+# ----- pages of a PDF, compared with LibreOffice's rendering of the DOCX ------------------
+
+PAGE_FOOTER = re.compile(r"^\s*\d+\s*/\s*\d+\s*$")
+
+
+def page_lines(pdf: Path) -> list[list[str]]:
+    """The lines of each page, footers and blank lines left out."""
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True,
+                         capture_output=True, text=True).stdout
+    return [[line for line in page.split("\n") if line.strip() and not PAGE_FOOTER.match(line)]
+            for page in out.split("\f")[:-1]]
+
+
+def page_starts(pdf: list[list[str]], docx: list[list[str]]) -> list[int]:
+    """For each page, how many of the PDF's lines away from the PDF page's first line
+    the DOCX page begins (0: the same line), found by the words before it."""
+    lines: list[tuple[int, int]] = []  # (page, words before the line)
+    words = 0
+    for number, page in enumerate(pdf):
+        for line in page:
+            lines.append((number, words))
+            words += len(line.split())
+    offsets = []
+    docx_words = 0
+    for number, (pdf_page, docx_page) in enumerate(zip(pdf, docx, strict=False)):
+        first = next(i for i, (p, _) in enumerate(lines) if p == number)
+        if pdf_page[:1] and docx_page[:1] and pdf_page[0][:40] == docx_page[0][:40]:
+            offsets.append(0)
+        else:
+            at = max(i for i, (_, before) in enumerate(lines) if before <= docx_words)
+            offsets.append(at - first)
+        docx_words += sum(len(line.split()) for line in docx_page)
+    return offsets

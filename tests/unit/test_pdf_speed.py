@@ -70,10 +70,11 @@ def test_pdf_is_the_same_bytes_with_and_without_the_cache(
         pytest.skip("another WeasyPrint version: nothing is cached")
     with weasy_cache.disabled():
         plain = [_render(d, r) for d, r in letters]
-    first = [_render(d, r) for d, r in letters]  # fills the cache
-    again = [_render(d, r) for d, r in reversed(letters)][::-1]  # mostly from it
-    for (doc, _), a, b, c in zip(letters, plain, first, again, strict=True):
-        assert a == b == c, doc.meta
+    # each letter after the first of its template is drawn mostly from what the ones
+    # before it left in the cache
+    cached = [_render(d, r) for d, r in letters]
+    for (doc, _), a, b in zip(letters, plain, cached, strict=True):
+        assert a == b, doc.meta
     languages = {str(d.meta.get("lang")) for d, _ in letters}
     assert {"es", "fr", "ar", "zh", "ru"} <= languages, languages
     font_config = _font_config(letters[0][1])  # of the last one rendered
