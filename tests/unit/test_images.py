@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import re
 import textwrap
+import threading
 import zipfile
 from pathlib import Path
 
@@ -290,3 +291,72 @@ def test_signature_image_goes_above_the_signers_name_in_every_writer(tmp_path: P
     assert '<w:pStyle w:val="SignatureImage"/>' in body
     with pytest.raises(RenderError, match=r"no paragraph is marked \{.signature\}"):
         _doc("Yours,\n\nA. Signer\n", meta)
+
+
+# ----- images that would exhaust the PDF writer ----------------------------------------
+
+
+def _svg(inner: str) -> bytes:
+    return (b'<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="20mm">'
+            + inner.encode() + b"</svg>")
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header claims ``width`` x ``height`` pixels (a decompression
+    bomb's shape: nothing is decoded to refuse it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+
+_USE_CHAIN = "<defs><rect id='a0' width='1' height='1'/>" + "".join(
+    f"<g id='a{i}'><use href='#a{i - 1}'/><use href='#a{i - 1}'/></g>"
+    for i in range(1, 40)) + "</defs><use href='#a39'/>"
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (_svg(_USE_CHAIN), "more than 20,000 shapes"),  # 2**39 rectangles in 40 lines
+    (_svg("<g id='a'><rect width='1' height='1'/><use href='#a'/></g>"), "20,000 shapes"),
+    (_svg("<path d='M1 1h1v1z'/>" * 20_001), "20,000 shapes"),
+    (_svg("<text>" + "lorem ipsum " * 2000 + "</text>"), "20,000 characters of text"),
+    (_svg("<path d='M1 1" + " l1 1" * 250_000 + "'/>"), "characters of path data"),
+    (_svg("<marker id='m'><rect width='1' height='1'/></marker>"
+          "<path marker-mid='url(#m)' d='M1 1" + " l1 1" * 30_000 + "'/>"), "20,000 shapes"),
+    (_svg("<image width='1' height='1' href='data:image/png;base64,"
+          + __import__("base64").b64encode(_png_claiming(12_000, 12_000)).decode() + "'/>"),
+     "12000 x 12000 pixels"),
+    (_svg("<image width='1' height='1' href='data:image/svg+xml;base64,PHN2Zy8+'/>"),
+     "holds another SVG"),
+])
+def test_an_svg_too_costly_to_draw_is_refused_quickly(data: bytes, says: str) -> None:
+    with pytest.raises(ImageProblem, match=re.escape(says)):
+        inspect("chart.svg", data)
+
+
+def test_a_decompression_bomb_is_refused_in_plain_words() -> None:
+    with pytest.raises(ImageProblem, match="far more than 40 million pixels"):
+        inspect("logo.png", _png_claiming(100_000, 100_000))
+
+
+def test_an_svg_of_a_few_hundred_shapes_and_uses_is_fine() -> None:
+    inner = "<defs><circle id='dot' r='1'/></defs>" + "<use href='#dot'/>" * 500
+    assert inspect("chart.svg", _svg(inner + "<text>A chart</text>")).kind == "svg"
+
+
+def test_an_image_that_is_a_pipe_is_refused_not_read(tmp_path: Path) -> None:
+    import os
+
+    root = _folder(tmp_path, "Hello.\n\n![A chart](chart.png)\n")
+    os.mkfifo(root / "chart.png")  # reading it would wait for a writer for ever
+    # (a writer that answers a reader, so that reading it fails this test, not hangs it)
+    threading.Thread(target=(root / "chart.png").write_bytes, args=(b"hello",),
+                     daemon=True).start()
+    ((line, message),) = _problems(root)
+    assert line == 6 and "not a file (a pipe or a device)" in message
