@@ -308,6 +308,10 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
         problem = None
         if node.type == "image":
             problem = image_problem(node, images, email)
+            if problem is None and _inside_footnote(node):
+                problem = (f"the image {image_src(node)!r} is in a footnote, which may "
+                           "hold text only (Word cannot show it there): put the image in "
+                           "the letter's text")
         elif node.type not in NODE_TYPES:
             what = NODE_NAMES.get(node.type, f"Markdown '{node.type}'")
             hint = NODE_HINTS.get(node.type, "remove it or write it as text")
@@ -360,6 +364,15 @@ def image_problem(node: SyntaxTreeNode, images: Collection[str] | None,
         return (f"the image {src!r} was not read from the templates folder: write its file "
                 "name as it is (not built with {{ }}), from the templates folder")
     return None
+
+
+def _inside_footnote(node: SyntaxTreeNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "footnote":
+            return True
+        parent = parent.parent
+    return False
 
 
 def _walk_depth(node: SyntaxTreeNode, depth: int = 0) -> Iterator[tuple[SyntaxTreeNode, int]]:

@@ -457,8 +457,9 @@ def read_assets(template: Template) -> tuple[Assets, list[Problem]]:
     return Assets(template.directory, name, css, reference, files, images), problems
 
 
-#: ``![alt](target`` in a template's Markdown: the file name of an image it shows.
-_MD_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>\n]*>|[^)\s]*)")
+#: ``![alt](target`` in a template's Markdown: the file name of an image it shows (the alt
+#: text may hold brackets, one level deep: ``![the [1] chart](chart.png)``).
+_MD_IMAGE = re.compile(r"!\[(?:[^\[\]\\]|\\.|\[(?:[^\[\]\\]|\\.)*\])*\]\(\s*(<[^>\n]*>|[^)\s]*)")
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 

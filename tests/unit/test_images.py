@@ -161,6 +161,20 @@ def test_an_image_in_the_body_needs_alt_text() -> None:
         check_tree(tree, "", None, CAND, images={"chart.png"})
 
 
+def test_an_image_in_a_footnote_is_refused() -> None:
+    """Word keeps a footnote's pictures apart from the body's: the DOCX's footnotes part
+    was not even well-formed XML with one."""
+    tree = parse_markdown("Text.[^1]\n\n[^1]: See ![Chart](chart.png).\n", "en")
+    with pytest.raises(RenderError, match="'chart.png' is in a footnote"):
+        check_tree(tree, "", None, CAND, images={"chart.png"})
+
+
+def test_an_images_alt_text_may_hold_brackets(tmp_path: Path) -> None:
+    root = _folder(tmp_path, "![The [1] chart, see [a](b)](chart.png)\n", chart__png=png())
+    assets, problems = read_assets(read_template(root / "letter.md"))
+    assert problems == [] and list(assets.images) == ["chart.png"]
+
+
 # ----- each writer's image rule ------------------------------------------------------
 
 
