@@ -320,6 +320,8 @@ def front_matter_images(front: Any) -> list[tuple[str, str, str]]:
     for section, key, alt in (("letterhead", "logo", "logo_alt"),
                               ("signer", "signature", "signature_alt")):
         value = front.get(section) if isinstance(front, Mapping) else None
-        if isinstance(value, Mapping) and value.get(key):
+        # a list or keys is refused by the letterhead check, not read as a file name
+        if isinstance(value, Mapping) and value.get(key) \
+                and isinstance(value.get(key), str | int | float):
             out.append((f"{section}.{key}", str(value.get(key)), f"{section}.{alt}"))
     return out

@@ -541,6 +541,16 @@ LETTERHEAD_KEYS = ("logo", "logo_alt", "name", "address", "contact")
 FOOTER_KEYS = ("text", "pages")
 
 
+_NOT_TEXT = ("write it as one line of text (in quotes if it is yes, no, true, false or a "
+             "date): a list or keys would print as Python's brackets in the letter")
+
+
+def _is_text(value: Any) -> bool:
+    """A front-matter value that prints as the text written: a string or a number (not
+    yes/no, which YAML reads as true/false, nor a date, a list or keys)."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[str],
                         line_of: Any = None) -> list[Problem]:
     """What is wrong with the front matter's ``letterhead``, ``footer`` and the signer's
@@ -563,10 +573,16 @@ def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[s
                 if key not in LETTERHEAD_KEYS:
                     problem("letterhead", str(key), f"unknown key {key!r}: the letterhead "
                             f"takes {', '.join(LETTERHEAD_KEYS)}")
-            address = head.get("address")
-            if address is not None and not isinstance(address, str | list):
-                problem("letterhead", "address", "write the address as lines: a list "
-                        "(- Rue de l'Exemple 1) or one line")
+            for key in ("address", "contact"):
+                value = head.get(key)
+                if value is not None and not (_is_text(value) or isinstance(value, list)
+                                              and all(_is_text(v) for v in value)):
+                    problem("letterhead", key, f"write the {key} as lines of text: a list "
+                            "(- Rue de l'Exemple 1) or one line (in quotes if it is yes, "
+                            "no, true, false or a date)")
+            for key in ("logo", "logo_alt", "name"):
+                if head.get(key) is not None and not _is_text(head[key]):
+                    problem("letterhead", key, _NOT_TEXT)
             if head.get("logo") and not str(head.get("logo_alt") or "").strip():
                 problem("letterhead", "logo", "the logo has no alt text: add 'logo_alt: "
                         "<what the logo shows>' (the PDF must stay accessible, PDF/UA-1)")
@@ -580,11 +596,17 @@ def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[s
                 if key not in FOOTER_KEYS:
                     problem("footer", str(key), f"unknown key {key!r}: the footer takes "
                             f"{', '.join(FOOTER_KEYS)}")
+            if footer.get("text") is not None and not _is_text(footer["text"]):
+                problem("footer", "text", _NOT_TEXT)
             pages = footer.get("pages")
             if pages is not None and ("{page}" not in str(pages) or "{pages}" not in str(pages)):
                 problem("footer", "pages", f"{pages!r} must hold {{page}} and {{pages}}, "
                         "e.g. 'page {page} of {pages}'")
     signer = front.get("signer")
+    for key in ("signature", "signature_alt"):
+        if isinstance(signer, dict) and signer.get(key) is not None \
+                and not _is_text(signer[key]):
+            problem("signer", key, _NOT_TEXT)
     if isinstance(signer, dict) and signer.get("signature") \
             and not str(signer.get("signature_alt") or "").strip():
         problem("signer", "signature", "the signature image has no alt text: add "

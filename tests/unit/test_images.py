@@ -152,6 +152,30 @@ def test_the_logo_needs_alt_text_and_the_docx_needs_an_svgs_png(tmp_path: Path) 
         == "letterhead.adress"
 
 
+@pytest.mark.parametrize(("front", "column"), [
+    ({"letterhead": {"name": ["Open", "Letters"]}}, "letterhead.name"),
+    ({"letterhead": {"address": ["Rue 1", ["a", "b"]]}}, "letterhead.address"),
+    ({"letterhead": {"address": {"street": "Rue 1"}}}, "letterhead.address"),
+    ({"letterhead": {"contact": {"email": "a@example.org"}}}, "letterhead.contact"),
+    ({"letterhead": {"name": False}}, "letterhead.name"),  # name: No
+    ({"letterhead": {"logo": ["logo.svg"], "logo_alt": "Logo"}}, "letterhead.logo"),
+    ({"footer": {"text": ["a", "b"]}}, "footer.text"),
+    ({"signer": {"signature_alt": {"a": "b"}}}, "signer.signature_alt"),
+])
+def test_letterhead_values_that_are_not_text_are_refused(front: dict[str, object],
+                                                         column: str) -> None:
+    """A list or keys printed as Python's own brackets, ('Rue', 'de'), in the letter."""
+    (problem,) = letterhead_problems(front, {}, "l.md", ())
+    assert problem.column == column
+    assert "one line" in problem.message or "lines of text" in problem.message
+
+
+def test_letterhead_text_lines_and_numbers_are_fine() -> None:
+    front = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", 1200],
+                            "contact": "a@example.org"}, "footer": {"text": 42}}
+    assert letterhead_problems(front, {}, "l.md", ()) == []
+
+
 def test_an_image_in_the_body_needs_alt_text() -> None:
     tree = parse_markdown("Hello.\n\n![](chart.png)\n", "en")
     with pytest.raises(RenderError, match="'chart.png' has no alt text"):
