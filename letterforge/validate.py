@@ -545,6 +545,20 @@ _NOT_TEXT = ("write it as one line of text (in quotes if it is yes, no, true, fa
              "date): a list or keys would print as Python's brackets in the letter")
 
 
+#: A letterhead or footer line this long cannot fit its margin (and WeasyPrint takes
+#: half a minute to lay out a margin box of 3,000 characters before that is found).
+MAX_FURNITURE_LINE = 200
+
+
+def _too_long(problem: Any, section: str, key: str | None, value: Any) -> None:
+    lines = value if isinstance(value, list) else [value]
+    longest = max((len(line) for v in lines if _is_text(v)
+                   for line in str(v).split("\n")), default=0)
+    if longest > MAX_FURNITURE_LINE:
+        problem(section, key, f"a line of {longest} characters is too long for the "
+                f"{section}: {MAX_FURNITURE_LINE} at most (break it into lines, or shorten it)")
+
+
 def _is_text(value: Any) -> bool:
     """A front-matter value that prints as the text written: a string or a number (not
     yes/no, which YAML reads as true/false, nor a date, a list or keys)."""
@@ -583,10 +597,14 @@ def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[s
             for key in ("logo", "logo_alt", "name"):
                 if head.get(key) is not None and not _is_text(head[key]):
                     problem("letterhead", key, _NOT_TEXT)
+            for key in ("name", "address", "contact"):
+                _too_long(problem, "letterhead", key, head.get(key))
             if head.get("logo") and not str(head.get("logo_alt") or "").strip():
                 problem("letterhead", "logo", "the logo has no alt text: add 'logo_alt: "
                         "<what the logo shows>' (the PDF must stay accessible, PDF/UA-1)")
     footer = front.get("footer")
+    if isinstance(footer, str):
+        _too_long(problem, "footer", None, footer)
     if footer is not None and not isinstance(footer, str):
         if not isinstance(footer, dict):
             problem("footer", None, "write the footer as one line (the organisation) or as "
@@ -598,6 +616,8 @@ def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[s
                             f"{', '.join(FOOTER_KEYS)}")
             if footer.get("text") is not None and not _is_text(footer["text"]):
                 problem("footer", "text", _NOT_TEXT)
+            for key in ("text", "pages"):
+                _too_long(problem, "footer", key, footer.get(key))
             pages = footer.get("pages")
             if pages is not None and ("{page}" not in str(pages) or "{pages}" not in str(pages)):
                 problem("footer", "pages", f"{pages!r} must hold {{page}} and {{pages}}, "

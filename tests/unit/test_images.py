@@ -170,6 +170,13 @@ def test_letterhead_values_that_are_not_text_are_refused(front: dict[str, object
     assert "one line" in problem.message or "lines of text" in problem.message
 
 
+def test_a_letterhead_or_footer_line_of_thousands_of_characters_is_refused() -> None:
+    problems = letterhead_problems({"letterhead": {"name": "N " * 1000},
+                                    "footer": "F" * 201}, {}, "l.md", ())
+    assert [p.column for p in problems] == ["letterhead.name", "footer"]
+    assert all("too long" in p.message for p in problems)
+
+
 def test_letterhead_text_lines_and_numbers_are_fine() -> None:
     front = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", 1200],
                             "contact": "a@example.org"}, "footer": {"text": 42}}
@@ -398,3 +405,26 @@ def test_an_image_that_is_a_pipe_is_refused_not_read(tmp_path: Path) -> None:
                      daemon=True).start()
     ((line, message),) = _problems(root)
     assert line == 6 and "not a file (a pipe or a device)" in message
+
+
+# ----- the letterhead and the footer must fit their margins -----------------------------
+
+
+@pytest.mark.parametrize(("meta", "says"), [
+    ({"letterhead": {"name": "Open Letters",
+                     "address": [f"Line {i} of the address" for i in range(40)]}},
+     "the letterhead is"),
+    ({"footer": " ".join(f"Footer{i}" for i in range(100))}, "the running footer is"),
+])
+def test_a_letterhead_or_footer_taller_than_its_margin_is_refused(
+        tmp_path: Path, meta: dict[str, object], says: str) -> None:
+    """WeasyPrint draws an overflowing margin box past the page's edge (the logo and the
+    first lines of a long letterhead were lost) or over the footnotes."""
+    with pytest.raises(RenderError, match=says + r" \d+ pt tall, but the page's"):
+        WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path))
+
+
+def test_a_letterhead_and_footer_that_fit_render(tmp_path: Path) -> None:
+    meta = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", "1200 Genève"]},
+            "footer": "Open Letters"}
+    assert WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path)).startswith(b"%PDF")
