@@ -12,7 +12,9 @@ starts no tag, as in "a < b", stays text, and values from the data are escaped),
 (``$x$``, ``$$...$$``) and definition lists. Markup that CommonMark would print as its
 characters is refused as well (:func:`_literal_markup`): a footnote reference without a
 definition, a definition no reference uses (markdown-it drops it silently), a line of
-``|`` cells that is not a table (its delimiter row is missing or wrong).
+``|`` cells that is not a table (its delimiter row is missing or wrong), a table row with
+more cells than its header (GFM drops the extra cells silently), a table row or heading
+that a value's line break splits in two (:func:`_row_problem`).
 
 :data:`NODE_TYPES` is the one set of node types letterforge renders; every writer has a
 rule for each of them (a test holds them to it). A merged letter with any other node
@@ -141,9 +143,23 @@ def _literal_markup(state: Any) -> None:
     line: int | None = None
     refs = state.env.get("footnotes", {}).get("refs", {})
     in_definition = 0
+    columns = 0
+    source = state.src.split("\n")
     for i, token in enumerate(state.tokens):
         if token.map:
             line = token.map[0]
+        if token.type == "table_open":
+            columns = 0
+            for t in state.tokens[i:]:
+                if t.type == "thead_close":
+                    break
+                columns += t.type == "th_open"
+        if token.map and (token.type == "tr_open" or token.type == "heading_open"
+                          and token.markup.startswith("#")):
+            text = source[token.map[0]] if token.map[0] < len(source) else ""
+            problem = _row_problem(text, columns if token.type == "tr_open" else 0)
+            if problem:
+                found.append((token.map[0], problem))
         if token.type == "footnote_reference_open":
             in_definition += 1
             label = token.meta.get("label", "")
@@ -174,6 +190,34 @@ def _literal_markup(state: Any) -> None:
                               "table needs a header row, then a delimiter row such as "
                               "| --- | :---: | ---: | with as many cells; write \\| for "
                               "a | that is text"))
+
+
+def _row_problem(text: str, columns: int) -> str | None:
+    """What is wrong with a table row's (``columns``: the header's cells) or a heading's
+    line: cells past the header's, which the table drops silently; a value with a line
+    break (merged as a backslash at the end of the line), which breaks the row or the
+    heading in two and prints the backslash."""
+    from markdown_it.rules_block.table import escapedSplit
+
+    stripped = text.rstrip()
+    if (len(stripped) - len(stripped.rstrip("\\"))) % 2:  # an odd number: not "\\\\"
+        what = "table row" if columns else "heading"
+        return (f"a line break in this {what} would split it in two and print a "
+                "backslash: a value from the data holds a line break (correct it in the "
+                f"data), or write the {what} on one line")
+    if columns:
+        cells = escapedSplit(re.sub(r"^[ \t]*(?:>[ \t]?)*", "", text).strip())
+        if cells and cells[0] == "":
+            cells.pop(0)
+        if cells and cells[-1] == "":
+            cells.pop()
+        if len(cells) > columns:
+            dropped = " | ".join(c.strip() for c in cells[columns:])[:60]
+            return (f"this table row has {len(cells)} cells but its header has {columns}: "
+                    f"the cells past the first {columns} ({dropped!r}) would be dropped; add "
+                    "header cells, remove the extra cells, or write \\| for a | that is "
+                    "text")
+    return None
 
 
 @lru_cache(maxsize=16)

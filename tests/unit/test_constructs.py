@@ -276,17 +276,32 @@ def _parse(tmp_path: Path, body: str, note: str = "") -> Document:
     ("Text.[^1]\n\n[^1]: A note.\n\n    - a list in it", "a footnote may hold paragraphs",
      4),
     ("| A | B |\n| 1 | 2 |", "looks like a table row", 0),
+    ("| A | B |\n|---|---|\n| 1 | 2 | three |", "this table row has 3 cells but its "
+     "header has 2: the cells past the first 2 ('three') would be dropped", 2),
+    ("A | B\n--|--\n1 | 2 | 3", "has 3 cells but its header has 2", 2),
+    ("> | A | B |\n> |---|---|\n> | 1 | 2 | 3 |", "has 3 cells", 2),
+    ("| A | B |\n|---|---|\n| 1 {{ candidate.note }} | 2 |", "a line break in this "
+     "table row would split it in two", 2),
+    ("## About {{ candidate.note }}", "a line break in this heading", 0),
     ("Text first.\n| A | B |", "looks like a table row", 1),
 ])
 def test_unsupported_markup_is_refused_with_its_template_line(
         tmp_path: Path, markdown: str, says: str, at: int) -> None:
     body = "Dear {{ candidate.name }},\n\n" + markdown + "\n"
     with pytest.raises(RenderError) as info:
-        _parse(tmp_path, body)
+        _parse(tmp_path, body, note="two\nlines")
     problem = info.value.problem
     assert says in problem.message, problem.message
     assert problem.path.endswith("templates/letter.md")
     assert problem.line == 7 + at  # 4 lines of front matter, "Dear", a blank line
+
+
+def test_table_rows_with_fewer_cells_escaped_pipes_and_backslashes_are_fine(
+        tmp_path: Path) -> None:
+    doc = _parse(tmp_path, "| A | B | C |\n|---|---|---|\n| a \\| b | {{ candidate.note }} |\n"
+                           "| c |\n\n## On {{ candidate.note }}\n", note="x\\")
+    text = render_text(doc.tree)
+    assert "a | b" in text and "x\\" in text and "On x\\" in text
 
 
 def test_a_less_than_sign_and_dollars_in_prose_are_text(tmp_path: Path) -> None:
