@@ -126,7 +126,7 @@ def _dashes(state: Any) -> None:
 
 #: A footnote reference typed in the template's own text (values from the data are
 #: escaped: their brackets reach the check below as separate tokens).
-_FOOTNOTE_LIKE = re.compile(r"\[\^[^\]\s]+\]")
+_FOOTNOTE_LIKE = re.compile(r"\[\^[^\]\n]+\]")
 #: A line that starts and ends with an unescaped ``|``: a table row.
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*(?<!\\)\|[ \t]*$")
 
@@ -143,6 +143,8 @@ def _literal_markup(state: Any) -> None:
     line: int | None = None
     refs = state.env.get("footnotes", {}).get("refs", {})
     in_definition = 0
+    defined: set[str] = set()
+    used: set[str] = set()
     columns = 0
     source = state.src.split("\n")
     for i, token in enumerate(state.tokens):
@@ -163,6 +165,18 @@ def _literal_markup(state: Any) -> None:
         if token.type == "footnote_reference_open":
             in_definition += 1
             label = token.meta.get("label", "")
+            at = next((t.map[0] for t in state.tokens[i:] if t.map), line)
+            if label in defined:
+                found.append((at, f"the footnote [^{label}] is defined twice, and one "
+                                  "definition would be dropped: give each note a label of "
+                                  "its own, or remove one"))
+            defined.add(label)
+            body = state.tokens[i + 1:next((j for j in range(i, len(state.tokens)) if
+                                            state.tokens[j].type == "footnote_reference_close"),
+                                           len(state.tokens))]
+            if not any(t.type == "inline" and t.content.strip() for t in body):
+                found.append((at, f"the footnote [^{label}] is empty: write its text after "
+                                  f"'[^{label}]: '"))
             if refs.get(":" + label, -1) == -1:
                 at = next((t.map[0] for t in state.tokens[i:] if t.map), line)
                 found.append((at, f"the footnote [^{label}] is defined here but never "
@@ -179,10 +193,17 @@ def _literal_markup(state: Any) -> None:
             if child.type != "text":
                 continue
             ref = _FOOTNOTE_LIKE.search(child.content)
-            if ref:
+            if ref and re.search(r"\s", ref.group()):
+                dashed = re.sub(r"\s+", "-", ref.group())
+                found.append((line, f"the footnote label {ref.group()} has a space, which "
+                                    f"a footnote label may not have: write it without, e.g. "
+                                    f"{dashed}"))
+            elif ref:
                 found.append((line, f"the footnote {ref.group()} has no definition: add a "
                                     f"line '{ref.group()}: the note's text' below the "
                                     f"paragraph, or write \\[ to print the brackets"))
+        used.update(str(c.attrs.get("href") or c.attrs.get("src") or "")
+                    for c in token.children or () if c.type in ("link_open", "image"))
         rows = [n for n, row in enumerate(token.content.split("\n")) if _TABLE_ROW.match(row)]
         if rows:
             at = token.map[0] + rows[0] if token.map else line
@@ -190,6 +211,17 @@ def _literal_markup(state: Any) -> None:
                               "table needs a header row, then a delimiter row such as "
                               "| --- | :---: | ---: | with as many cells; write \\| for "
                               "a | that is text"))
+    for label, ref in state.env.get("references", {}).items():
+        at = (ref.get("map") or [None])[0]
+        raw = source[at].strip().split("]:")[0] + "]" if at is not None else f"[{label}]"
+        if label.startswith("^"):
+            dashed = re.sub(r"\s+", "-", raw)
+            found.append((at, f"the footnote label {raw} has a space, which a footnote label "
+                              f"may not have: write it without, e.g. {dashed}"))
+        elif ref.get("href") not in used:
+            found.append((at, f"this line is a link definition ({raw}: ...) that no text "
+                              "uses: it would not print; write \\[ at its start to print it, "
+                              f"or link to it with [text]{raw}"))
 
 
 def _row_problem(text: str, columns: int) -> str | None:

@@ -419,6 +419,31 @@ def furniture_overflow(document: Any) -> tuple[str, str] | None:
     return None
 
 
+def footnote_overflow(document: Any) -> tuple[str, str] | None:
+    """(None, message) when a page's footnotes are taller than the page: WeasyPrint draws
+    them upwards from the page's foot, past its top, and the first lines are lost (a
+    note of 3,000 words printed half its words). None when every page's notes fit."""
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+
+    for number, page in enumerate(document.pages, 1):
+        page_box = page._page_box
+        for area in page_box.children:
+            if isinstance(area, FootnoteAreaBox) and area.children \
+                    and area.position_y < page_box.content_box_y() - 0.5:
+                words = " ".join(" ".join(_box_text(area).split()).split(" ")[:8])
+                return "", (f"the footnotes of page {number} are taller than the page and "
+                            f"would be cut (the note beginning {words!r}): shorten the "
+                            "note, or split it into several")
+    return None
+
+
+def _box_text(box: Any) -> str:
+    text = getattr(box, "text", None)
+    if isinstance(text, str):
+        return text
+    return " ".join(_box_text(child) for child in getattr(box, "children", ()))
+
+
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
@@ -444,10 +469,11 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = N
             "pdf_identifier": identifier.encode(),
         }
         document = html.render(font_config=font_config, **options)
-        overflow = furniture_overflow(document)
+        overflow = furniture_overflow(document) or footnote_overflow(document)
         if overflow is not None:
             shown = display_path(assets.template_dir / assets.stylesheet_name)
-            raise RenderError(Problem(shown, None, overflow[0], overflow[1]))
+            raise RenderError(Problem(shown, None, overflow[0] or None,
+                                      f"{overflow[1]} (letter to {doc.candidate.label})"))
         pdf = document.write_pdf(**options)
     except FatalURLFetchingError as exc:
         shown = display_path(assets.template_dir / assets.stylesheet_name)

@@ -283,6 +283,12 @@ def _parse(tmp_path: Path, body: str, note: str = "") -> Document:
     ("| A | B |\n|---|---|\n| 1 {{ candidate.note }} | 2 |", "a line break in this "
      "table row would split it in two", 2),
     ("## About {{ candidate.note }}", "a line break in this heading", 0),
+    ("Dup.[^d]\n\n[^d]: First.\n\n[^d]: Second.", "[^d] is defined twice", 4),
+    ("Empty.[^e]\n\n[^e]:", "the footnote [^e] is empty", 2),
+    ("Spaced.[^a b]\n\n[^a b]: Note.", "[^a b] has a space", 2),  # a link definition
+    ("Spaced.[^a b]\n\n[^a b]: Two words.", "[^a b] has a space", 0),
+    ("See the resolution.\n\n[1]: A/RES/60/251", "a link definition ([1]: ...) that no "
+     "text uses: it would not print", 2),
     ("Text first.\n| A | B |", "looks like a table row", 1),
 ])
 def test_unsupported_markup_is_refused_with_its_template_line(
@@ -294,6 +300,11 @@ def test_unsupported_markup_is_refused_with_its_template_line(
     assert says in problem.message, problem.message
     assert problem.path.endswith("templates/letter.md")
     assert problem.line == 7 + at  # 4 lines of front matter, "Dear", a blank line
+
+
+def test_a_link_definition_that_is_used_is_fine(tmp_path: Path) -> None:
+    doc = _parse(tmp_path, "See [the resolution][1].\n\n[1]: https://undocs.org/A/RES/60/251\n")
+    assert "the resolution" in render_text(doc.tree)
 
 
 def test_table_rows_with_fewer_cells_escaped_pipes_and_backslashes_are_fine(

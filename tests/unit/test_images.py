@@ -428,3 +428,10 @@ def test_a_letterhead_and_footer_that_fit_render(tmp_path: Path) -> None:
     meta = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", "1200 Genève"]},
             "footer": "Open Letters"}
     assert WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path)).startswith(b"%PDF")
+
+
+def test_a_footnote_taller_than_the_page_is_refused(tmp_path: Path) -> None:
+    """WeasyPrint drew a 3,000-word note up past the page's top: half its words lost."""
+    doc = _doc("Long.[^1]\n\n[^1]: " + "word " * 3000 + "\n")
+    with pytest.raises(RenderError, match=r"the footnotes of page \d+ are taller than the page"):
+        WRITERS["pdf"].render(doc, _assets(tmp_path))
