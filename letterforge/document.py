@@ -127,6 +127,8 @@ def _dashes(state: Any) -> None:
 #: A footnote reference typed in the template's own text (values from the data are
 #: escaped: their brackets reach the check below as separate tokens).
 _FOOTNOTE_LIKE = re.compile(r"\[\^[^\]\n]+\]")
+#: ``[text](target)`` left as text: markdown-it refuses the target (its validateLink).
+_LINK_LIKE = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)")
 #: A line that starts and ends with an unescaped ``|``: a table row.
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*(?<!\\)\|[ \t]*$")
 
@@ -192,6 +194,12 @@ def _literal_markup(state: Any) -> None:
                                     "the note's text in the footnote itself"))
             if child.type != "text":
                 continue
+            if _LINK_LIKE.search(child.content):
+                found.append((line, "this looks like a link but is not one, and would print "
+                                    "as typed: its target is not an address a letter may "
+                                    "link to (javascript:, file:, data: and vbscript: are "
+                                    "refused; write a space as %20); link to an https:// "
+                                    "address, or write \\[ to print the brackets"))
             ref = _FOOTNOTE_LIKE.search(child.content)
             if ref and re.search(r"\s", ref.group()):
                 dashed = re.sub(r"\s+", "-", ref.group())
@@ -399,6 +407,8 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
                         if c.type not in ("paragraph", "footnote_anchor"))
             problem = ("a footnote may hold paragraphs of text only (no list, quote, table "
                        "or code): write its content as sentences")
+        elif node.type == "text" and _unprintable(node.content):
+            problem = _unprintable(node.content)
         elif depth > MAX_NESTING:
             problem = (f"lists and quotes are nested {depth} levels deep here; a letter may "
                        f"nest them {MAX_NESTING} levels at most: flatten them")
@@ -439,6 +449,20 @@ def image_problem(node: SyntaxTreeNode, images: Collection[str] | None,
     if images is not None and src not in images:
         return (f"the image {src!r} was not read from the templates folder: write its file "
                 "name as it is (not built with {{ }}), from the templates folder")
+    return None
+
+
+def _unprintable(text: str) -> str | None:
+    """A direction control in the template's own text (typed, or as an entity such as
+    &#x202e;): it would not print in the order written. Values from the data are checked
+    for them when read."""
+    from .validate import BIDI_CONTROLS
+
+    for ch in text:
+        if ch in BIDI_CONTROLS:
+            return (f"the direction control U+{ord(ch):04X} (typed as a character or as "
+                    f"&#x{ord(ch):x};) shows the text around it in another order than it is "
+                    "written: remove it")
     return None
 
 

@@ -287,6 +287,10 @@ def _parse(tmp_path: Path, body: str, note: str = "") -> Document:
     ("Empty.[^e]\n\n[^e]:", "the footnote [^e] is empty", 2),
     ("Spaced.[^a b]\n\n[^a b]: Note.", "[^a b] has a space", 2),  # a link definition
     ("Spaced.[^a b]\n\n[^a b]: Two words.", "[^a b] has a space", 0),
+    ("Evil &#x202e;txet desrever", "the direction control U+202E", 0),
+    ("Evil \u2066txet", "the direction control U+2066", 0),
+    ("[click](javascript:alert(1))", "this looks like a link but is not one", 0),
+    ("[the file](file:///etc/passwd)", "this looks like a link but is not one", 0),
     ("See the resolution.\n\n[1]: A/RES/60/251", "a link definition ([1]: ...) that no "
      "text uses: it would not print", 2),
     ("Text first.\n| A | B |", "looks like a table row", 1),
