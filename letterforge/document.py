@@ -407,6 +407,11 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
                         if c.type not in ("paragraph", "footnote_anchor"))
             problem = ("a footnote may hold paragraphs of text only (no list, quote, table "
                        "or code): write its content as sentences")
+        elif node.type == "table" and _columns(node) > MAX_TABLE_COLUMNS:
+            problem = (f"this table has {_columns(node)} columns; a letter's table may have "
+                       f"{MAX_TABLE_COLUMNS} at most (narrower columns print their words "
+                       "over one another): split it into several tables, or swap its "
+                       "rows and columns")
         elif node.type == "text" and _unprintable(node.content):
             problem = _unprintable(node.content)
         elif depth > MAX_NESTING:
@@ -450,6 +455,15 @@ def image_problem(node: SyntaxTreeNode, images: Collection[str] | None,
         return (f"the image {src!r} was not read from the templates folder: write its file "
                 "name as it is (not built with {{ }}), from the templates folder")
     return None
+
+
+#: A table with more columns than this leaves each too narrow for a word on A4.
+MAX_TABLE_COLUMNS = 20
+
+
+def _columns(table: SyntaxTreeNode) -> int:
+    rows = [row for part in table.children for row in part.children]
+    return len(rows[0].children) if rows else 0
 
 
 def _unprintable(text: str) -> str | None:
