@@ -435,3 +435,15 @@ def test_a_footnote_taller_than_the_page_is_refused(tmp_path: Path) -> None:
     doc = _doc("Long.[^1]\n\n[^1]: " + "word " * 3000 + "\n")
     with pytest.raises(RenderError, match=r"the footnotes of page \d+ are taller than the page"):
         WRITERS["pdf"].render(doc, _assets(tmp_path))
+
+
+def test_docx_image_in_a_table_cell_fits_its_column(tmp_path: Path) -> None:
+    """The PDF shrinks it to the cell (max-width: 100%); the DOCX drew a chart in a
+    narrow column at the text's full width."""
+    doc = _doc("| Year | Chart | What the chart shows, in a good many words |\n|---|---|---|\n"
+               "| 2013 | ![A chart](chart.png) | The share of members rising each year |\n")
+    body = _parts(WRITERS["docx"].render(doc, _assets(tmp_path, chart__png=png(3000, 1000))))[
+        "word/document.xml"].decode()
+    grid = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"/>', body)]
+    (cx,) = [int(c) for c in re.findall(r'<wp:extent cx="(\d+)"', body)]
+    assert cx <= grid[1] * 635  # EMU per twip
