@@ -348,6 +348,24 @@ def css_references(css: str, css_path: Path, root: Path
 _SVG_HREF = re.compile(r"""(?:xlink:)?href\s*=\s*["']?\s*([^"'\s>]+)""", re.I)
 
 
+#: No size or number in a letter's stylesheet comes near this; 1e400pt is infinity, which
+#: stopped the PDF writer with a traceback.
+MAX_CSS_NUMBER = 100_000
+
+
+def _huge_numbers(css: str, shown: str) -> list[Problem]:
+    import math
+
+    for rule in _css_rules(css):
+        for t in _tokens([*getattr(rule, "prelude", ()), *(getattr(rule, "content", ()) or ())]):
+            if t.type in ("number", "dimension", "percentage") \
+                    and not (math.isfinite(t.value) and abs(t.value) <= MAX_CSS_NUMBER):
+                return [Problem(shown, t.source_line, None,
+                                f"{t.serialize()[:40]!r} is not a size a page can hold: write "
+                                "a size such as 11pt or 25mm")]
+    return []
+
+
 def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
     """Every resource the stylesheet names must be a file in the templates folder; an
     inline ``data:`` image may not name anything outside itself."""
@@ -360,6 +378,7 @@ def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
         refs = css_urls(css)
     except Exception as exc:  # tinycss2 is lenient; this is only a safety net
         return [Problem(shown, None, None, f"cannot be read as CSS: {exc}")]
+    problems.extend(_huge_numbers(css, shown))
     for ref, line in refs:
         ref = ref.strip()
         if not ref:
