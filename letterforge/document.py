@@ -12,7 +12,9 @@ starts no tag, as in "a < b", stays text, and values from the data are escaped),
 (``$x$``, ``$$...$$``) and definition lists. Markup that CommonMark would print as its
 characters is refused as well (:func:`_literal_markup`): a footnote reference without a
 definition, a definition no reference uses (markdown-it drops it silently), a line of
-``|`` cells that is not a table (its delimiter row is missing or wrong).
+``|`` cells that is not a table (its delimiter row is missing or wrong), a table row with
+more cells than its header (GFM drops the extra cells silently), a table row or heading
+that a value's line break splits in two (:func:`_row_problem`).
 
 :data:`NODE_TYPES` is the one set of node types letterforge renders; every writer has a
 rule for each of them (a test holds them to it). A merged letter with any other node
@@ -124,7 +126,9 @@ def _dashes(state: Any) -> None:
 
 #: A footnote reference typed in the template's own text (values from the data are
 #: escaped: their brackets reach the check below as separate tokens).
-_FOOTNOTE_LIKE = re.compile(r"\[\^[^\]\s]+\]")
+_FOOTNOTE_LIKE = re.compile(r"\[\^[^\]\n]+\]")
+#: ``[text](target)`` left as text: markdown-it refuses the target (its validateLink).
+_LINK_LIKE = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)")
 #: A line that starts and ends with an unescaped ``|``: a table row.
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*(?<!\\)\|[ \t]*$")
 
@@ -141,12 +145,40 @@ def _literal_markup(state: Any) -> None:
     line: int | None = None
     refs = state.env.get("footnotes", {}).get("refs", {})
     in_definition = 0
+    defined: set[str] = set()
+    used: set[str] = set()
+    columns = 0
+    source = state.src.split("\n")
     for i, token in enumerate(state.tokens):
         if token.map:
             line = token.map[0]
+        if token.type == "table_open":
+            columns = 0
+            for t in state.tokens[i:]:
+                if t.type == "thead_close":
+                    break
+                columns += t.type == "th_open"
+        if token.map and (token.type == "tr_open" or token.type == "heading_open"
+                          and token.markup.startswith("#")):
+            text = source[token.map[0]] if token.map[0] < len(source) else ""
+            problem = _row_problem(text, columns if token.type == "tr_open" else 0)
+            if problem:
+                found.append((token.map[0], problem))
         if token.type == "footnote_reference_open":
             in_definition += 1
             label = token.meta.get("label", "")
+            at = next((t.map[0] for t in state.tokens[i:] if t.map), line)
+            if label in defined:
+                found.append((at, f"the footnote [^{label}] is defined twice, and one "
+                                  "definition would be dropped: give each note a label of "
+                                  "its own, or remove one"))
+            defined.add(label)
+            body = state.tokens[i + 1:next((j for j in range(i, len(state.tokens)) if
+                                            state.tokens[j].type == "footnote_reference_close"),
+                                           len(state.tokens))]
+            if not any(t.type == "inline" and t.content.strip() for t in body):
+                found.append((at, f"the footnote [^{label}] is empty: write its text after "
+                                  f"'[^{label}]: '"))
             if refs.get(":" + label, -1) == -1:
                 at = next((t.map[0] for t in state.tokens[i:] if t.map), line)
                 found.append((at, f"the footnote [^{label}] is defined here but never "
@@ -162,11 +194,24 @@ def _literal_markup(state: Any) -> None:
                                     "the note's text in the footnote itself"))
             if child.type != "text":
                 continue
+            if _LINK_LIKE.search(child.content):
+                found.append((line, "this looks like a link but is not one, and would print "
+                                    "as typed: its target is not an address a letter may "
+                                    "link to (javascript:, file:, data: and vbscript: are "
+                                    "refused; write a space as %20); link to an https:// "
+                                    "address, or write \\[ to print the brackets"))
             ref = _FOOTNOTE_LIKE.search(child.content)
-            if ref:
+            if ref and re.search(r"\s", ref.group()):
+                dashed = re.sub(r"\s+", "-", ref.group())
+                found.append((line, f"the footnote label {ref.group()} has a space, which "
+                                    f"a footnote label may not have: write it without, e.g. "
+                                    f"{dashed}"))
+            elif ref:
                 found.append((line, f"the footnote {ref.group()} has no definition: add a "
                                     f"line '{ref.group()}: the note's text' below the "
                                     f"paragraph, or write \\[ to print the brackets"))
+        used.update(str(c.attrs.get("href") or c.attrs.get("src") or "")
+                    for c in token.children or () if c.type in ("link_open", "image"))
         rows = [n for n, row in enumerate(token.content.split("\n")) if _TABLE_ROW.match(row)]
         if rows:
             at = token.map[0] + rows[0] if token.map else line
@@ -174,6 +219,45 @@ def _literal_markup(state: Any) -> None:
                               "table needs a header row, then a delimiter row such as "
                               "| --- | :---: | ---: | with as many cells; write \\| for "
                               "a | that is text"))
+    for label, ref in state.env.get("references", {}).items():
+        at = (ref.get("map") or [None])[0]
+        raw = source[at].strip().split("]:")[0] + "]" if at is not None else f"[{label}]"
+        if label.startswith("^"):
+            dashed = re.sub(r"\s+", "-", raw)
+            found.append((at, f"the footnote label {raw} has a space, which a footnote label "
+                              f"may not have: write it without, e.g. {dashed}"))
+        elif ref.get("href") not in used:
+            found.append((at, f"this line is a link definition ({raw}: ...) that no text "
+                              "uses: it would not print; write \\[ at its start to print it, "
+                              f"or link to it with [text]{raw}"))
+
+
+def _row_problem(text: str, columns: int) -> str | None:
+    """What is wrong with a table row's (``columns``: the header's cells) or a heading's
+    line: cells past the header's, which the table drops silently; a value with a line
+    break (merged as a backslash at the end of the line), which breaks the row or the
+    heading in two and prints the backslash."""
+    from markdown_it.rules_block.table import escapedSplit
+
+    stripped = text.rstrip()
+    if (len(stripped) - len(stripped.rstrip("\\"))) % 2:  # an odd number: not "\\\\"
+        what = "table row" if columns else "heading"
+        return (f"a line break in this {what} would split it in two and print a "
+                "backslash: a value from the data holds a line break (correct it in the "
+                f"data), or write the {what} on one line")
+    if columns:
+        cells = escapedSplit(re.sub(r"^[ \t]*(?:>[ \t]?)*", "", text).strip())
+        if cells and cells[0] == "":
+            cells.pop(0)
+        if cells and cells[-1] == "":
+            cells.pop()
+        if len(cells) > columns:
+            dropped = " | ".join(c.strip() for c in cells[columns:])[:60]
+            return (f"this table row has {len(cells)} cells but its header has {columns}: "
+                    f"the cells past the first {columns} ({dropped!r}) would be dropped; add "
+                    "header cells, remove the extra cells, or write \\| for a | that is "
+                    "text")
+    return None
 
 
 @lru_cache(maxsize=16)
@@ -308,6 +392,10 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
         problem = None
         if node.type == "image":
             problem = image_problem(node, images, email)
+            if problem is None and _inside_footnote(node):
+                problem = (f"the image {image_src(node)!r} is in a footnote, which may "
+                           "hold text only (Word cannot show it there): put the image in "
+                           "the letter's text")
         elif node.type not in NODE_TYPES:
             what = NODE_NAMES.get(node.type, f"Markdown '{node.type}'")
             hint = NODE_HINTS.get(node.type, "remove it or write it as text")
@@ -319,6 +407,13 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
                         if c.type not in ("paragraph", "footnote_anchor"))
             problem = ("a footnote may hold paragraphs of text only (no list, quote, table "
                        "or code): write its content as sentences")
+        elif node.type == "table" and _columns(node) > MAX_TABLE_COLUMNS:
+            problem = (f"this table has {_columns(node)} columns; a letter's table may have "
+                       f"{MAX_TABLE_COLUMNS} at most (narrower columns print their words "
+                       "over one another): split it into several tables, or swap its "
+                       "rows and columns")
+        elif node.type == "text" and _unprintable(node.content):
+            problem = _unprintable(node.content)
         elif depth > MAX_NESTING:
             problem = (f"lists and quotes are nested {depth} levels deep here; a letter may "
                        f"nest them {MAX_NESTING} levels at most: flatten them")
@@ -360,6 +455,38 @@ def image_problem(node: SyntaxTreeNode, images: Collection[str] | None,
         return (f"the image {src!r} was not read from the templates folder: write its file "
                 "name as it is (not built with {{ }}), from the templates folder")
     return None
+
+
+#: A table with more columns than this leaves each too narrow for a word on A4.
+MAX_TABLE_COLUMNS = 20
+
+
+def _columns(table: SyntaxTreeNode) -> int:
+    rows = [row for part in table.children for row in part.children]
+    return len(rows[0].children) if rows else 0
+
+
+def _unprintable(text: str) -> str | None:
+    """A direction control in the template's own text (typed, or as an entity such as
+    &#x202e;): it would not print in the order written. Values from the data are checked
+    for them when read."""
+    from .validate import BIDI_CONTROLS
+
+    for ch in text:
+        if ch in BIDI_CONTROLS:
+            return (f"the direction control U+{ord(ch):04X} (typed as a character or as "
+                    f"&#x{ord(ch):x};) shows the text around it in another order than it is "
+                    "written: remove it")
+    return None
+
+
+def _inside_footnote(node: SyntaxTreeNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "footnote":
+            return True
+        parent = parent.parent
+    return False
 
 
 def _walk_depth(node: SyntaxTreeNode, depth: int = 0) -> Iterator[tuple[SyntaxTreeNode, int]]:

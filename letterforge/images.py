@@ -23,6 +23,13 @@ from typing import Any
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 #: And have this many pixels at most (a decompression bomb is refused before decoding).
 MAX_IMAGE_PIXELS = 40_000_000
+#: What an SVG may ask the PDF writer to draw, counting every copy a ``<use>`` or a
+#: ``url(#...)`` makes: shapes, characters of text, characters of path data. WeasyPrint
+#: takes about 0.3 ms a shape and grows with text quadratically: 240,000 shapes took
+#: a minute and a gigabyte, 5 MB of text did not finish; a logo or a chart is far below.
+MAX_SVG_ELEMENTS = 20_000
+MAX_SVG_TEXT = 20_000
+MAX_SVG_PATH_DATA = 1_000_000
 #: Resolution assumed when a PNG or JPEG does not say its own.
 DEFAULT_DPI = 96.0
 
@@ -107,10 +114,15 @@ def inspect(name: str, data: bytes) -> Image:
 
 
 def _raster_size(name: str, data: bytes, kind: str) -> tuple[float, float]:
+    import warnings
+
     from PIL import Image as PILImage
 
     try:
-        with PILImage.open(io.BytesIO(data), formats=["PNG" if kind == "png" else "JPEG"]) as im:
+        with warnings.catch_warnings():  # Pillow's own bomb warning: ours is below
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            im = PILImage.open(io.BytesIO(data), formats=["PNG" if kind == "png" else "JPEG"])
+        with im:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
                 raise ImageProblem(f"{name!r} has {w} x {h} pixels; an image may have "
@@ -119,6 +131,10 @@ def _raster_size(name: str, data: bytes, kind: str) -> tuple[float, float]:
             im.verify()  # the whole file, checksums included
     except ImageProblem:
         raise
+    except PILImage.DecompressionBombError:
+        raise ImageProblem(f"{name!r} has far more than {MAX_IMAGE_PIXELS // 1_000_000} "
+                           "million pixels, the most an image may have: save it smaller"
+                           ) from None
     except Exception as exc:  # Pillow raises many kinds for a broken file
         raise ImageProblem(f"{name!r} cannot be read as {KIND_NAMES[kind]} image ({exc}): "
                            "save it again from an image editor") from None
@@ -155,6 +171,8 @@ def _svg_size(name: str, data: bytes) -> tuple[float, float]:
             local = key.rsplit("}", 1)[-1]
             if (local == "href" or key == XLINK_HREF) and not _local_ref(value):
                 raise ImageProblem(_external(name, value))
+            if local == "href" or key == XLINK_HREF:
+                _check_data_url(name, value)
             if local == "style" or "url(" in value:
                 _check_css(name, value)
         if etree.QName(el).localname == "style" and el.text:
@@ -162,6 +180,7 @@ def _svg_size(name: str, data: bytes) -> tuple[float, float]:
         if etree.QName(el).localname in ("foreignObject", "script"):
             raise ImageProblem(f"{name!r} contains <{etree.QName(el).localname}>, which a "
                                "letter cannot show: save the SVG again without it")
+    _check_budget(name, root)
     width = _length(root.get("width"))
     height = _length(root.get("height"))
     box = _view_box(root.get("viewBox"))
@@ -180,6 +199,73 @@ def _svg_size(name: str, data: bytes) -> tuple[float, float]:
         raise ImageProblem(f"{name!r} has no usable size: give its <svg> element width and "
                            "height (e.g. width=\"40mm\" height=\"12mm\")")
     return width, height
+
+
+_NUMBER = re.compile(r"[-+]?(?:[0-9]*\.)?[0-9]+")
+_FRAGMENT_URL = re.compile(r"url\(\s*['\"]?#([^'\")\s]+)")
+
+
+def _check_budget(name: str, root: Any) -> None:
+    """Refuse an SVG that would make the PDF writer draw more than the MAX_SVG_ limits,
+    counting each copy ``<use href="#x">`` and ``url(#x)`` make (a chain of ``<use>``
+    doubling at each step is a billion shapes in 30 lines). It walks what WeasyPrint
+    would draw and stops at the limit, so it is quick whatever the file holds."""
+    ids = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    shapes = text = path = 0
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str):
+            continue
+        shapes += 1
+        text += len((el.text or "").strip()) + len((el.tail or "").strip())
+        path += len(el.get("d") or "") + len(el.get("points") or "")
+        if shapes > MAX_SVG_ELEMENTS or text > MAX_SVG_TEXT or path > MAX_SVG_PATH_DATA:
+            what = (f"{MAX_SVG_ELEMENTS:,} shapes" if shapes > MAX_SVG_ELEMENTS else
+                    f"{MAX_SVG_TEXT:,} characters of text" if text > MAX_SVG_TEXT else
+                    f"{MAX_SVG_PATH_DATA:,} characters of path data")
+            raise ImageProblem(f"{name!r} draws more than {what} (counting each copy "
+                               "<use> makes): a letter's image may not; simplify it, or "
+                               "export it as PNG")
+        stack.extend(el)
+        for key, value in el.attrib.items():
+            local = key.rsplit("}", 1)[-1]
+            targets = ([value.strip()[1:]] if (local == "href" or key == XLINK_HREF)
+                       and value.strip().startswith("#") else _FRAGMENT_URL.findall(value))
+            copies = 1
+            if "marker" in local or (local == "style" and "marker" in value):
+                # a marker is drawn at every vertex of the path
+                points = el.get("d") or el.get("points") or ""
+                copies = min(MAX_SVG_ELEMENTS + 1, max(1, len(_NUMBER.findall(points)) // 2))
+            stack.extend(ids[t] for t in targets if t in ids for _ in range(copies))
+
+
+def _check_data_url(name: str, value: str) -> None:
+    """An image embedded in an SVG as a ``data:`` URL is checked as one read from a file
+    (its size in pixels: a small file can hold a huge picture); an SVG in an SVG is
+    refused."""
+    import base64
+    import binascii
+    from urllib.parse import unquote_to_bytes
+
+    head, _, body = value.strip().partition(",")
+    mime = head[5:].split(";")[0].strip().lower()
+    if not head.lower().startswith("data:") or not mime.startswith("image/"):
+        return
+    if "svg" in mime:
+        raise ImageProblem(f"{name!r} holds another SVG as a data: URL: draw it in the "
+                           "image itself, or export the image as PNG")
+    try:
+        data = (base64.b64decode(body) if head.lower().endswith(";base64")
+                else unquote_to_bytes(body))
+    except (binascii.Error, ValueError):
+        raise ImageProblem(f"{name!r} holds an image that is not valid base64: export the "
+                           "SVG again") from None
+    kind = sniff(data)
+    if kind not in ("png", "jpeg"):
+        raise ImageProblem(f"{name!r} holds an embedded image that is not PNG or JPEG: "
+                           "export the SVG again with PNG or JPEG images")
+    _raster_size(f"{name} (an image inside it)", data, kind)
 
 
 def _local_ref(value: str) -> bool:
@@ -234,6 +320,8 @@ def front_matter_images(front: Any) -> list[tuple[str, str, str]]:
     for section, key, alt in (("letterhead", "logo", "logo_alt"),
                               ("signer", "signature", "signature_alt")):
         value = front.get(section) if isinstance(front, Mapping) else None
-        if isinstance(value, Mapping) and value.get(key):
+        # a list or keys is refused by the letterhead check, not read as a file name
+        if isinstance(value, Mapping) and value.get(key) \
+                and isinstance(value.get(key), str | int | float):
             out.append((f"{section}.{key}", str(value.get(key)), f"{section}.{alt}"))
     return out

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -456,8 +457,9 @@ def read_assets(template: Template) -> tuple[Assets, list[Problem]]:
     return Assets(template.directory, name, css, reference, files, images), problems
 
 
-#: ``![alt](target`` in a template's Markdown: the file name of an image it shows.
-_MD_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>\n]*>|[^)\s]*)")
+#: ``![alt](target`` in a template's Markdown: the file name of an image it shows (the alt
+#: text may hold brackets, one level deep: ``![the [1] chart](chart.png)``).
+_MD_IMAGE = re.compile(r"!\[(?:[^\[\]\\]|\\.|\[(?:[^\[\]\\]|\\.)*\])*\]\(\s*(<[^>\n]*>|[^)\s]*)")
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
@@ -557,7 +559,13 @@ def _read_image(root: Path, name: str, where: str, line: int | None, key: str | 
                              "file in the templates folder and name it from there "
                              "(e.g. logo.png)")
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # a pipe or a device: reading it would hang
+            return None, Problem(where, line, key, f"the image {name!r} is not a file (a "
+                                 "pipe or a device): put the image file itself there")
         if size > MAX_IMAGE_BYTES:
             return None, Problem(where, line, key, (
                 f"the image {name!r} is {size / 2**20:.1f} MB; an image may be "

@@ -348,6 +348,24 @@ def css_references(css: str, css_path: Path, root: Path
 _SVG_HREF = re.compile(r"""(?:xlink:)?href\s*=\s*["']?\s*([^"'\s>]+)""", re.I)
 
 
+#: No size or number in a letter's stylesheet comes near this; 1e400pt is infinity, which
+#: stopped the PDF writer with a traceback.
+MAX_CSS_NUMBER = 100_000
+
+
+def _huge_numbers(css: str, shown: str) -> list[Problem]:
+    import math
+
+    for rule in _css_rules(css):
+        for t in _tokens([*getattr(rule, "prelude", ()), *(getattr(rule, "content", ()) or ())]):
+            if t.type in ("number", "dimension", "percentage") \
+                    and not (math.isfinite(t.value) and abs(t.value) <= MAX_CSS_NUMBER):
+                return [Problem(shown, t.source_line, None,
+                                f"{t.serialize()[:40]!r} is not a size a page can hold: write "
+                                "a size such as 11pt or 25mm")]
+    return []
+
+
 def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
     """Every resource the stylesheet names must be a file in the templates folder; an
     inline ``data:`` image may not name anything outside itself."""
@@ -360,6 +378,7 @@ def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
         refs = css_urls(css)
     except Exception as exc:  # tinycss2 is lenient; this is only a safety net
         return [Problem(shown, None, None, f"cannot be read as CSS: {exc}")]
+    problems.extend(_huge_numbers(css, shown))
     for ref, line in refs:
         ref = ref.strip()
         if not ref:
@@ -541,6 +560,30 @@ LETTERHEAD_KEYS = ("logo", "logo_alt", "name", "address", "contact")
 FOOTER_KEYS = ("text", "pages")
 
 
+_NOT_TEXT = ("write it as one line of text (in quotes if it is yes, no, true, false or a "
+             "date): a list or keys would print as Python's brackets in the letter")
+
+
+#: A letterhead or footer line this long cannot fit its margin (and WeasyPrint takes
+#: half a minute to lay out a margin box of 3,000 characters before that is found).
+MAX_FURNITURE_LINE = 200
+
+
+def _too_long(problem: Any, section: str, key: str | None, value: Any) -> None:
+    lines = value if isinstance(value, list) else [value]
+    longest = max((len(line) for v in lines if _is_text(v)
+                   for line in str(v).split("\n")), default=0)
+    if longest > MAX_FURNITURE_LINE:
+        problem(section, key, f"a line of {longest} characters is too long for the "
+                f"{section}: {MAX_FURNITURE_LINE} at most (break it into lines, or shorten it)")
+
+
+def _is_text(value: Any) -> bool:
+    """A front-matter value that prints as the text written: a string or a number (not
+    yes/no, which YAML reads as true/false, nor a date, a list or keys)."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[str],
                         line_of: Any = None) -> list[Problem]:
     """What is wrong with the front matter's ``letterhead``, ``footer`` and the signer's
@@ -563,14 +606,24 @@ def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[s
                 if key not in LETTERHEAD_KEYS:
                     problem("letterhead", str(key), f"unknown key {key!r}: the letterhead "
                             f"takes {', '.join(LETTERHEAD_KEYS)}")
-            address = head.get("address")
-            if address is not None and not isinstance(address, str | list):
-                problem("letterhead", "address", "write the address as lines: a list "
-                        "(- Rue de l'Exemple 1) or one line")
+            for key in ("address", "contact"):
+                value = head.get(key)
+                if value is not None and not (_is_text(value) or isinstance(value, list)
+                                              and all(_is_text(v) for v in value)):
+                    problem("letterhead", key, f"write the {key} as lines of text: a list "
+                            "(- Rue de l'Exemple 1) or one line (in quotes if it is yes, "
+                            "no, true, false or a date)")
+            for key in ("logo", "logo_alt", "name"):
+                if head.get(key) is not None and not _is_text(head[key]):
+                    problem("letterhead", key, _NOT_TEXT)
+            for key in ("name", "address", "contact"):
+                _too_long(problem, "letterhead", key, head.get(key))
             if head.get("logo") and not str(head.get("logo_alt") or "").strip():
                 problem("letterhead", "logo", "the logo has no alt text: add 'logo_alt: "
                         "<what the logo shows>' (the PDF must stay accessible, PDF/UA-1)")
     footer = front.get("footer")
+    if isinstance(footer, str):
+        _too_long(problem, "footer", None, footer)
     if footer is not None and not isinstance(footer, str):
         if not isinstance(footer, dict):
             problem("footer", None, "write the footer as one line (the organisation) or as "
@@ -580,11 +633,19 @@ def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[s
                 if key not in FOOTER_KEYS:
                     problem("footer", str(key), f"unknown key {key!r}: the footer takes "
                             f"{', '.join(FOOTER_KEYS)}")
+            if footer.get("text") is not None and not _is_text(footer["text"]):
+                problem("footer", "text", _NOT_TEXT)
+            for key in ("text", "pages"):
+                _too_long(problem, "footer", key, footer.get(key))
             pages = footer.get("pages")
             if pages is not None and ("{page}" not in str(pages) or "{pages}" not in str(pages)):
                 problem("footer", "pages", f"{pages!r} must hold {{page}} and {{pages}}, "
                         "e.g. 'page {page} of {pages}'")
     signer = front.get("signer")
+    for key in ("signature", "signature_alt"):
+        if isinstance(signer, dict) and signer.get(key) is not None \
+                and not _is_text(signer[key]):
+            problem("signer", key, _NOT_TEXT)
     if isinstance(signer, dict) and signer.get("signature") \
             and not str(signer.get("signature_alt") or "").strip():
         problem("signer", "signature", "the signature image has no alt text: add "

@@ -1471,7 +1471,23 @@ def _image(node: SyntaxTreeNode, ctx: Ctx) -> None:
     max_height = SIGNATURE_MAX_HEIGHT if signature else None
     ctx.out.append("<w:r>" + (f"<w:rPr>{ctx.run_props}</w:rPr>" if ctx.run_props else "")
                    + drawing_xml(image, image_alt(node), ctx.images, ctx.pictures, "word",
-                                 ctx.base.text_width / 20, max_height) + "</w:r>")
+                                 _room_for_image(node, ctx) / 20, max_height) + "</w:r>")
+
+
+def _room_for_image(node: SyntaxTreeNode, ctx: Ctx) -> int:
+    """The width (twips) an image may take where it stands: the text width inside any
+    quotes, or its table cell's text width (as the PDF's ``max-width: 100%``: a chart in
+    a narrow column was drawn seven times the column's width)."""
+    total = ctx.base.text_width - 2 * QUOTE_INDENT * ctx.quote_depth
+    cell = node.parent
+    while cell is not None and cell.type not in ("td", "th"):
+        cell = cell.parent
+    if cell is None or cell.parent is None or cell.parent.parent is None \
+            or cell.parent.parent.parent is None:
+        return total
+    table = cell.parent.parent.parent
+    index = next(i for i, c in enumerate(cell.parent.children) if c is cell)
+    return max(_column_widths(table, total)[index] - 2 * TABLE_CELL_MARGIN[1], 20)
 
 
 RULES: dict[str, Rule] = {

@@ -173,7 +173,9 @@ def column_weights(table: SyntaxTreeNode) -> list[int]:
 def _table(node: SyntaxTreeNode) -> str:
     weights = column_weights(node)
     cols = "".join(f'<col style="width:{100 * w / sum(weights):.4f}%">' for w in weights)
-    return (f'<table style="table-layout:fixed">\n<colgroup>{cols}</colgroup>\n'
+    # a word wider than its column breaks (it would print over the next cell's words)
+    return (f'<table style="table-layout:fixed;overflow-wrap:anywhere">\n'
+            f'<colgroup>{cols}</colgroup>\n'
             f"{_children(node)}</table>\n")
 
 

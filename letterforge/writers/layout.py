@@ -113,7 +113,16 @@ class Layout:
 
 def _length(tokens: list[Any], font_size: float, parent: float | None = None,
             percent_of: float | None = None) -> float | None:
-    """A CSS length in points; em against ``font_size``; None if not a length."""
+    """A CSS length in points; em against ``font_size``; None if not a length (or not a
+    finite one: 1e400pt is infinity, which no DOCX length can hold)."""
+    import math
+
+    value = _any_length(tokens, font_size, parent, percent_of)
+    return value if value is None or math.isfinite(value) else None
+
+
+def _any_length(tokens: list[Any], font_size: float, parent: float | None = None,
+                percent_of: float | None = None) -> float | None:
     for t in tokens:
         if t.type == "whitespace":
             continue
@@ -378,7 +387,7 @@ def layout(css: str, lang: str = "") -> Layout:
             number = [t for t in value if t.type == "number"]
             if _ident(value) == "normal":
                 own["line-height"] = ("normal", 0.0)
-            elif number:
+            elif number and abs(float(number[0].value)) < 1000:
                 own["line-height"] = ("factor", float(number[0].value))
             else:
                 length = _length(value, size, percent_of=size)

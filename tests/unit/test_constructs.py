@@ -60,7 +60,8 @@ def _docx(text: str = LETTER) -> dict[str, str]:
 def test_html_table_has_header_cells_with_scope_and_alignment() -> None:
     page = render_page(_doc().tree, META)
     assert "</colgroup>\n<thead>\n<tr>" in page and "<tbody>" in page
-    assert '<table style="table-layout:fixed">' in page  # the widths the DOCX has too
+    # the widths the DOCX has too; a word wider than its column breaks
+    assert '<table style="table-layout:fixed;overflow-wrap:anywhere">' in page
     assert '<th scope="col" style="text-align:left">Year</th>' in page
     assert '<th scope="col" style="text-align:center">Vote</th>' in page
     assert '<td style="text-align:right"><strong>1,204</strong></td>' in page
@@ -276,17 +277,49 @@ def _parse(tmp_path: Path, body: str, note: str = "") -> Document:
     ("Text.[^1]\n\n[^1]: A note.\n\n    - a list in it", "a footnote may hold paragraphs",
      4),
     ("| A | B |\n| 1 | 2 |", "looks like a table row", 0),
+    ("| A | B |\n|---|---|\n| 1 | 2 | three |", "this table row has 3 cells but its "
+     "header has 2: the cells past the first 2 ('three') would be dropped", 2),
+    ("A | B\n--|--\n1 | 2 | 3", "has 3 cells but its header has 2", 2),
+    ("> | A | B |\n> |---|---|\n> | 1 | 2 | 3 |", "has 3 cells", 2),
+    ("| A | B |\n|---|---|\n| 1 {{ candidate.note }} | 2 |", "a line break in this "
+     "table row would split it in two", 2),
+    ("## About {{ candidate.note }}", "a line break in this heading", 0),
+    ("Dup.[^d]\n\n[^d]: First.\n\n[^d]: Second.", "[^d] is defined twice", 4),
+    ("Empty.[^e]\n\n[^e]:", "the footnote [^e] is empty", 2),
+    ("Spaced.[^a b]\n\n[^a b]: Note.", "[^a b] has a space", 2),  # a link definition
+    ("Spaced.[^a b]\n\n[^a b]: Two words.", "[^a b] has a space", 0),
+    ("| " + " | ".join("H" * 21) + " |\n|" + "---|" * 21, "this table has 21 columns; a "
+     "letter's table may have 20 at most", 0),
+    ("Evil &#x202e;txet desrever", "the direction control U+202E", 0),
+    ("Evil \u2066txet", "the direction control U+2066", 0),
+    ("[click](javascript:alert(1))", "this looks like a link but is not one", 0),
+    ("[the file](file:///etc/passwd)", "this looks like a link but is not one", 0),
+    ("See the resolution.\n\n[1]: A/RES/60/251", "a link definition ([1]: ...) that no "
+     "text uses: it would not print", 2),
     ("Text first.\n| A | B |", "looks like a table row", 1),
 ])
 def test_unsupported_markup_is_refused_with_its_template_line(
         tmp_path: Path, markdown: str, says: str, at: int) -> None:
     body = "Dear {{ candidate.name }},\n\n" + markdown + "\n"
     with pytest.raises(RenderError) as info:
-        _parse(tmp_path, body)
+        _parse(tmp_path, body, note="two\nlines")
     problem = info.value.problem
     assert says in problem.message, problem.message
     assert problem.path.endswith("templates/letter.md")
     assert problem.line == 7 + at  # 4 lines of front matter, "Dear", a blank line
+
+
+def test_a_link_definition_that_is_used_is_fine(tmp_path: Path) -> None:
+    doc = _parse(tmp_path, "See [the resolution][1].\n\n[1]: https://undocs.org/A/RES/60/251\n")
+    assert "the resolution" in render_text(doc.tree)
+
+
+def test_table_rows_with_fewer_cells_escaped_pipes_and_backslashes_are_fine(
+        tmp_path: Path) -> None:
+    doc = _parse(tmp_path, "| A | B | C |\n|---|---|---|\n| a \\| b | {{ candidate.note }} |\n"
+                           "| c |\n\n## On {{ candidate.note }}\n", note="x\\")
+    text = render_text(doc.tree)
+    assert "a | b" in text and "x\\" in text and "On x\\" in text
 
 
 def test_a_less_than_sign_and_dollars_in_prose_are_text(tmp_path: Path) -> None:

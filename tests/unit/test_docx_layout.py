@@ -112,3 +112,17 @@ def test_the_first_page_top_margin_is_read_for_the_letterhead() -> None:
     assert plain.top == pytest.approx(25 * 72 / 25.4, abs=0.01)
     assert layout("@page :first { margin-top: 70mm }").first_top == pytest.approx(
         70 * 72 / 25.4, abs=0.01)
+
+
+def test_an_infinite_size_in_the_stylesheet_is_refused_not_a_traceback(
+        tmp_path: Path) -> None:
+    """1e400pt is infinity: the DOCX and the PDF writers both stopped with a traceback."""
+    from letterforge.validate import stylesheet_problems
+
+    css = "p {\n  margin-top: 1e400pt;\n  line-height: 1e400;\n}\n"
+    (problem,) = stylesheet_problems(css, tmp_path / "letter.css", tmp_path)
+    assert problem.line == 2 and "'1e400pt' is not a size a page can hold" in problem.message
+    page = layout(css)  # ignores what it cannot use, as WeasyPrint ignores what is invalid
+    assert all(abs(v) < 1e6 for v in (page.style("Normal") or page.styles[0][1]).__dict__
+               .values() if isinstance(v, float))
+    assert stylesheet_problems("p { margin: 12pt 0 }", tmp_path / "letter.css", tmp_path) == []

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import re
 import textwrap
+import threading
 import zipfile
 from pathlib import Path
 
@@ -151,6 +152,37 @@ def test_the_logo_needs_alt_text_and_the_docx_needs_an_svgs_png(tmp_path: Path) 
         == "letterhead.adress"
 
 
+@pytest.mark.parametrize(("front", "column"), [
+    ({"letterhead": {"name": ["Open", "Letters"]}}, "letterhead.name"),
+    ({"letterhead": {"address": ["Rue 1", ["a", "b"]]}}, "letterhead.address"),
+    ({"letterhead": {"address": {"street": "Rue 1"}}}, "letterhead.address"),
+    ({"letterhead": {"contact": {"email": "a@example.org"}}}, "letterhead.contact"),
+    ({"letterhead": {"name": False}}, "letterhead.name"),  # name: No
+    ({"letterhead": {"logo": ["logo.svg"], "logo_alt": "Logo"}}, "letterhead.logo"),
+    ({"footer": {"text": ["a", "b"]}}, "footer.text"),
+    ({"signer": {"signature_alt": {"a": "b"}}}, "signer.signature_alt"),
+])
+def test_letterhead_values_that_are_not_text_are_refused(front: dict[str, object],
+                                                         column: str) -> None:
+    """A list or keys printed as Python's own brackets, ('Rue', 'de'), in the letter."""
+    (problem,) = letterhead_problems(front, {}, "l.md", ())
+    assert problem.column == column
+    assert "one line" in problem.message or "lines of text" in problem.message
+
+
+def test_a_letterhead_or_footer_line_of_thousands_of_characters_is_refused() -> None:
+    problems = letterhead_problems({"letterhead": {"name": "N " * 1000},
+                                    "footer": "F" * 201}, {}, "l.md", ())
+    assert [p.column for p in problems] == ["letterhead.name", "footer"]
+    assert all("too long" in p.message for p in problems)
+
+
+def test_letterhead_text_lines_and_numbers_are_fine() -> None:
+    front = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", 1200],
+                            "contact": "a@example.org"}, "footer": {"text": 42}}
+    assert letterhead_problems(front, {}, "l.md", ()) == []
+
+
 def test_an_image_in_the_body_needs_alt_text() -> None:
     tree = parse_markdown("Hello.\n\n![](chart.png)\n", "en")
     with pytest.raises(RenderError, match="'chart.png' has no alt text"):
@@ -158,6 +190,20 @@ def test_an_image_in_the_body_needs_alt_text() -> None:
     tree = parse_markdown("Hello.\n\n![Chart](other.png)\n", "en")
     with pytest.raises(RenderError, match="not read from the templates folder"):
         check_tree(tree, "", None, CAND, images={"chart.png"})
+
+
+def test_an_image_in_a_footnote_is_refused() -> None:
+    """Word keeps a footnote's pictures apart from the body's: the DOCX's footnotes part
+    was not even well-formed XML with one."""
+    tree = parse_markdown("Text.[^1]\n\n[^1]: See ![Chart](chart.png).\n", "en")
+    with pytest.raises(RenderError, match="'chart.png' is in a footnote"):
+        check_tree(tree, "", None, CAND, images={"chart.png"})
+
+
+def test_an_images_alt_text_may_hold_brackets(tmp_path: Path) -> None:
+    root = _folder(tmp_path, "![The [1] chart, see [a](b)](chart.png)\n", chart__png=png())
+    assets, problems = read_assets(read_template(root / "letter.md"))
+    assert problems == [] and list(assets.images) == ["chart.png"]
 
 
 # ----- each writer's image rule ------------------------------------------------------
@@ -290,3 +336,114 @@ def test_signature_image_goes_above_the_signers_name_in_every_writer(tmp_path: P
     assert '<w:pStyle w:val="SignatureImage"/>' in body
     with pytest.raises(RenderError, match=r"no paragraph is marked \{.signature\}"):
         _doc("Yours,\n\nA. Signer\n", meta)
+
+
+# ----- images that would exhaust the PDF writer ----------------------------------------
+
+
+def _svg(inner: str) -> bytes:
+    return (b'<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="20mm">'
+            + inner.encode() + b"</svg>")
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header claims ``width`` x ``height`` pixels (a decompression
+    bomb's shape: nothing is decoded to refuse it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+
+_USE_CHAIN = "<defs><rect id='a0' width='1' height='1'/>" + "".join(
+    f"<g id='a{i}'><use href='#a{i - 1}'/><use href='#a{i - 1}'/></g>"
+    for i in range(1, 40)) + "</defs><use href='#a39'/>"
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (_svg(_USE_CHAIN), "more than 20,000 shapes"),  # 2**39 rectangles in 40 lines
+    (_svg("<g id='a'><rect width='1' height='1'/><use href='#a'/></g>"), "20,000 shapes"),
+    (_svg("<path d='M1 1h1v1z'/>" * 20_001), "20,000 shapes"),
+    (_svg("<text>" + "lorem ipsum " * 2000 + "</text>"), "20,000 characters of text"),
+    (_svg("<path d='M1 1" + " l1 1" * 250_000 + "'/>"), "characters of path data"),
+    (_svg("<marker id='m'><rect width='1' height='1'/></marker>"
+          "<path marker-mid='url(#m)' d='M1 1" + " l1 1" * 30_000 + "'/>"), "20,000 shapes"),
+    (_svg("<image width='1' height='1' href='data:image/png;base64,"
+          + __import__("base64").b64encode(_png_claiming(12_000, 12_000)).decode() + "'/>"),
+     "12000 x 12000 pixels"),
+    (_svg("<image width='1' height='1' href='data:image/svg+xml;base64,PHN2Zy8+'/>"),
+     "holds another SVG"),
+])
+def test_an_svg_too_costly_to_draw_is_refused_quickly(data: bytes, says: str) -> None:
+    with pytest.raises(ImageProblem, match=re.escape(says)):
+        inspect("chart.svg", data)
+
+
+def test_a_decompression_bomb_is_refused_in_plain_words() -> None:
+    with pytest.raises(ImageProblem, match="far more than 40 million pixels"):
+        inspect("logo.png", _png_claiming(100_000, 100_000))
+
+
+def test_an_svg_of_a_few_hundred_shapes_and_uses_is_fine() -> None:
+    inner = "<defs><circle id='dot' r='1'/></defs>" + "<use href='#dot'/>" * 500
+    assert inspect("chart.svg", _svg(inner + "<text>A chart</text>")).kind == "svg"
+
+
+def test_an_image_that_is_a_pipe_is_refused_not_read(tmp_path: Path) -> None:
+    import os
+
+    root = _folder(tmp_path, "Hello.\n\n![A chart](chart.png)\n")
+    os.mkfifo(root / "chart.png")  # reading it would wait for a writer for ever
+    # (a writer that answers a reader, so that reading it fails this test, not hangs it)
+    threading.Thread(target=(root / "chart.png").write_bytes, args=(b"hello",),
+                     daemon=True).start()
+    ((line, message),) = _problems(root)
+    assert line == 6 and "not a file (a pipe or a device)" in message
+
+
+# ----- the letterhead and the footer must fit their margins -----------------------------
+
+
+@pytest.mark.parametrize(("meta", "says"), [
+    ({"letterhead": {"name": "Open Letters",
+                     "address": [f"Line {i} of the address" for i in range(40)]}},
+     "the letterhead is"),
+    ({"footer": " ".join(f"Footer{i}" for i in range(100))}, "the running footer is"),
+])
+def test_a_letterhead_or_footer_taller_than_its_margin_is_refused(
+        tmp_path: Path, meta: dict[str, object], says: str) -> None:
+    """WeasyPrint draws an overflowing margin box past the page's edge (the logo and the
+    first lines of a long letterhead were lost) or over the footnotes."""
+    with pytest.raises(RenderError, match=says + r" \d+ pt tall, but the page's"):
+        WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path))
+
+
+def test_a_letterhead_and_footer_that_fit_render(tmp_path: Path) -> None:
+    meta = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", "1200 Genève"]},
+            "footer": "Open Letters"}
+    assert WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path)).startswith(b"%PDF")
+
+
+def test_a_footnote_taller_than_the_page_is_refused(tmp_path: Path) -> None:
+    """WeasyPrint drew a 3,000-word note up past the page's top: half its words lost."""
+    doc = _doc("Long.[^1]\n\n[^1]: " + "word " * 3000 + "\n")
+    with pytest.raises(RenderError, match=r"the footnotes of page \d+ are taller than the page"):
+        WRITERS["pdf"].render(doc, _assets(tmp_path))
+
+
+def test_docx_image_in_a_table_cell_fits_its_column(tmp_path: Path) -> None:
+    """The PDF shrinks it to the cell (max-width: 100%); the DOCX drew a chart in a
+    narrow column at the text's full width."""
+    doc = _doc("| Year | Chart | What the chart shows, in a good many words |\n|---|---|---|\n"
+               "| 2013 | ![A chart](chart.png) | The share of members rising each year |\n")
+    body = _parts(WRITERS["docx"].render(doc, _assets(tmp_path, chart__png=png(3000, 1000))))[
+        "word/document.xml"].decode()
+    grid = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"/>', body)]
+    (cx,) = [int(c) for c in re.findall(r'<wp:extent cx="(\d+)"', body)]
+    assert cx <= grid[1] * 635  # EMU per twip
