@@ -36,10 +36,10 @@ def letters() -> list[tuple[Document, Renderer]]:
     """Letters of the sample (English), of the multilingual example (Spanish, French,
     Arabic, Chinese, Russian) and of the full-letter example, with the assets each is
     rendered with."""
-    sample, r1 = _letters(ROOT, 3)
+    sample, r1 = _letters(ROOT, 2)
     other, r2 = _letters(MULTILINGUAL, 9)
     # tables, footnotes, images, a letterhead and footer in the page margins, a signature
-    full, r3 = _letters(ROOT / "examples" / "full-letter", 4)
+    full, r3 = _letters(ROOT / "examples" / "full-letter", 2)
     return [(d, r1) for d in sample] + [(d, r2) for d in other] + [(d, r3) for d in full]
 
 
