@@ -21,8 +21,10 @@ from typing import Any
 
 #: One image file may be this large at most (a logo or a scanned signature is far less).
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
-#: And have this many pixels at most (a decompression bomb is refused before decoding).
-MAX_IMAGE_PIXELS = 40_000_000
+#: And have this many pixels at most (a decompression bomb is refused before decoding). A
+#: full A4 page scanned at 300 dpi is 8.7 million; a 16-bit RGBA image of 25 million
+#: takes 200 MB to decode in each worker (40 million took 446 MB).
+MAX_IMAGE_PIXELS = 25_000_000
 #: What an SVG may ask the PDF writer to draw, counting every copy a ``<use>`` or a
 #: ``url(#...)`` makes: shapes, characters of text, characters of path data. WeasyPrint
 #: takes about 0.3 ms a shape and grows with text quadratically: 240,000 shapes took
