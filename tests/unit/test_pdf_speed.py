@@ -38,6 +38,7 @@ def letters() -> list[tuple[Document, Renderer]]:
     rendered with."""
     sample, r1 = _letters(ROOT, 2)
     other, r2 = _letters(MULTILINGUAL, 9)
+    other = [other[i] for i in (0, 1, 6, 7, 8)]  # one letter in each language
     # tables, footnotes, images, a letterhead and footer in the page margins, a signature
     full, r3 = _letters(ROOT / "examples" / "full-letter", 2)
     return [(d, r1) for d in sample] + [(d, r2) for d in other] + [(d, r3) for d in full]
