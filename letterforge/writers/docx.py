@@ -1645,15 +1645,10 @@ def _first_page_box(ctx: Ctx, paragraphs: list[str], stylesheet: str) -> str:
     header must end with, 1 pt high. So the letter's first line starts where the PDF's
     does, whatever the letterhead holds (Word and LibreOffice push the body below a
     header taller than the top margin)."""
-    from .layout import first_page_top
-    from .pdf import FURNITURE_CSS
-
-    page = ctx.base.page
-    top = page.first_top if page is not None and page.first_top is not None else None
-    if top is None and page is None:  # a reference document: the stylesheet still says
-        top = first_page_top(stylesheet)
-    if top is None:
-        top = first_page_top(FURNITURE_CSS)
+    # the stylesheet's layout (after the PDF's own defaults, which give 55 mm); with a
+    # reference document, the stylesheet still gives the PDF's first page
+    page = ctx.base.page or layout(stylesheet, ctx.lang)
+    top = page.first_top
     found = re.search(r'<w:pgMar\b[^>]*?w:header="(\d+)"', ctx.base.document_tail)
     distance = int(found.group(1)) if found else 709
     end = '<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" ' \

@@ -498,9 +498,3 @@ def layout(css: str, lang: str = "") -> Layout:
         first_top=first_top,
     )
 
-
-def first_page_top(css: str) -> float | None:
-    """The top margin ``@page :first`` gives in ``css``, in points (None: no such rule)."""
-    cascade = _Cascade([css])
-    value = cascade.first_page.get("margin-top")
-    return _length(value, 12.0, percent_of=595.28) if value is not None else None

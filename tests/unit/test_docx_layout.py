@@ -100,11 +100,13 @@ def test_docx_styles_and_page_follow_the_stylesheet() -> None:
 
 
 def test_the_first_page_top_margin_is_read_for_the_letterhead() -> None:
-    from letterforge.writers.layout import first_page_top
-
-    assert first_page_top("@page :first { margin: 40mm 10mm }") == pytest.approx(40 * 72 / 25.4)
-    assert first_page_top("@page { margin-top: 40mm }") is None  # not the first page's
-    assert first_page_top("@page :left { margin-top: 40mm }") is None
+    default = 55 * 72 / 25.4  # the PDF's own @page :first (writers/pdf.py)
+    assert layout("@page :first { margin: 40mm 10mm }").first_top == pytest.approx(
+        40 * 72 / 25.4, abs=0.01)
+    # not the first page's: the PDF's default stays
+    assert layout("@page { margin-top: 40mm }").first_top == pytest.approx(default, abs=0.01)
+    assert layout("@page :left { margin-top: 70mm }").first_top == pytest.approx(
+        default, abs=0.01)
     # the PDF's own default (55 mm) unless the stylesheet says otherwise; other pages keep
     # the stylesheet's margin
     plain = layout("@page { margin: 25mm }")
