@@ -34,7 +34,7 @@ from typing import Any
 from ..document import Document
 from ..errors import Problem, RenderError, display_path
 from ..models import Assets
-from . import weasy_cache
+from . import weasy_cache, weasy_fast
 from .html import footer_of, letterhead_of, render_page
 
 PDF_VARIANT = "pdf/ua-1"
@@ -355,6 +355,7 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
     footnotes_on_their_page()
     weasy_cache.install()
     weasy_cache.install_deflate()
+    weasy_fast.install()
     _cache.clear()
     _cache[key] = (font_config, css)
     return font_config, css

@@ -15,7 +15,7 @@ from conftest import ROOT
 from letterforge.config import Inputs, Options
 from letterforge.document import Document
 from letterforge.pipeline import Renderer, prepare
-from letterforge.writers import WRITERS, weasy_cache
+from letterforge.writers import WRITERS, weasy_cache, weasy_fast
 
 MULTILINGUAL = ROOT / "examples" / "multilingual"
 
@@ -82,6 +82,57 @@ def test_pdf_is_the_same_bytes_with_and_without_the_cache(
     assert weasy_cache.lines(font_config)
     assert weasy_cache.drawings(font_config)
     assert weasy_cache._deflated  # compressed streams remembered
+    # the page margins of the letters with a letterhead and a footer were laid out once
+    # per page kind and number, and taken from the store for the next letter
+    margins = weasy_fast._margin_store(_font_config(letters[-1][1]))
+    assert margins and len(margins) < 2 * 4
+    # and their element styles started with the values the letters before computed
+    styles = weasy_fast._style_store(_font_config(letters[-1][1]))
+    assert styles.templates and any(t.values for t in styles.templates.values())
+
+
+def test_fast_paths_are_installed_on_the_pinned_versions() -> None:
+    import pydyf
+    import weasyprint
+    import weasyprint.layout as layout
+    import weasyprint.layout.block as block
+
+    pinned = (weasyprint.__version__ == weasy_fast.FAST_WEASYPRINT
+              and pydyf.__version__ == weasy_fast.FAST_PYDYF)
+    assert weasy_fast.install() is pinned
+    if pinned:
+        assert layout.make_margin_boxes is weasy_fast.make_margin_boxes
+        assert block.resolve_percentages.__code__.co_filename.endswith(
+            "weasy_fast.py:resolve_percentages")
+
+
+def test_margin_boxes_with_text_from_the_letter_are_laid_out_every_time(
+        tmp_path: Path) -> None:
+    """A margin box whose content comes from the letter's text (``string()``: the
+    last heading, say) is not remembered: each letter gets its own, the same bytes as
+    plain WeasyPrint, and nothing is stored for it."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is remembered")
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    css = [CSS(string="h1 { string-set: topic content() } "
+                      "@page { @top-center { content: string(topic) } "
+                      "@bottom-center { content: 'page ' counter(page) } }",
+               font_config=font_config)]
+
+    def pdf(topic: str) -> bytes:
+        html = HTML(string=f"<html lang=en><body><h1>{topic}</h1><p>Text.</p></body></html>")
+        data = html.write_pdf(stylesheets=css, font_config=font_config,
+                              pdf_identifier=b"0" * 32)
+        assert isinstance(data, bytes)
+        return data
+
+    first, second = pdf("Mexico"), pdf("Cuba")
+    with weasy_cache.disabled():
+        assert pdf("Mexico") == first and pdf("Cuba") == second
+    assert not weasy_fast._margin_store(font_config)  # string(): nothing kept
 
 
 def test_remembered_compression_is_zlibs() -> None:

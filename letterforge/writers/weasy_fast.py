@@ -1,0 +1,697 @@
+"""Work WeasyPrint and pydyf do twice or for nothing, skipped (WeasyPrint 70.0, pydyf
+0.13.0 only; the PDFs are byte-identical, which tests/unit/test_pdf_speed.py checks).
+
+Patches, each installed only on the version it was read from, and each switched
+off inside :func:`letterforge.writers.weasy_cache.disabled` (the tests' plain run):
+
+* **Serialising each PDF object once.** With a PDF identifier (letterforge always
+  gives one: reproducible files), ``pydyf.PDF.write`` writes every object and then,
+  to hash them for the identifier, asks every object for its bytes again
+  (``b''.join(obj.data for obj in self.objects)``): every dictionary, array and string
+  serialised twice, every stream joined (and its compression looked up) twice. Nothing
+  changes an object between the two passes (the pass only sets ``offset``, which no
+  object's bytes contain), so during one ``write`` each object's ``data`` is kept the
+  first time it is computed and handed back after. The object itself is kept with its
+  bytes, so that a temporary object freed during the write cannot lend its ``id`` to
+  another one.
+
+* **Margin boxes nobody asked for.** For every page, ``layout.page.make_margin_boxes``
+  builds all sixteen margin boxes (style, box, percentages) and then throws away every
+  side where none has content; a letter's pages have content in two of them (the
+  letterhead and the running footer). :func:`make_margin_boxes` is WeasyPrint 70.0's
+  function with one change: a side (or corner) is built only when one of its boxes has
+  content (``content`` not ``normal``, ``inhibit`` or ``none``: WeasyPrint's own test,
+  on the same computed style). The one side effect of building a box that outlives it,
+  ``_standardize_page_based_counters`` on the margin box's style (shared by the page's
+  other margin boxes of that name and idempotent), is still applied to every box, in
+  the same order.
+
+WeasyPrint is BSD-licensed; :func:`make_margin_boxes` is its code (Kozea, 2011-2025)
+with the change marked.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import weasy_cache
+
+FAST_WEASYPRINT = "70.0"
+FAST_PYDYF = "0.13.0"
+
+_installed: bool | None = None
+_memo: dict[int, tuple[Any, bytes]] | None = None
+
+
+def _memoized(getter: Any) -> property:
+    def data(self: Any) -> bytes:
+        memo = _memo
+        if memo is None:
+            result: bytes = getter(self)
+            return result
+        found = memo.get(id(self))
+        if found is None:
+            found = memo[id(self)] = (self, getter(self))
+        return found[1]
+
+    return property(data)
+
+
+def _install_pydyf() -> bool:
+    import pydyf
+
+    if getattr(pydyf, "__version__", None) != FAST_PYDYF:
+        return False
+    classes = (pydyf.Dictionary, pydyf.Stream, pydyf.String, pydyf.Array)
+    if not all(isinstance(vars(cls).get("data"), property) for cls in classes):
+        return False
+    for cls in classes:
+        cls.data = _memoized(vars(cls)["data"].fget)
+    original_to_bytes = pydyf._to_bytes
+
+    def to_bytes(item: Any) -> bytes:
+        """``pydyf._to_bytes`` with its commonest cases first: bytes as they are, an
+        exact ``str`` or ``int`` through its last line (``str(item).encode('ascii')``,
+        which is what it does for them after three ``isinstance`` tests); anything
+        else (floats, PDF objects, subclasses) through pydyf's own function."""
+        if not weasy_cache._active:
+            return original_to_bytes(item)
+        kind = type(item)
+        if kind is bytes:
+            return item
+        if kind is str or kind is int:
+            return str(item).encode("ascii")
+        result: bytes = original_to_bytes(item)
+        return result
+
+    pydyf._to_bytes = to_bytes
+    write = pydyf.PDF.write
+
+    def write_once(self: Any, *args: Any, **kwargs: Any) -> Any:
+        global _memo
+        if not weasy_cache._active or _memo is not None:
+            return write(self, *args, **kwargs)
+        _memo = {}
+        try:
+            return write(self, *args, **kwargs)
+        finally:
+            _memo = None
+
+    pydyf.PDF.write = write_once
+    return True
+
+
+def _install_margin_boxes() -> bool:
+    import weasyprint
+    import weasyprint.layout as layout
+    import weasyprint.layout.page as page
+
+    global _original_margin_boxes, _page
+    if (weasyprint.__version__ != FAST_WEASYPRINT
+            or getattr(layout, "make_margin_boxes", None) is not page.make_margin_boxes):
+        return False
+    _original_margin_boxes = page.make_margin_boxes
+    _page = page
+    layout.make_margin_boxes = make_margin_boxes
+    return True
+
+
+def install() -> bool:
+    """Install both once per process; whether they are on."""
+    global _installed
+    if _installed is None:
+        # each patch checks its own library's version; neither depends on the other
+        pydyf_on = _install_pydyf()
+        boxes_on = _install_margin_boxes()
+        percent_on = _install_percentages()
+        styles_on = _install_styles()
+        _installed = pydyf_on and boxes_on and percent_on and styles_on
+    return bool(_installed)
+
+
+_original_margin_boxes: Any = None
+_page: Any = None
+
+
+def make_margin_boxes(context: Any, page: Any, state: Any) -> Any:
+    if not weasy_cache._active:
+        return _original_margin_boxes(context, page, state)
+    return _make_margin_boxes(context, page, state)
+
+
+_SIDES = (("top", ("left", "center", "right")), ("bottom", ("left", "center", "right")),
+          ("left", ("top", "middle", "bottom")), ("right", ("top", "middle", "bottom")))
+_CORNERS = ("@top-left-corner", "@top-right-corner", "@bottom-left-corner",
+            "@bottom-right-corner")
+
+
+#: Pages whose margin boxes are kept per font configuration (one per page number and
+#: page kind of a letter: a few dozen in practice); past it the store starts again empty.
+MAX_MARGIN_PAGES = 256
+_MARGINS = "_letterforge_margins"
+_NOT_GENERATED = ("normal", "inhibit", "none")
+#: What a margin box's ``content`` may hold for its boxes to be remembered: text, page
+#: counters (in the key through ``state``), images and running elements (in the key
+#: through their HTML). ``string()``, ``content()``, ``attr()``, leaders and target
+#: counters are laid out afresh every time.
+_REMEMBERED_CONTENT = ("string", "counter()", "counters()", "url", "element()")
+
+
+def _margin_store(font_config: Any) -> dict[Any, Any] | None:
+    if font_config is None:
+        return None
+    store = getattr(font_config, _MARGINS, None)
+    if store is None:
+        store = {}
+        setattr(font_config, _MARGINS, store)
+    return store
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable copy of the page state: WeasyPrint's (quote depth, counter values,
+    counter scopes, page groups): dicts, lists, sets, tuples of strings and numbers."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _freeze(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("list", tuple(_freeze(v) for v in value))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted(_freeze(v) for v in value)))
+    hash(value)
+    return value
+
+
+def _margin_key(context: Any, page: Any, state: Any, sides: dict[str, list[Any]],
+                corners: dict[str, Any]) -> Any:
+    """Everything a page's laid-out margin boxes follow from, or None when they are not
+    to be remembered. WeasyPrint lays them out from: the page's kind (first, left or
+    right, blank, name, its index) and size; the margin boxes' computed styles, which
+    come from the stylesheets (the same objects: in the key by identity, and kept
+    alive by the store) and the page kind; what their ``content`` names: text, page
+    counters (the page state, frozen), images by URL, and running elements, whose boxes
+    come from the letter's HTML (each element's markup, and the root and body
+    elements' attributes, from which they inherit) styled by the same stylesheets."""
+    from xml.etree import ElementTree
+
+    contents = []
+    for prefix, suffixes in _SIDES:
+        for suffix, style in zip(suffixes, sides[prefix], strict=True):
+            if style["content"] not in _NOT_GENERATED:
+                contents.append((prefix, suffix, style["content"]))
+    for at_keyword, style in corners.items():
+        if style["content"] not in _NOT_GENERATED:
+            contents.append((at_keyword, "", style["content"]))
+    if not contents:
+        return None
+    running = []
+    for _, _, content in contents:
+        for type_, value in content:
+            if type_ not in _REMEMBERED_CONTENT:
+                return None
+            if type_ == "element()":
+                for box in context.get_running_element_for(page, *value) or ():
+                    element = getattr(box, "element", None)
+                    if element is None or getattr(box, "pseudo_type", None):
+                        return None
+                    running.append(ElementTree.tostring(element, encoding="unicode"))
+    root = page.children[0] if page.children else None
+    html = getattr(root, "element", None)
+    if html is None:
+        return None
+    body = html.find("body")
+    ancestors = (tuple(sorted(html.attrib.items())),
+                 tuple(sorted(body.attrib.items())) if body is not None else None)
+    sheets = tuple(id(sheet) for sheet, _origin, _specificity in context.style_for._sheets)
+    try:
+        frozen = _freeze(state)
+        key = (page.page_type, page.margin_top, page.margin_right, page.margin_bottom,
+               page.margin_left, page.border_width(), page.border_height(),
+               tuple(contents), tuple(running), ancestors, frozen, sheets)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _make_margin_boxes(context: Any, page: Any, state: Any) -> Any:  # noqa: C901
+    """WeasyPrint 70.0's ``layout.page.make_margin_boxes``; changed: the lines between
+    ``# letterforge:`` comments."""
+    P = _page
+    boxes, build = P.boxes, P.build
+    resolve_percentages = P.resolve_percentages
+    _standardize_page_based_counters = P._standardize_page_based_counters
+    compute_variable_dimension = P.compute_variable_dimension
+    compute_fixed_dimension = P.compute_fixed_dimension
+    margin_box_content_layout = P.margin_box_content_layout
+
+    # letterforge: WeasyPrint's first lines of make_box, on their own
+    def style_of(at_keyword: str) -> Any:
+        style = context.style_for(page.page_type, at_keyword)
+        if style is None:
+            # doesn't affect counters
+            style = page.style.anonymous_style
+        _standardize_page_based_counters(style, at_keyword)
+        return style
+
+    def generated(style: Any) -> bool:
+        return style['content'] not in ('normal', 'inhibit', 'none')
+    # letterforge: end
+
+    # This is a closure only to make calls shorter
+    def make_box(at_keyword: str, containing_block: Any, style: Any) -> Any:
+        # letterforge: the style comes from style_of (was computed here)
+        box = boxes.MarginBox(at_keyword, style)
+        # Empty boxes should not be generated, but they may be needed for
+        # the layout of their neighbors.
+        # TODO: should be the computed value.
+        box.is_generated = style['content'] not in (
+            'normal', 'inhibit', 'none')
+        # TODO: get actual counter values at the time of the last page break
+        if box.is_generated:
+            # @margins mustn't manipulate page-context counters
+            margin_state = copy.deepcopy(state)
+            quote_depth, counter_values, counter_scopes, _page_groups = margin_state
+            # TODO: check this, probably useless
+            counter_scopes.append(set())
+            build.update_counters(margin_state, box.style)
+            box.children = build.content_to_boxes(
+                box.style, box, quote_depth, counter_values,
+                context.get_image_from_uri, context.target_collector,
+                context.counter_style, context, page)
+            box.process_whitespace()
+            box.process_text_transform()
+            box = build.create_anonymous_boxes(box)
+        resolve_percentages(box, containing_block)
+        if not box.is_generated:
+            box.width = box.height = 0
+            for side in ('top', 'right', 'bottom', 'left'):
+                box._reset_spacing(side)
+        return box
+
+    margin_top = page.margin_top
+    margin_bottom = page.margin_bottom
+    margin_left = page.margin_left
+    margin_right = page.margin_right
+    max_box_width = page.border_width()
+    max_box_height = page.border_height()
+
+    # bottom right corner of the border box
+    page_end_x = margin_left + max_box_width
+    page_end_y = margin_top + max_box_height
+
+    # letterforge: every margin box's style first (each standardised once, as
+    # make_box did), then the page's margin boxes from the cache when the same ones
+    # were laid out before (see _margin_key)
+    sides = {prefix: [style_of(f'@{prefix}-{suffix}') for suffix in suffixes]
+             for prefix, suffixes in _SIDES}
+    corners = {at_keyword: style_of(at_keyword) for at_keyword in _CORNERS}
+    key = _margin_key(context, page, state, sides, corners)
+    store = _margin_store(page.style.font_config) if key is not None else None
+    if store is not None:
+        found = store.get(key)
+        if found is not None and found[0] == key:
+            return list(found[1])
+    # letterforge: end
+
+    # Margin box dimensions, described in
+    # https://drafts.csswg.org/css-page-3/#margin-box-dimensions
+    generated_boxes = []
+
+    for prefix, vertical, containing_block, position_x, position_y in (
+        ('top', False, (max_box_width, margin_top),
+            margin_left, 0),
+        ('bottom', False, (max_box_width, margin_bottom),
+            margin_left, page_end_y),
+        ('left', True, (margin_left, max_box_height),
+            0, margin_top),
+        ('right', True, (margin_right, max_box_height),
+            page_end_x, margin_top),
+    ):
+        if vertical:
+            suffixes = ['top', 'middle', 'bottom']
+            fixed_outer, variable_outer = containing_block
+        else:
+            suffixes = ['left', 'center', 'right']
+            variable_outer, fixed_outer = containing_block
+        # letterforge: the boxes of a side are built only when one has content
+        styles = sides[prefix]
+        if not any(generated(style) for style in styles):
+            continue
+        side_boxes = [
+            make_box(f'@{prefix}-{suffix}', containing_block, style)
+            for suffix, style in zip(suffixes, styles, strict=True)]
+        # letterforge: end
+        if not any(box.is_generated for box in side_boxes):
+            continue
+        # We need the three boxes together for the variable dimension:
+        compute_variable_dimension(
+            context, side_boxes, vertical, variable_outer)
+        for box, offset in zip(side_boxes, [0, 0.5, 1], strict=True):
+            if not box.is_generated:
+                continue
+            box.position_x = position_x
+            box.position_y = position_y
+            if vertical:
+                box.position_y += offset * (
+                    variable_outer - box.margin_height())
+            else:
+                box.position_x += offset * (
+                    variable_outer - box.margin_width())
+            compute_fixed_dimension(
+                context, box, fixed_outer, not vertical,
+                prefix in ('top', 'left'))
+            generated_boxes.append(box)
+
+    # Corner boxes
+
+    for at_keyword, cb_width, cb_height, position_x, position_y in (
+        ('@top-left-corner', margin_left, margin_top, 0, 0),
+        ('@top-right-corner', margin_right, margin_top, page_end_x, 0),
+        ('@bottom-left-corner', margin_left, margin_bottom, 0, page_end_y),
+        ('@bottom-right-corner', margin_right, margin_bottom,
+            page_end_x, page_end_y),
+    ):
+        # letterforge: a corner is built only when it has content
+        style = corners[at_keyword]
+        if not generated(style):
+            continue
+        box = make_box(at_keyword, (cb_width, cb_height), style)
+        # letterforge: end
+        if not box.is_generated:
+            continue
+        box.position_x = position_x
+        box.position_y = position_y
+        compute_fixed_dimension(
+            context, box, cb_height, True, 'top' in at_keyword)
+        compute_fixed_dimension(
+            context, box, cb_width, False, 'left' in at_keyword)
+        generated_boxes.append(box)
+
+    laid_out = [margin_box_content_layout(context, page, box) for box in generated_boxes]
+    # letterforge: kept for the next page with the same key
+    if store is not None:
+        if len(store) >= MAX_MARGIN_PAGES:
+            store.clear()
+        # the stylesheets stay alive with the entry: their ids in the key stay theirs
+        store[key] = (key, tuple(laid_out), tuple(context.style_for._sheets))
+    return laid_out
+
+
+# --- Percentages -------------------------------------------------------------------
+#
+# ``layout.percent.resolve_percentages`` runs for every box laid out (hundreds per
+# page), and for each of its sixteen lengths calls ``resolve_one_percentage``, which
+# calls ``percentage``: two Python calls and two ``box.style`` lookups per length.
+# :func:`resolve_percentages` below is the same function with both calls written out
+# in its body (generated from :data:`_ONE`, one block per length, in WeasyPrint's
+# order): the same expressions (``refer_to * value.value / 100``), the same values set
+# on the box, ``percentage`` itself still called for ``calc()`` values (no unit).
+
+_ONE = """
+    value = style[{name!r}]
+    if value is None or value == 'auto':
+        used = value
+    else:
+        unit = getattr(value, 'unit', None)
+        if unit is None:
+            used = percentage(value, style, {refer})
+        elif unit == '%':
+            used = {refer} * value.value / 100
+        else:
+            used = value.value
+    box.{name} = {used}
+"""
+
+_RESOLVE = """
+def resolve_percentages(box, containing_block):
+    if not weasy_cache._active:
+        return original(box, containing_block)
+    if isinstance(containing_block, Box):
+        cb_width = containing_block.width
+        cb_height = containing_block.height
+    else:
+        cb_width, cb_height = containing_block
+    if isinstance(box, PageBox):
+        maybe_height = cb_height
+    else:
+        maybe_height = cb_width
+    style = box.style
+{first}
+    if cb_height == 'auto':
+        height = style['height']
+        if height == 'auto' or check_math(height) or height.unit == '%':
+            box.height = 'auto'
+        else:
+            assert height.unit.lower() == 'px'
+            box.height = height.value
+{auto_height}
+    else:
+{fixed_height}
+    collapse = style['border_collapse'] == 'collapse'
+    for side in ('top', 'right', 'bottom', 'left'):
+        prop = f'border_{{side}}_width'
+        if not (collapse and hasattr(box, prop)):
+            setattr(box, prop, style[prop])
+    adjust_box_sizing(box, 'width')
+    adjust_box_sizing(box, 'height')
+"""
+
+
+def _one(name: str, refer: str, indent: str = "") -> str:
+    used = "0 if used == 'auto' else used" if name in ("min_width", "min_height") else "used"
+    block = _ONE.format(name=name, refer=refer, used=used)
+    return "\n".join(indent + line if line else line for line in block.splitlines())
+
+
+def _resolve_percentages_source() -> str:
+    first = "".join(_one(name, refer) for name, refer in (
+        ("margin_left", "cb_width"), ("margin_right", "cb_width"),
+        ("margin_top", "maybe_height"), ("margin_bottom", "maybe_height"),
+        ("padding_left", "cb_width"), ("padding_right", "cb_width"),
+        ("padding_top", "maybe_height"), ("padding_bottom", "maybe_height"),
+        ("width", "cb_width"), ("min_width", "cb_width"), ("max_width", "cb_width")))
+    auto_height = _one("min_height", "0", "    ") + _one("max_height", "inf", "    ")
+    fixed_height = "".join(_one(name, "cb_height", "    ")
+                           for name in ("height", "min_height", "max_height"))
+    return _RESOLVE.format(first=first, auto_height=auto_height, fixed_height=fixed_height)
+
+
+#: The modules of WeasyPrint 70.0 that imported ``resolve_percentages`` by name.
+_PERCENT_USERS = ("absolute", "block", "column", "float", "grid", "inline", "page", "table")
+
+
+def _install_percentages() -> bool:
+    import importlib
+    from math import inf
+
+    import weasyprint
+    import weasyprint.layout.percent as percent
+    from weasyprint.css.functions import check_math
+    from weasyprint.formatting_structure.boxes import Box, PageBox
+
+    if weasyprint.__version__ != FAST_WEASYPRINT:
+        return False
+    original = percent.resolve_percentages
+    users = [importlib.import_module(f"weasyprint.layout.{name}") for name in _PERCENT_USERS]
+    if not all(getattr(m, "resolve_percentages", None) is original for m in users):
+        return False
+    namespace: dict[str, Any] = {
+        "weasy_cache": weasy_cache, "original": original, "Box": Box, "PageBox": PageBox,
+        "percentage": percent.percentage, "check_math": check_math, "inf": inf,
+        "adjust_box_sizing": percent.adjust_box_sizing}
+    exec(compile(_resolve_percentages_source(), __file__ + ":resolve_percentages", "exec"),
+         namespace)
+    fast = namespace["resolve_percentages"]
+    for module in (percent, *users):
+        module.resolve_percentages = fast
+    return True
+
+
+# --- Computed styles -------------------------------------------------------------------
+#
+# WeasyPrint computes an element's style values lazily, one property at a time, the
+# first time layout or drawing asks (``ComputedStyle.__missing__``), and a text run's
+# or line's anonymous style the same way from its parent's (``AnonymousStyle``); it
+# shares one computed style between the elements of a document that have the same
+# cascaded declarations and the same parent style. Letters of a batch have the same
+# elements with the same styles, and every letter computed all of them again (about a
+# sixth of a PDF's time).
+#
+# What a computed value follows from (WeasyPrint 70.0, ``css/__init__.py``): the
+# element's cascaded declarations (value and weight of each property: from the
+# stylesheets and from the element's own attributes, ``lang``, ``id``, ``style``,
+# presentational hints), whether it is a pseudo-element, its parent's computed values
+# and the root's (inheritance, ``rem``), the base URL, the font configuration (``ex``
+# and ``ch`` units) and the page size (viewport units; the same stylesheets give the
+# same page). It never reads the element itself (``attr()`` stays a descriptor that
+# the box builder resolves with the element).
+#
+# So each new element style gets a key: its cascaded (property, value, weight) triples,
+# its pseudo-element type and its parent's key (a number standing for the parent's
+# whole chain up to the root, whose own key holds the base URL). The values the first
+# letter's style computed are recorded under that key (only values computed by
+# ``__missing__``: what WeasyPrint later writes into a style itself, a table's margins
+# moved to its wrapper, say, is not recorded, and happens again in the next letter as
+# before), and the next letter's style with the same key starts with them, as do its
+# anonymous style (and theirs). Values WeasyPrint would have computed on demand are
+# the same values, computed earlier. ``::first-line`` and ``::first-letter`` styles are
+# not prefilled: WeasyPrint copies every value such a style holds onto the line, so it
+# must hold only what was asked; other pseudo-elements (``::marker``, ``::before``, the
+# footnote calls) are, keyed with their type.
+
+#: Pseudo-elements whose styles are not prefilled: WeasyPrint copies every value their
+#: style holds onto the line or letter (layout/inline.py), so it must hold only what
+#: was asked of it.
+_NOT_PREFILLED = ("first-line", "first-letter")
+#: Element styles remembered per font configuration; past it the store starts again.
+MAX_STYLES = 20_000
+_STYLES = "_letterforge_styles"
+_TEMPLATE = "_letterforge_template"
+_KEY = "_letterforge_style_key"
+
+
+class _Template:
+    """The values computed for one element style (and its anonymous style, and so on
+    down), with its ``specified`` values (``position``, ``float``, ``display``)."""
+
+    __slots__ = ("values", "specified", "anonymous")
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.specified: dict[str, Any] = {}
+        self.anonymous: _Template | None = None
+
+    def anonymous_template(self) -> _Template:
+        if self.anonymous is None:
+            self.anonymous = _Template()
+        return self.anonymous
+
+
+class _StyleStore:
+    __slots__ = ("numbers", "templates", "alive")
+
+    def __init__(self) -> None:
+        self.numbers: dict[Any, int] = {}  # key -> number standing for it
+        self.templates: dict[int, _Template] = {}
+        self.alive: dict[int, Any] = {}  # unhashable cascaded values, keyed by id: kept alive
+
+
+def _style_store(font_config: Any) -> _StyleStore:
+    store = getattr(font_config, _STYLES, None)
+    if store is None or len(store.numbers) > MAX_STYLES or len(store.alive) > MAX_STYLES:
+        store = _StyleStore()
+        setattr(font_config, _STYLES, store)
+    return store
+
+
+def _hashable(value: Any, store: _StyleStore) -> Any:
+    """``value`` itself when it can be hashed (compared by value), a tuple of its items
+    for a list or tuple (a page rule's specificity is a list), else its identity (and
+    the value kept alive, so that the identity stays its own)."""
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        if isinstance(value, (list, tuple)):
+            return (type(value).__name__, tuple(_hashable(item, store) for item in value))
+        store.alive[id(value)] = value
+        return ("id", id(value))
+
+
+def _cascaded_key(cascaded: dict[str, Any], store: _StyleStore) -> Any:
+    items = [(name, _hashable(value, store), _hashable(weight, store))
+             for name, (value, weight) in cascaded.items()]
+    items.sort(key=lambda item: item[0])
+    return tuple(items)
+
+
+def _set_computed_styles(self: Any, element: Any, parent: Any, root: Any = None,
+                         pseudo_type: Any = None, base_url: Any = None,
+                         target_collector: Any = None) -> None:
+    _original_set_computed_styles(self, element, parent, root, pseudo_type, base_url,
+                                  target_collector)
+    if (not weasy_cache._active or pseudo_type in _NOT_PREFILLED
+            or self.font_config is None):
+        return
+    computed = self._computed_styles[element, pseudo_type]
+    parent_style = computed.parent_style
+    if parent_style is None:
+        parent_key: Any = ("root", base_url)
+    else:
+        parent_key = parent_style.__dict__.get(_KEY)
+        if parent_key is None:
+            return  # the parent was not keyed: neither is the child
+    store = _style_store(self.font_config)
+    try:
+        key = (parent_key, pseudo_type, _cascaded_key(computed.cascaded, store))
+        number = store.numbers.setdefault(key, len(store.numbers))
+    except TypeError:
+        return
+    computed.__dict__[_KEY] = number
+    template = store.templates.get(number)
+    if template is None:
+        template = store.templates[number] = _Template()
+    else:
+        dict.update(computed, template.values)
+        computed.specified.update(template.specified)
+    computed.__dict__[_TEMPLATE] = template
+
+
+def _computed_missing(self: Any, key: str) -> Any:
+    value = _original_computed_missing(self, key)
+    template = self.__dict__.get(_TEMPLATE)
+    if template is not None and weasy_cache._active:
+        template.values.setdefault(key, value)
+        if key in self.specified:
+            template.specified.setdefault(key, self.specified[key])
+    return value
+
+
+def _anonymous_missing(self: Any, key: str) -> Any:
+    value = _original_anonymous_missing(self, key)
+    template = self.__dict__.get(_TEMPLATE)
+    if template is not None and weasy_cache._active:
+        template.values.setdefault(key, value)
+    return value
+
+
+def _anonymous_style(self: Any) -> Any:
+    anonymous = _AnonymousStyle(self)
+    template = self.__dict__.get(_TEMPLATE)
+    if template is not None and weasy_cache._active:
+        child = template.anonymous_template()
+        dict.update(anonymous, child.values)
+        anonymous.__dict__[_TEMPLATE] = child
+    return anonymous
+
+
+_original_set_computed_styles: Any = None
+_original_computed_missing: Any = None
+_original_anonymous_missing: Any = None
+_AnonymousStyle: Any = None
+
+
+def _install_styles() -> bool:
+    from functools import cached_property
+
+    import weasyprint
+    import weasyprint.css as css
+
+    global _original_set_computed_styles, _original_computed_missing
+    global _original_anonymous_missing, _AnonymousStyle
+    if weasyprint.__version__ != FAST_WEASYPRINT:
+        return False
+    prop = css.Style.__dict__.get("anonymous_style")
+    if not isinstance(prop, cached_property):
+        return False
+    _original_set_computed_styles = css.StyleFor.set_computed_styles
+    _original_computed_missing = css.ComputedStyle.__missing__
+    _original_anonymous_missing = css.AnonymousStyle.__missing__
+    _AnonymousStyle = css.AnonymousStyle
+    css.StyleFor.set_computed_styles = _set_computed_styles
+    css.ComputedStyle.__missing__ = _computed_missing
+    css.AnonymousStyle.__missing__ = _anonymous_missing
+    anonymous = cached_property(_anonymous_style)
+    anonymous.__set_name__(css.Style, "anonymous_style")
+    css.Style.anonymous_style = anonymous
+    return True
