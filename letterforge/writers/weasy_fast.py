@@ -126,7 +126,10 @@ def install() -> bool:
         boxes_on = _install_margin_boxes()
         percent_on = _install_percentages()
         styles_on = _install_styles()
-        _installed = pydyf_on and boxes_on and percent_on and styles_on
+        font_keys_on = _install_font_keys()
+        backgrounds_on = _install_backgrounds()
+        _installed = (pydyf_on and boxes_on and percent_on and styles_on and font_keys_on
+                      and backgrounds_on)
     return bool(_installed)
 
 
@@ -526,7 +529,7 @@ def _install_percentages() -> bool:
 # same page). It never reads the element itself (``attr()`` stays a descriptor that
 # the box builder resolves with the element).
 #
-# So each new element style gets a key: its cascaded (property, value, weight) triples,
+# So each new element style gets a key: its cascaded (property, (value, weight)) pairs,
 # its pseudo-element type and its parent's key (a number standing for the parent's
 # whole chain up to the root, whose own key holds the base URL). The values the first
 # letter's style computed are recorded under that key (only values computed by
@@ -534,15 +537,18 @@ def _install_percentages() -> bool:
 # moved to its wrapper, say, is not recorded, and happens again in the next letter as
 # before), and the next letter's style with the same key starts with them, as do its
 # anonymous style (and theirs). Values WeasyPrint would have computed on demand are
-# the same values, computed earlier. ``::first-line`` and ``::first-letter`` styles are
-# not prefilled: WeasyPrint copies every value such a style holds onto the line, so it
-# must hold only what was asked; other pseudo-elements (``::marker``, ``::before``, the
-# footnote calls) are, keyed with their type.
+# the same values, computed earlier. ``::marker``, ``::before`` and ``::after`` styles
+# are prefilled too, keyed with their type (see :data:`_PREFILLED`). The key is the
+# cascaded (property, (value, weight)) pairs themselves, compared by value; a value
+# that cannot be hashed is compared by identity (and kept alive).
 
-#: Pseudo-elements whose styles are not prefilled: WeasyPrint copies every value their
-#: style holds onto the line or letter (layout/inline.py), so it must hold only what
-#: was asked of it.
-_NOT_PREFILLED = ("first-line", "first-letter")
+#: The styles prefilled: elements' and pages' (None), the pseudo-elements' that hold
+#: text a letter draws (list numbers, generated content) and the footnote area's. Not
+#: ``::first-line`` and ``::first-letter``: WeasyPrint copies every value such a style
+#: holds onto the line or letter (layout/inline.py), so it must hold only what was
+#: asked of it; nor the footnote pseudo-elements every element has and few use
+#: (keying them cost more than it saved).
+_PREFILLED = (None, "marker", "before", "after", "@footnote", "@note-area")
 #: Element styles remembered per font configuration; past it the store starts again.
 MAX_STYLES = 20_000
 _STYLES = "_letterforge_styles"
@@ -610,7 +616,7 @@ def _set_computed_styles(self: Any, element: Any, parent: Any, root: Any = None,
                          target_collector: Any = None) -> None:
     _original_set_computed_styles(self, element, parent, root, pseudo_type, base_url,
                                   target_collector)
-    if (not weasy_cache._active or pseudo_type in _NOT_PREFILLED
+    if (not weasy_cache._active or pseudo_type not in _PREFILLED
             or self.font_config is None):
         return
     computed = self._computed_styles[element, pseudo_type]
@@ -622,11 +628,15 @@ def _set_computed_styles(self: Any, element: Any, parent: Any, root: Any = None,
         if parent_key is None:
             return  # the parent was not keyed: neither is the child
     store = _style_store(self.font_config)
-    try:
-        key = (parent_key, pseudo_type, _cascaded_key(computed.cascaded, store))
+    try:  # almost always: every cascaded value and weight can be hashed
+        key = (parent_key, pseudo_type, tuple(computed.cascaded.items()))
         number = store.numbers.setdefault(key, len(store.numbers))
     except TypeError:
-        return
+        try:
+            key = (parent_key, pseudo_type, _cascaded_key(computed.cascaded, store))
+            number = store.numbers.setdefault(key, len(store.numbers))
+        except TypeError:
+            return
     computed.__dict__[_KEY] = number
     template = store.templates.get(number)
     if template is None:
@@ -694,4 +704,108 @@ def _install_styles() -> bool:
     anonymous = cached_property(_anonymous_style)
     anonymous.__set_name__(css.Style, "anonymous_style")
     css.Style.anonymous_style = anonymous
+    return True
+
+
+# --- Font keys ---------------------------------------------------------------------
+#
+# ``text.line_break.strut`` (every line box) and ``character_ratio`` look up a font
+# metric under a key that ``_font_style_cache_key`` builds by formatting fourteen to
+# sixteen style values into a string, every call. A style's values do not change once
+# computed (WeasyPrint changes values only on copies it makes for first lines, first
+# letters and ellipses, which start without the key), so the string is kept on the
+# style object the first time and handed back after.
+
+_FONT_KEY = "_letterforge_font_key"
+_original_font_key: Any = None
+
+
+def _font_style_cache_key(style: Any, include_size: bool = False) -> str:
+    if not weasy_cache._active:
+        result: str = _original_font_key(style, include_size)
+        return result
+    keys = style.__dict__.get(_FONT_KEY)
+    if keys is None:
+        keys = style.__dict__[_FONT_KEY] = {}
+    key = keys.get(include_size)
+    if key is None:
+        key = keys[include_size] = _original_font_key(style, include_size)
+    return key
+
+
+def _install_font_keys() -> bool:
+    import weasyprint
+    import weasyprint.text.line_break as line_break
+
+    global _original_font_key
+    original = getattr(line_break, "_font_style_cache_key", None)
+    if weasyprint.__version__ != FAST_WEASYPRINT or not callable(original):
+        return False
+    _original_font_key = original
+    line_break._font_style_cache_key = _font_style_cache_key
+    return True
+
+
+# --- Backgrounds ---------------------------------------------------------------------
+#
+# After layout, ``layout.background.layout_box_backgrounds`` visits every box of every
+# page: it resolves the box's corner radii, then reads nine style values and the
+# background colour to find that almost every box of a letter has nothing to paint
+# (``box.background = None``). Whether a style has nothing to paint, and whether its
+# four radii take WeasyPrint's zero "short track", follow from the style's values
+# alone: they are worked out once per style object and kept on it. A box whose style
+# has nothing to paint and zero radii gets exactly what WeasyPrint's function gives it
+# (the four radii (0, 0), its children visited in order, no background); any other
+# box, the page itself and the root box painted with another box's style (the canvas
+# background), goes through WeasyPrint's function.
+
+_PLAIN = "_letterforge_plain_background"
+_CORNERS_RADII = ("border_top_left_radius", "border_top_right_radius",
+                  "border_bottom_right_radius", "border_bottom_left_radius")
+_original_box_backgrounds: Any = None
+_get_color: Any = None
+
+
+def _nothing_to_paint(style: Any) -> bool:
+    plain = style.__dict__.get(_PLAIN)
+    if plain is None:
+        zero = (0, "px")
+        plain = (
+            all(zero in style[name] for name in _CORNERS_RADII)
+            and style["border_image_source"][0] == "none"
+            and style["mask_border_source"][0] == "none"
+            and not style["box_shadow"]
+            and (style["visibility"] == "hidden" or (
+                not any(type_ == "url" or value for type_, value in style["background_image"])
+                and _get_color(style, "background_color").alpha == 0)))
+        style.__dict__[_PLAIN] = plain
+    return bool(plain)
+
+
+def _layout_box_backgrounds(page: Any, box: Any, get_image_from_uri: Any,
+                            layout_children: bool = True, style: Any = None) -> Any:
+    if (not weasy_cache._active or box is page or style is not None
+            or not _nothing_to_paint(box.style)):
+        return _original_box_backgrounds(page, box, get_image_from_uri, layout_children,
+                                         style)
+    for name in _CORNERS_RADII:
+        setattr(box, name, (0, 0))
+    if layout_children:
+        for child in box.all_children():
+            _layout_box_backgrounds(page, child, get_image_from_uri)
+    box.background = None
+    return None
+
+
+def _install_backgrounds() -> bool:
+    import weasyprint
+    import weasyprint.layout.background as background
+    from weasyprint.draw.color import get_color
+
+    global _original_box_backgrounds, _get_color
+    if weasyprint.__version__ != FAST_WEASYPRINT:
+        return False
+    _original_box_backgrounds = background.layout_box_backgrounds
+    _get_color = get_color
+    background.layout_box_backgrounds = _layout_box_backgrounds
     return True
