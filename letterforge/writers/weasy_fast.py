@@ -128,8 +128,9 @@ def install() -> bool:
         styles_on = _install_styles()
         font_keys_on = _install_font_keys()
         backgrounds_on = _install_backgrounds()
+        matching_on = _install_matching()
         _installed = (pydyf_on and boxes_on and percent_on and styles_on and font_keys_on
-                      and backgrounds_on)
+                      and backgrounds_on and matching_on)
     return bool(_installed)
 
 
@@ -808,4 +809,150 @@ def _install_backgrounds() -> bool:
     _original_box_backgrounds = background.layout_box_backgrounds
     _get_color = get_color
     background.layout_box_backgrounds = _layout_box_backgrounds
+    return True
+
+
+# --- Selector matching -------------------------------------------------------------
+#
+# WeasyPrint's cascade (``css.StyleFor.__init__``) asks every stylesheet's cssselect2
+# ``Matcher`` which of its selectors match each element, in document order. A
+# selector can only test an element's tag, its attributes (``id``, ``class``,
+# ``lang``...), the same of its ancestors and siblings, where it stands among them,
+# and whether it has children or text (``:empty``); the ``lang`` it inherits may come
+# from a ``<meta>`` in the head. All of that is in a document's *shape*: for every
+# element in document order, its tag, its attributes, whether it has text and how
+# many children. Letters of a batch have the same shape (the words differ, not the
+# elements; the one attribute that holds the candidate, the description's
+# ``content``, is left out when no selector names it), so the answers the matchers
+# gave for the first letter of a shape (with
+# the same stylesheets, kept alive with them) are handed back, in the same order, for
+# the next ones. A call that is not the next one recorded (another matcher) stops the
+# replay for the rest of that document: WeasyPrint's own matching answers from there.
+
+MAX_SHAPES = 64
+_SHAPES = "_letterforge_shapes"
+
+
+class _Matching:
+    __slots__ = ("replay", "position", "recorded", "faithful")
+
+    def __init__(self, replay: list[tuple[int, Any]] | None) -> None:
+        self.replay = replay
+        self.position = 0
+        self.recorded: list[tuple[int, Any]] = []
+        self.faithful = True
+
+
+_matching: _Matching | None = None
+_original_match: Any = None
+_original_style_for_init: Any = None
+
+
+def _shape(root: Any, content_seen: bool) -> tuple[Any, ...]:
+    """For every element: tag, attributes, whether it has text, how many children.
+    A ``content`` attribute's value (``<meta name="description" content="Open
+    letter to Cuba...">``) is left out when no selector of the stylesheets names that
+    attribute (``content_seen`` False), unless the element also has ``http-equiv``
+    (cssselect2 reads a Content-Language ``<meta>`` for ``:lang()``)."""
+    shape = []
+    for element in root.iter():
+        attributes = tuple(element.attrib.items())
+        if (not content_seen and "content" in element.attrib
+                and "http-equiv" not in element.attrib):
+            attributes = tuple((name, value if name != "content" else None)
+                               for name, value in attributes)
+        shape.append((element.tag, attributes, bool(element.text), len(element)))
+    return tuple(shape)
+
+
+def _names_attribute(code: Any, name: str) -> bool:
+    """Whether a compiled selector's code (or code nested in it) holds ``name`` as an
+    attribute key: cssselect2 compiles ``[content...]`` to a test on the literal
+    ``'content'`` (or ``'{namespace}content'``)."""
+    for const in code.co_consts:
+        if isinstance(const, str) and (const == name or const.endswith("}" + name)):
+            return True
+        if hasattr(const, "co_consts") and _names_attribute(const, name):
+            return True
+    return False
+
+
+def _selectors_see(sheets: Any, name: str) -> bool:
+    for sheet, _origin, _specificity in sheets:
+        matcher = sheet.matcher
+        groups = [matcher.other_selectors, matcher.lang_attr_selectors,
+                  *matcher.id_selectors.values(), *matcher.class_selectors.values(),
+                  *matcher.lower_local_name_selectors.values(),
+                  *matcher.namespace_selectors.values()]
+        for group in groups:
+            for test, *_rest in group:
+                if _names_attribute(test.__code__, name):
+                    return True
+    return False
+
+
+def _match(self: Any, element: Any) -> Any:
+    state = _matching
+    if state is None:
+        return _original_match(self, element)
+    if state.replay is not None:
+        position = state.position
+        if position < len(state.replay) and state.replay[position][0] == id(self):
+            state.position = position + 1
+            return state.replay[position][1]
+        state.replay = None  # not the call recorded next: match from here on
+        state.faithful = False
+        return _original_match(self, element)
+    result = _original_match(self, element)
+    state.recorded.append((id(self), result))
+    return result
+
+
+def _style_for_init(self: Any, html: Any, sheets: Any, presentational_hints: Any,
+                    font_config: Any, target_collector: Any) -> None:
+    global _matching
+    if not weasy_cache._active or font_config is None or _matching is not None:
+        _original_style_for_init(self, html, sheets, presentational_hints, font_config,
+                                 target_collector)
+        return
+    store = getattr(font_config, _SHAPES, None)
+    if store is None or len(store) > MAX_SHAPES:
+        store = {}
+        setattr(font_config, _SHAPES, store)
+    try:
+        sheet_ids = tuple(id(sheet) for sheet, _, _ in sheets)
+        seen = store.get(("content seen", sheet_ids))
+        if seen is None:
+            seen = store[("content seen", sheet_ids)] = (
+                _selectors_see(sheets, "content"), tuple(sheet for sheet, _, _ in sheets))
+        key = (_shape(html.etree_element, seen[0]), sheet_ids, presentational_hints)
+        found = store.get(key)
+    except TypeError:
+        _original_style_for_init(self, html, sheets, presentational_hints, font_config,
+                                 target_collector)
+        return
+    state = _matching = _Matching(found[1] if found is not None else None)
+    try:
+        _original_style_for_init(self, html, sheets, presentational_hints, font_config,
+                                 target_collector)
+    finally:
+        _matching = None
+    if found is None and state.faithful:
+        # the stylesheets stay alive with the answers: the ids in the key stay theirs
+        store[key] = (key, state.recorded, tuple(sheet for sheet, _, _ in sheets))
+
+
+def _install_matching() -> bool:
+    import cssselect2
+    import weasyprint
+    import weasyprint.css as css
+
+    global _original_match, _original_style_for_init
+    if weasyprint.__version__ != FAST_WEASYPRINT or not callable(
+            getattr(cssselect2.Matcher, "match", None)):
+        return False
+    _original_match = cssselect2.Matcher.match
+    _original_style_for_init = css.StyleFor.__init__
+    cssselect2.Matcher.match = _match
+    css.StyleFor.__init__ = _style_for_init
     return True

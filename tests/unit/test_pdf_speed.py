@@ -89,6 +89,9 @@ def test_pdf_is_the_same_bytes_with_and_without_the_cache(
     # and their element styles started with the values the letters before computed
     styles = weasy_fast._style_store(_font_config(letters[-1][1]))
     assert styles.templates and any(t.values for t in styles.templates.values())
+    # and their selector matches were those of the letter before, of the same shape
+    shapes = getattr(_font_config(letters[0][1]), weasy_fast._SHAPES)
+    assert 1 <= len([k for k in shapes if k[0] != "content seen"]) < len(letters)
 
 
 def test_fast_paths_are_installed_on_the_pinned_versions() -> None:
@@ -265,3 +268,41 @@ def test_weasyprint_is_imported_with_the_loaders_libraries() -> None:
                                if k not in ("LD_LIBRARY_PATH", "LIBRARY_PATH")})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0"
+
+
+def test_selectors_that_read_the_description_match_each_letter_afresh() -> None:
+    """The description's ``content`` (it names the candidate) is left out of a
+    document's shape only while no selector names that attribute: a stylesheet that
+    colours the text by it gets each letter's own matches (the same bytes as plain
+    WeasyPrint), and letters of the same shape without such a selector share them."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is remembered")
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    def renderer(rule: str) -> Any:
+        font_config = FontConfiguration()
+        css = [CSS(string=rule, font_config=font_config)]
+
+        def pdf(country: str) -> bytes:
+            html = HTML(string=(
+                f'<html lang="en"><head><meta name="description" content="Letter to '
+                f'{country}"></head><body><p>Excellency,</p></body></html>'))
+            data = html.write_pdf(stylesheets=css, font_config=font_config,
+                                  pdf_identifier=b"0" * 32)
+            assert isinstance(data, bytes)
+            return data
+        return pdf, font_config
+
+    pdf, font_config = renderer('html:has(meta[content*="Cuba"]) p { color: red }')
+    mexico, cuba = pdf("Mexico"), pdf("Cuba")
+    with weasy_cache.disabled():
+        assert pdf("Mexico") == mexico and pdf("Cuba") == cuba
+    assert mexico != cuba  # Cuba's letter is red
+    shapes = [k for k in getattr(font_config, weasy_fast._SHAPES) if k[0] != "content seen"]
+    assert len(shapes) == 2  # the description is in the shape: two shapes
+
+    pdf, font_config = renderer("p { color: navy }")
+    pdf("Mexico"), pdf("Cuba")
+    shapes = [k for k in getattr(font_config, weasy_fast._SHAPES) if k[0] != "content seen"]
+    assert len(shapes) == 1  # no selector reads it: one shape, matched once
