@@ -265,9 +265,10 @@ class _Recorder:
 
 def _glyph_entries(stream: Any, textbox: Any, fresh_widths: dict[Any, Any],
                    shared: dict[Any, Any]) -> list[Any] | None:
-    """Per run of the drawn line: (the document's key of its font, [(glyph, text)],
-    [(glyph, width)]) as WeasyPrint 70.0's ``draw_first_line`` would set them in the
-    document's fonts; None when the line is not a plain one (see the module)."""
+    """Per run of the drawn line: (the document's key of its font, its glyphs and their
+    texts, its glyphs and their widths) as WeasyPrint 70.0's ``draw_first_line`` would
+    set them in the document's fonts; None when the line is not a plain one (see the
+    module)."""
     from weasyprint.text.ffi import FROM_UNITS, ffi, pango
     from weasyprint.text.fonts import get_pango_font_key
 
@@ -321,40 +322,51 @@ def _glyph_entries(stream: Any, textbox: Any, fresh_widths: dict[Any, Any],
             if font.widths.get(glyph_id) != width:
                 return None  # drawn with a width another size of the font left
             widths.append((glyph_id, width))
-        # the same (glyph, text) and (glyph, width) pairs recur on most lines: each line
-        # keeps references to one shared tuple per pair (memory: ~1 KB a line, not ~10)
-        runs.append((key, tuple([shared.setdefault(t, t) for t in texts]),
-                     tuple([shared.setdefault(w, w) for w in widths])))
+        # kept as four tuples (glyphs and texts, glyphs and widths) so that a replay
+        # checks and fills them with C-level map and set operations; the same glyph
+        # numbers and texts recur on most lines: each line keeps references to one
+        # shared object per value (memory: ~1.5 KB a line)
+        runs.append((key, tuple([shared.setdefault(g, g) for g, _ in texts]),
+                     tuple([shared.setdefault(t, t) for _, t in texts]),
+                     tuple([shared.setdefault(g, g) for g, _ in widths]),
+                     tuple([shared.setdefault(w, w) for _, w in widths])))
     return runs
 
 
 def _replay(stream: Any, entry: Any, matrix: Any) -> bool:
     """Draw a remembered line; False (and nothing done) when one of its fonts is not in
-    the document yet (WeasyPrint's own code adds it) or a width there differs."""
+    the document yet (WeasyPrint's own code adds it) or a width there differs.
+
+    The same as, for each run: every (glyph, width) with ``font.widths.get(glyph,
+    width) == width``; after the calls, each (glyph, text) and (glyph, width) set in
+    ``to_unicode`` and ``widths`` where the glyph is absent, in order (first wins).
+    Done with ``map`` and set comparisons: most lines add no glyph the document does
+    not have, and then nothing is set."""
     calls, runs = entry
     document_fonts = stream._fonts
     fonts = []
-    for key, _, widths in runs:
+    for key, _, _, width_glyphs, width_values in runs:
         font = document_fonts.get(key)
         if font is None:
             return False
-        known = font.widths
-        for glyph_id, width in widths:
-            if known.get(glyph_id, width) != width:
-                return False
+        if tuple(map(font.widths.get, width_glyphs, width_values)) != width_values:
+            return False
         fonts.append(font)
     stream.set_text_matrix(*matrix.values)
     for name, args in calls:
         getattr(stream, name)(*args)
-    for font, (_, texts, widths) in zip(fonts, runs, strict=True):
+    for font, (_, text_glyphs, texts, width_glyphs, width_values) in zip(
+            fonts, runs, strict=True):
         to_unicode = font.to_unicode
-        for glyph_id, text in texts:
-            if glyph_id not in to_unicode:
-                to_unicode[glyph_id] = text
+        if not to_unicode.keys() >= set(text_glyphs):
+            for glyph_id, text in zip(text_glyphs, texts, strict=True):
+                if glyph_id not in to_unicode:
+                    to_unicode[glyph_id] = text
         known = font.widths
-        for glyph_id, width in widths:
-            if glyph_id not in known:
-                known[glyph_id] = width
+        if not known.keys() >= set(width_glyphs):
+            for glyph_id, width in zip(width_glyphs, width_values, strict=True):
+                if glyph_id not in known:
+                    known[glyph_id] = width
     return True
 
 
