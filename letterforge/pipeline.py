@@ -42,7 +42,7 @@ from .load import (
 from .manifest import LetterEntry, Manifest, intact, letter_key, unlisted
 from .merge import Merger
 from .models import Assets, Candidate, Settings, Signatory, Template
-from .output import BatchWriter, clean_leftovers, mail_files
+from .output import BatchWriter, StatCache, clean_leftovers, mail_files
 from .validate import (
     GENERIC_FAMILIES,
     candidates_for_year,
@@ -691,13 +691,28 @@ def render_batch(
     key in the manifest, files intact) is kept as it is, unless ``force``. With
     ``--only`` the letters not selected keep their files and manifest entries too.
     """
-    formats = plan.job.formats
-    partial = bool(plan.options.only)
     out_dir = out_root / str(plan.settings.year)
     old = _previous_manifest(out_dir, force)
     current = {c.slug: c for c in plan.all_candidates}
     keys = {c.slug: plan.key(c) for c in plan.candidates}
-    outdated = old.outdated(out_dir, keys) if old is not None and not force else set(keys)
+    # files whose stat is the one recorded when they were known intact are not read again
+    check = StatCache.load(out_dir) if old is not None and not force else None
+    try:
+        return _render_batch(plan, out_dir, old, current, keys, check, force=force,
+                             jobs=jobs, on_letter=on_letter)
+    finally:
+        if check is not None:
+            check.close()
+
+
+def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,
+                  current: dict[str, Candidate], keys: dict[str, str],
+                  check: StatCache | None, *, force: bool, jobs: int | None,
+                  on_letter: Callable[[Candidate], None] | None) -> BatchResult:
+    formats = plan.job.formats
+    partial = bool(plan.options.only)
+    outdated = (old.outdated(out_dir, keys, check) if old is not None and not force
+                else set(keys))
     todo = [c for c in plan.candidates if c.slug in outdated]
     kept: dict[str, LetterEntry] = {}
     if old is not None:
@@ -724,8 +739,10 @@ def render_batch(
     if not todo and old is not None:
         unchanged = base.with_letters(kept.values())
         unchanged.batch_files = old.batch_files
-        if unchanged.to_bytes() == old.to_bytes() and (
-                not old.batch_files or intact(out_dir, old.batch_files)):
+        if unchanged.same_bytes(old) and (
+                not old.batch_files or intact(out_dir, old.batch_files, check)):
+            if check is not None:  # what this run hashed and found intact, for next time
+                check.save(old.paths())
             clean_leftovers(out_dir)  # what a killed render left, even when nothing changed
             return BatchResult(out_dir, len(kept), 0, len(kept),
                                sum(len(e.files) for e in kept.values()) + len(old.batch_files),
@@ -742,7 +759,8 @@ def render_batch(
             the new batch is put in place (a DOCX saved from Word meanwhile)."""
             if force:
                 return []
-            problems = old.edited(out_dir, keep=kept_paths) if old is not None else []
+            problems = (old.edited(out_dir, keep=kept_paths, check=check)
+                        if old is not None else [])
             return problems + unlisted(out_dir, old, replaced)
 
         problems = would_lose_work()
