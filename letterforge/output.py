@@ -130,6 +130,7 @@ class StatCache:
 
     def __init__(self, batch: Path, entries: dict[str, tuple[Fingerprint, str]]) -> None:
         self.batch = batch
+        self._folder = str(batch)  # paths joined as text: pathlib was half the time
         self.entries = entries
         self.fresh: dict[str, tuple[Fingerprint, str]] = {}  # hashed and found intact now
         self.dropped: set[str] = set()  # recorded, but the file is no longer that file
@@ -156,7 +157,7 @@ class StatCache:
 
     def __call__(self, rel: str, digest: str) -> bool:
         """Is the batch's file at ``rel`` there with the content ``digest``?"""
-        path = self.batch / rel
+        path = os.path.join(self._folder, rel)
         try:
             st = os.stat(path)
         except (OSError, ValueError):
@@ -170,7 +171,7 @@ class StatCache:
         # the filesystem's time before the content is read: a later change gets a later
         # ctime than this file has now, an earlier one is in what is read
         now = self._fs_now() if regular else None
-        if file_sha256(path) != digest:
+        if file_sha256(Path(path)) != digest:
             return False
         if now is not None and fp[1] < now and fp[2] < now:
             self.fresh[rel] = (fp, digest)

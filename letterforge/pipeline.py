@@ -39,7 +39,7 @@ from .load import (
     read_template,
     source_date_epoch,
 )
-from .manifest import LetterEntry, Manifest, intact, letter_key, unlisted
+from .manifest import LetterEntry, LetterKeys, Manifest, intact, unlisted
 from .merge import Merger
 from .models import Assets, Candidate, Settings, Signatory, Template
 from .output import BatchWriter, StatCache, clean_leftovers, mail_files
@@ -181,6 +181,9 @@ class Plan:
     # variant -> (the font families its stylesheet names, the characters they draw);
     # empty when no PDF is rendered
     coverage: Mapping[str, tuple[tuple[str, ...], frozenset[int]]] = field(default_factory=dict)
+    # (variant, other formats) -> its letters' keys (see key)
+    _keys: dict[tuple[str, tuple[str, ...] | None], LetterKeys] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def merger(self) -> Merger:
@@ -199,10 +202,16 @@ class Plan:
         return self.job.template
 
     def key(self, candidate: Candidate, formats: Sequence[str] | None = None) -> str:
-        shared = {**self.shared, "variant": self.variant_keys[self.job.variant_key(candidate)]}
-        if formats is not None and tuple(formats) != self.job.formats:
-            shared["formats"] = list(formats)
-        return letter_key(shared, candidate.fields)
+        variant = self.job.variant_key(candidate)
+        other = formats is not None and tuple(formats) != self.job.formats
+        which = (variant, tuple(formats) if formats is not None and other else None)
+        keys = self._keys.get(which)
+        if keys is None:
+            shared = {**self.shared, "variant": self.variant_keys[variant]}
+            if formats is not None and other:
+                shared["formats"] = list(formats)
+            keys = self._keys[which] = LetterKeys(shared)
+        return keys(candidate.fields)
 
     def renderer(self) -> Renderer:
         return Renderer(self.job, self.mergers)
