@@ -19,7 +19,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from . import __version__
 from .config import (
     Campaign,
     Inputs,
@@ -229,6 +228,8 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except Exception:
+            from . import __version__
+
             traceback.print_exc()
             _err(
                 f"letterforge {__version__} hit an internal error: this is a bug, not your "
@@ -241,6 +242,8 @@ def handle_errors(func: F) -> F:
 
 def _version(value: bool) -> None:
     if value:
+        from . import __version__
+
         typer.echo(f"letterforge {__version__}")
         raise typer.Exit()
 

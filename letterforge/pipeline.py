@@ -12,14 +12,13 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, parallel
 from .config import Inputs, Options
-from .document import Document, parse
 from .errors import (
     InputError,
     LetterforgeError,
@@ -57,6 +56,9 @@ from .validate import (
     uncovered,
 )
 from .writers import WRITERS
+
+if TYPE_CHECKING:  # markdown-it is imported when a letter is parsed, not by a re-run
+    from .document import Document
 
 #: check_letters reports at most this many different problems (a template mistake on
 #: one line is the same problem for every candidate: it is reported once).
@@ -137,6 +139,8 @@ class Renderer:
 
     def document(self, candidate: Candidate) -> Document:
         """One candidate's letter, merged and parsed: what every writer renders."""
+        from .document import parse
+
         letter = self.merger_for(candidate).merge(candidate)
         v = self.job.variants[self.job.variant_key(candidate)]
         return parse(letter, v.template, v.email_template, v.assets.images)
@@ -310,7 +314,7 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
                 input_hashes=hashes, shared=_shared_key(job),
                 variant_keys={k: _variant_key(v, job.formats) for k, v in variants.items()},
                 shard=shard_info, letters_checked=check_letters, warnings=tuple(warnings),
-                coverage=_coverage(variants) if "pdf" in options.formats else {})
+                coverage=_LazyCoverage(variants) if "pdf" in options.formats else {})
     template_paths = {display_path(v.template.path) for v in variants.values()}
     template_paths |= {display_path(v.email_template.path) for v in variants.values()
                        if v.email_template is not None}
@@ -327,6 +331,30 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
     if problems:
         raise ValidationFailed(problems)
     return plan
+
+
+class _LazyCoverage(Mapping[str, tuple[tuple[str, ...], frozenset[int]]]):
+    """:func:`_coverage` of the variants, worked out when a letter is first checked:
+    reading every character of the fonts is 40-60 ms a re-run with nothing to render
+    does not need."""
+
+    def __init__(self, variants: Mapping[str, Variant]) -> None:
+        self._variants = variants
+        self._found: dict[str, tuple[tuple[str, ...], frozenset[int]]] | None = None
+
+    def _data(self) -> dict[str, tuple[tuple[str, ...], frozenset[int]]]:
+        if self._found is None:
+            self._found = _coverage(self._variants)
+        return self._found
+
+    def __getitem__(self, key: str) -> tuple[tuple[str, ...], frozenset[int]]:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
 
 
 def _coverage(variants: Mapping[str, Variant]
