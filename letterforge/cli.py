@@ -11,29 +11,22 @@ import json
 import os
 import re
 import sys
-import traceback
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from .config import (
-    Campaign,
-    Inputs,
-    Options,
-    load_campaign,
-    parse_date,
-    parse_formats,
-    parse_shard,
-)
 from .errors import (
     EXIT_CODES_HELP,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     LetterforgeError,
 )
+
+if TYPE_CHECKING:  # the commands import what they use: --help imports none of it
+    from .config import Campaign, Inputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -228,6 +221,8 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except Exception:
+            import traceback
+
             from . import __version__
 
             traceback.print_exc()
@@ -322,6 +317,8 @@ def _jobs(jobs: int | None) -> int | None:
 
 
 def _campaign() -> Campaign:
+    from .config import load_campaign
+
     campaign = load_campaign()
     if campaign.path is not None:
         from .errors import display_path
@@ -348,6 +345,7 @@ def _year(year: int | None, inputs: Inputs) -> tuple[int, str]:
 
 
 def _formats(value: str | None) -> tuple[str, ...]:
+    from .config import parse_formats
     from .writers import NEEDS
 
     return parse_formats(value, NEEDS)
@@ -393,6 +391,7 @@ def render(
     Letters whose inputs (their row, the signatories, the templates, the stylesheet,
     letterforge's version) have not changed since the last render are kept as they are.
     """
+    from .config import Options, parse_date, parse_shard
     from .pipeline import prepare, render_batch
 
     campaign = _campaign()
@@ -461,6 +460,7 @@ def check(
     """
     from babel.dates import format_date
 
+    from .config import Options, parse_date
     from .pipeline import prepare
 
     def progress(done: int, total: int) -> None:
@@ -724,7 +724,7 @@ def verify(
     of each letter). With FILES, checks those files (say, a published PDF) against the
     manifest instead.
     """
-    from .config import batch_inputs
+    from .config import Options, batch_inputs, parse_date
     from .manifest import Manifest
     from .verify import verify_batch, verify_files
 
@@ -868,6 +868,7 @@ def new_year(
     letter's date to the same day in YEAR, and says what is left to do.
     """
     from .campaign import new_year as run
+    from .config import parse_date
     from .errors import display_path
 
     campaign = _campaign()
@@ -976,6 +977,7 @@ def preview(
     from .preview import require
 
     require("preview")
+    from .config import parse_date
     from .preview.server import serve
     from .preview.state import Preview
 

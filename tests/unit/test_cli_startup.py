@@ -37,6 +37,24 @@ def test_parsing_the_command_line_does_not_import_pydantic(args: list[str],
     assert "pydantic" not in _modules_after(args, tmp_path)
 
 
+def test_help_reads_no_package_metadata_and_no_campaign_file(tmp_path: Path) -> None:
+    modules = _modules_after(["--help"], tmp_path)
+    assert "importlib.metadata" not in modules
+    assert "letterforge.config" not in modules
+
+
+SMALL = "year,name,short_name,email\n2013,Cuba,Cuba,cu@example.org\n"
+
+
+def test_a_rerun_with_nothing_to_do_parses_no_letter(small: Path) -> None:
+    args = ["render", "--year", "2013", "-j", "1", "-f", "docx"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    modules = _modules_after(args, small)
+    assert "letterforge.pipeline" in modules
+    assert "markdown_it" not in modules
+    assert "pydantic" not in modules
+
+
 def test_options_are_parsed_to_their_types(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import letterforge.pipeline as pipeline
