@@ -786,7 +786,10 @@ def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,
                                0, old, changed=False)
 
     n_jobs = parallel.effective_jobs(jobs, len(todo)) if len(todo) > 1 else 1
-    with parallel.Pool(make_renderer, plan.job, n_jobs) as pool:  # workers start now
+    # in this process (one letter, --jobs 1), with the templates prepare compiled
+    make: Callable[[Job], Renderer] = make_renderer if n_jobs > 1 else (
+        lambda job: plan.renderer())
+    with parallel.Pool(make, plan.job, n_jobs) as pool:  # workers start now
         replaced = [WRITERS[fmt].path(c.slug) for c in todo for fmt in formats]
         kept_paths = {f.path for e in kept.values() for f in e.files}
 
