@@ -9,24 +9,15 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
-import traceback
+import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from . import __version__
-from .config import (
-    Campaign,
-    Inputs,
-    Options,
-    load_campaign,
-    parse_date,
-    parse_formats,
-    parse_shard,
-)
 from .errors import (
     EXIT_CODES_HELP,
     EXIT_INTERNAL,
@@ -34,15 +25,8 @@ from .errors import (
     LetterforgeError,
 )
 
-app = typer.Typer(
-    name="letterforge",
-    help="Open letters for every candidate: one master template, one DOCX, PDF and "
-    "e-mail per recipient.\n\n" + EXIT_CODES_HELP,
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+if TYPE_CHECKING:  # the commands import what they use: --help imports none of it
+    from .config import Campaign, Inputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,12 +45,122 @@ class _Argument(typer.core.TyperArgument):
         return name if self.required else f"[{name}]"
 
 
+class _PlainValues:
+    """typer's coercion of one parameter, without pydantic for the plain values
+    letterforge's options take (str, int, Path, lists of them).
+
+    typer builds a pydantic TypeAdapter for every parameter of the command line it
+    parses: importing pydantic and building them was 0.1 s of every command's start.
+    A value this class is not sure of (a number that is not plain digits, an empty
+    path, a bool given as text) goes to typer's own coercion, so every message about a
+    bad value is typer's, as before.
+    """
+
+    _INT = re.compile(r"-?[0-9]{1,18}")
+
+    def __init__(self, param: Any) -> None:
+        self.annotation = param.type_descriptor.annotation
+        self.info = param.type_descriptor.parameter_info
+        self._typer: Any = None
+
+    @classmethod
+    def supports(cls, param: Any) -> bool:
+        desc = getattr(param, "type_descriptor", None)
+        if desc is None or desc.file_annotation is not None or not hasattr(
+                param, "_runtime_param"):
+            return False
+        info = desc.parameter_info
+        if info.parser is not None or getattr(info, "click_type", None) is not None:
+            return False
+        leaf = desc.annotation
+        if typing.get_origin(leaf) is list:
+            (leaf,) = typing.get_args(leaf)
+        return leaf in (str, int, Path, bool)
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        multi = param.multiple or param.nargs == -1
+        if value is None:
+            return () if multi else None
+        if typing.get_origin(self.annotation) is list:
+            leaf = typing.get_args(self.annotation)[0]
+            if multi and isinstance(value, (list, tuple)):
+                items = [self._leaf(leaf, v, param, ctx) for v in value]
+                if _SLOW not in items:
+                    return items
+        elif not multi:
+            result = self._leaf(self.annotation, value, param, ctx)
+            if result is not _SLOW:
+                return result
+        return self._slow(value, param, ctx)
+
+    def _leaf(self, leaf: Any, value: Any, param: Any, ctx: Any) -> Any:
+        if leaf is str and isinstance(value, str):
+            return value
+        if leaf is int and type(value) is int:
+            return value
+        if leaf is int and isinstance(value, str) and self._INT.fullmatch(value):
+            return int(value)
+        if leaf is Path and isinstance(value, (str, Path)) and value not in ("", "-"):
+            from typer._param_types import coerce_cli_path  # exists, readable ... checks
+
+            return coerce_cli_path(Path(value), self.info, path_type=Path, param=param,
+                                   ctx=ctx)
+        return _SLOW
+
+    def _slow(self, value: Any, param: Any, ctx: Any) -> Any:
+        if self._typer is None:
+            from typer._coercion import build_runtime_param
+
+            self._typer = build_runtime_param(param.type_descriptor)
+        return self._typer.coerce(value, param=param, ctx=ctx)
+
+
+_SLOW = object()
+
+
+def _plain_values(params: Any) -> None:
+    for param in params:
+        if _PlainValues.supports(param):
+            param._runtime_param = _PlainValues(param)
+
+
 class _Command(typer.core.TyperCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for param in self.params:
             if type(param) is typer.core.TyperArgument:
                 param.__class__ = _Argument
+        _plain_values(self.params)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        _plain_values([option] if option is not None else [])
+        return option
+
+
+class _Group(typer.core.TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_values(self.params)
+        for command in self.commands.values():
+            _plain_values(command.params)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        _plain_values([option] if option is not None else [])
+        return option
+
+
+app = typer.Typer(
+    name="letterforge",
+    help="Open letters for every candidate: one master template, one DOCX, PDF and "
+    "e-mail per recipient.\n\n" + EXIT_CODES_HELP,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=_Group,
+)
 
 
 # --json: one JSON document on stdout and nothing else there; --quiet: no messages but
@@ -127,6 +221,10 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except Exception:
+            import traceback
+
+            from . import __version__
+
             traceback.print_exc()
             _err(
                 f"letterforge {__version__} hit an internal error: this is a bug, not your "
@@ -139,6 +237,8 @@ def handle_errors(func: F) -> F:
 
 def _version(value: bool) -> None:
     if value:
+        from . import __version__
+
         typer.echo(f"letterforge {__version__}")
         raise typer.Exit()
 
@@ -217,6 +317,8 @@ def _jobs(jobs: int | None) -> int | None:
 
 
 def _campaign() -> Campaign:
+    from .config import load_campaign
+
     campaign = load_campaign()
     if campaign.path is not None:
         from .errors import display_path
@@ -243,6 +345,7 @@ def _year(year: int | None, inputs: Inputs) -> tuple[int, str]:
 
 
 def _formats(value: str | None) -> tuple[str, ...]:
+    from .config import parse_formats
     from .writers import NEEDS
 
     return parse_formats(value, NEEDS)
@@ -288,6 +391,7 @@ def render(
     Letters whose inputs (their row, the signatories, the templates, the stylesheet,
     letterforge's version) have not changed since the last render are kept as they are.
     """
+    from .config import Options, parse_date, parse_shard
     from .pipeline import prepare, render_batch
 
     campaign = _campaign()
@@ -356,6 +460,7 @@ def check(
     """
     from babel.dates import format_date
 
+    from .config import Options, parse_date
     from .pipeline import prepare
 
     def progress(done: int, total: int) -> None:
@@ -619,7 +724,7 @@ def verify(
     of each letter). With FILES, checks those files (say, a published PDF) against the
     manifest instead.
     """
-    from .config import batch_inputs
+    from .config import Options, batch_inputs, parse_date
     from .manifest import Manifest
     from .verify import verify_batch, verify_files
 
@@ -763,6 +868,7 @@ def new_year(
     letter's date to the same day in YEAR, and says what is left to do.
     """
     from .campaign import new_year as run
+    from .config import parse_date
     from .errors import display_path
 
     campaign = _campaign()
@@ -871,6 +977,7 @@ def preview(
     from .preview import require
 
     require("preview")
+    from .config import parse_date
     from .preview.server import serve
     from .preview.state import Preview
 

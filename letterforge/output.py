@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,10 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Interrupted, OutputError, Problem, ValidationFailed, display_path
-from .manifest import MANIFEST, FileEntry, Manifest, sha256
+from .manifest import MANIFEST, FileEntry, Manifest, file_sha256, sha256
 
 MBOX = "batch.mbox"
 OUTBOX = "outbox.csv"
+#: the stat cache of a batch (see :class:`StatCache`): in the batch folder, not one of
+#: its outputs (no manifest lists it, a render never carries it over, verify ignores it)
+STAT_CACHE = ".letterforge-stat-cache.json"
 
 
 def _safe_relpath(rel: str) -> Path:
@@ -36,12 +40,171 @@ def _safe_relpath(rel: str) -> Path:
     return p
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes) -> os.stat_result:
+    """Write a file; its stat right after (for the stat cache)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+        return os.fstat(fh.fileno())
+
+
+# ----- the stat cache -------------------------------------------------------------------
+
+#: (size, mtime_ns, ctime_ns, inode, device) of a file
+Fingerprint = tuple[int, int, int, int, int]
+_STAT_FORMAT = "letterforge stat cache 1"
+
+
+def _fingerprint(st: os.stat_result) -> Fingerprint:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _fs_now(folder: Path) -> tuple[int, str, int] | None:
+    """A new temporary file in ``folder`` (its descriptor and path) and the filesystem's
+    time when it was made (its mtime: the clock that stamps the batch's files); None
+    when the folder cannot be written."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"{STAT_CACHE}.", dir=folder)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        return None
+    return fd, name, min(st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _save_stat_cache(fd: int, name: str, target: Path,
+                     entries: dict[str, tuple[Fingerprint, str]]) -> None:
+    """Write the cache into the temporary file ``fd``/``name`` and move it into place
+    (atomic); on any failure, remove it. The cache is an optimisation: no error."""
+    doc = {"format": _STAT_FORMAT,
+           "files": {rel: [*fp, digest] for rel, (fp, digest) in sorted(entries.items())}}
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps(doc, separators=(",", ":")).encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(name, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _discard(fd: int, *names: str | Path) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+class StatCache:
+    """Which files of a batch are still the ones that were rendered, without reading
+    them all: what git's index does for a working tree.
+
+    ``.letterforge-stat-cache.json`` in the batch folder records, per file, its stat
+    (size, mtime_ns, ctime_ns, inode, device) at a moment its content was known to have
+    a sha256: right after a render wrote it, or after a later run hashed it. A file
+    whose stat is identical to the recorded one, with the sha256 the manifest expects,
+    is taken as intact; any other file is hashed, as without the cache. Nobody can set
+    a file's ctime: writing to a file, replacing it (a new inode) or touching it back to
+    its old mtime all give it a new ctime, so an edit of the same size and mtime is
+    still found.
+
+    An entry is recorded only when the file's mtime and ctime are older than a moment
+    taken from the filesystem's own clock (a temporary file's mtime) before its content
+    was known: a change after that moment gets a later ctime than the one recorded
+    (git's "racy clean" files, handled the same way: such files are hashed next time).
+    A missing, damaged or foreign cache file means every file is hashed; never an
+    error. ``letterforge verify`` and ``send`` do not use it: they hash every file.
+    """
+
+    def __init__(self, batch: Path, entries: dict[str, tuple[Fingerprint, str]]) -> None:
+        self.batch = batch
+        self._folder = str(batch)  # paths joined as text: pathlib was half the time
+        self.entries = entries
+        self.fresh: dict[str, tuple[Fingerprint, str]] = {}  # hashed and found intact now
+        self.dropped: set[str] = set()  # recorded, but the file is no longer that file
+        self._now: tuple[int, str, int] | None = None
+        self._asked = False
+
+    @classmethod
+    def load(cls, batch: Path) -> StatCache:
+        try:
+            doc = json.loads((batch / STAT_CACHE).read_bytes())
+            if doc["format"] != _STAT_FORMAT:
+                raise ValueError(doc["format"])
+            entries: dict[str, tuple[Fingerprint, str]] = {}
+            for rel, item in doc["files"].items():
+                *numbers, digest = item
+                if (len(numbers) != 5 or not all(type(n) is int for n in numbers)
+                        or not isinstance(digest, str) or not isinstance(rel, str)):
+                    raise ValueError(rel)
+                size, mtime, ctime, ino, dev = numbers
+                entries[rel] = ((size, mtime, ctime, ino, dev), digest)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return cls(batch, {})  # none, damaged or foreign: hash every file
+        return cls(batch, entries)
+
+    def __call__(self, rel: str, digest: str) -> bool:
+        """Is the batch's file at ``rel`` there with the content ``digest``?"""
+        path = os.path.join(self._folder, rel)
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return False
+        fp = _fingerprint(st)
+        regular = stat.S_ISREG(st.st_mode)
+        if regular and self.entries.get(rel) == (fp, digest):
+            return True
+        if rel in self.entries:
+            self.dropped.add(rel)
+        # the filesystem's time before the content is read: a later change gets a later
+        # ctime than this file has now, an earlier one is in what is read
+        now = self._fs_now() if regular else None
+        if file_sha256(Path(path)) != digest:
+            return False
+        if now is not None and fp[1] < now and fp[2] < now:
+            self.fresh[rel] = (fp, digest)
+        return True
+
+    def _fs_now(self) -> int | None:
+        if not self._asked:
+            self._asked = True
+            self._now = _fs_now(self.batch)
+        return self._now[2] if self._now is not None else None
+
+    def save(self, paths: Iterable[str]) -> None:
+        """Record what this run found, for the files at ``paths`` (the batch's files);
+        nothing when it found nothing new."""
+        if self._now is None:
+            return
+        fd, name, _ = self._now
+        self._now = None
+        if not self.fresh and not self.dropped:
+            _discard(fd, name)
+            return
+        wanted = set(paths)
+        entries = {rel: e for rel, e in self.entries.items()
+                   if rel in wanted and rel not in self.dropped}
+        entries.update((rel, e) for rel, e in self.fresh.items() if rel in wanted)
+        _save_stat_cache(fd, name, self.batch / STAT_CACHE, entries)
+
+    def close(self) -> None:
+        """Remove the temporary file, if :meth:`save` did not use it."""
+        if self._now is not None:
+            fd, name, _ = self._now
+            self._now = None
+            _discard(fd, name)
 
 
 class BatchLock:
@@ -216,6 +379,8 @@ class BatchWriter:
             self.lock.release()
             raise
         self.written: set[str] = set()
+        # rel -> (stat right after writing, sha256): for the stat cache (see commit)
+        self.stats: dict[str, tuple[Fingerprint, str]] = {}
         self.done = False
 
     def __enter__(self) -> BatchWriter:
@@ -236,11 +401,18 @@ class BatchWriter:
     def write(self, rel: str, data: bytes) -> FileEntry:
         """Write one file; returns its manifest entry (path, format, size, sha256)."""
         try:
-            _write(self.path(rel), data)
+            st = _write(self.path(rel), data)
         except OSError as exc:
             raise self._fail(exc) from exc
         self.written.add(rel)
-        return FileEntry.of(rel, data)
+        entry = FileEntry.of(rel, data)
+        self._seen(rel, st, entry.sha256)
+        return entry
+
+    def _seen(self, rel: str, st: object, digest: str) -> None:
+        """The stat of a file this writer wrote, right after writing ``digest``'s bytes."""
+        if isinstance(st, os.stat_result):
+            self.stats[rel] = (_fingerprint(st), digest)
 
     def write_chunks(self, rel: str, chunks: Iterable[bytes]) -> FileEntry:
         """Write one file from pieces (a large mbox) without holding it whole."""
@@ -256,10 +428,13 @@ class BatchWriter:
                     size += len(chunk)
                 fh.flush()
                 os.fsync(fh.fileno())
+                st = os.fstat(fh.fileno())
         except OSError as exc:
             raise self._fail(exc) from exc
         self.written.add(rel)
-        return FileEntry(rel, rel.rsplit(".", 1)[-1], size, digest.hexdigest())
+        entry = FileEntry(rel, rel.rsplit(".", 1)[-1], size, digest.hexdigest())
+        self._seen(rel, st, entry.sha256)
+        return entry
 
     def keep(self, rel: str) -> None:
         """Take ``rel`` over from the existing batch unchanged (a hard link if possible)."""
@@ -283,6 +458,8 @@ class BatchWriter:
         into the new batch: files (hard links), folders, even empty, symbolic links."""
         listed = (previous.paths() if previous else set()) | {MANIFEST}
         for folder, dirs, files in os.walk(self.target):
+            if folder == str(self.target):  # the stat cache (and its temporary files)
+                files = [f for f in files if not f.startswith(STAT_CACHE)]
             here = Path(folder)
             rel_dir = here.relative_to(self.target)
             (self.tmp / rel_dir).mkdir(exist_ok=True)
@@ -317,15 +494,44 @@ class BatchWriter:
         if problems:
             self.abort()
             raise ValidationFailed(problems)
+        now = None
         try:
             if self.target.is_dir():
                 self._carry_over(previous)
             _write(self.tmp / MANIFEST, manifest.to_bytes())
+            # the filesystem's time once every file is written, before the batch is in
+            # place (see StatCache): only this writer has written its files before it
+            now = _fs_now(self.tmp)
             _swap(self.tmp, self.target)
-        except OSError as exc:
-            raise self._fail(exc) from exc
-        self.done = True
-        self.lock.release()
+        except BaseException as exc:
+            if now is not None:  # also after an interrupt once the batch was in place
+                _discard(now[0], now[1], self.target / Path(now[1]).name)
+            if isinstance(exc, OSError):
+                raise self._fail(exc) from exc
+            raise
+        try:
+            if now is not None:
+                self._record(now)
+        finally:
+            self.done = True
+            self.lock.release()
+
+    def _record(self, now: tuple[int, str, int]) -> None:
+        """The stat cache of the new batch: the files this writer wrote that nobody
+        changed since (their stat is still the one right after writing) and whose last
+        change is older than ``now``. Files taken over from the previous batch are
+        not in it (a hard link changes their ctime): the next run hashes them."""
+        fd, name, floor = now
+        entries = {}
+        for rel, (fp, digest) in self.stats.items():
+            try:
+                st = os.stat(self.target / rel)
+            except OSError:
+                continue
+            if _fingerprint(st) == fp and fp[1] < floor and fp[2] < floor:
+                entries[rel] = (fp, digest)
+        _save_stat_cache(fd, str(self.target / Path(name).name), self.target / STAT_CACHE,
+                         entries)
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)

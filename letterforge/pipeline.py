@@ -12,14 +12,13 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, parallel
 from .config import Inputs, Options
-from .document import Document, parse
 from .errors import (
     InputError,
     LetterforgeError,
@@ -39,10 +38,10 @@ from .load import (
     read_template,
     source_date_epoch,
 )
-from .manifest import LetterEntry, Manifest, intact, letter_key, unlisted
+from .manifest import LetterEntry, LetterKeys, Manifest, intact, unlisted
 from .merge import Merger
 from .models import Assets, Candidate, Settings, Signatory, Template
-from .output import BatchWriter, clean_leftovers, mail_files
+from .output import BatchWriter, StatCache, clean_leftovers, mail_files
 from .validate import (
     GENERIC_FAMILIES,
     candidates_for_year,
@@ -57,6 +56,9 @@ from .validate import (
     uncovered,
 )
 from .writers import WRITERS
+
+if TYPE_CHECKING:  # markdown-it is imported when a letter is parsed, not by a re-run
+    from .document import Document
 
 #: check_letters reports at most this many different problems (a template mistake on
 #: one line is the same problem for every candidate: it is reported once).
@@ -137,6 +139,8 @@ class Renderer:
 
     def document(self, candidate: Candidate) -> Document:
         """One candidate's letter, merged and parsed: what every writer renders."""
+        from .document import parse
+
         letter = self.merger_for(candidate).merge(candidate)
         v = self.job.variants[self.job.variant_key(candidate)]
         return parse(letter, v.template, v.email_template, v.assets.images)
@@ -181,6 +185,9 @@ class Plan:
     # variant -> (the font families its stylesheet names, the characters they draw);
     # empty when no PDF is rendered
     coverage: Mapping[str, tuple[tuple[str, ...], frozenset[int]]] = field(default_factory=dict)
+    # (variant, other formats) -> its letters' keys (see key)
+    _keys: dict[tuple[str, tuple[str, ...] | None], LetterKeys] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def merger(self) -> Merger:
@@ -199,10 +206,16 @@ class Plan:
         return self.job.template
 
     def key(self, candidate: Candidate, formats: Sequence[str] | None = None) -> str:
-        shared = {**self.shared, "variant": self.variant_keys[self.job.variant_key(candidate)]}
-        if formats is not None and tuple(formats) != self.job.formats:
-            shared["formats"] = list(formats)
-        return letter_key(shared, candidate.fields)
+        variant = self.job.variant_key(candidate)
+        other = formats is not None and tuple(formats) != self.job.formats
+        which = (variant, tuple(formats) if formats is not None and other else None)
+        keys = self._keys.get(which)
+        if keys is None:
+            shared = {**self.shared, "variant": self.variant_keys[variant]}
+            if formats is not None and other:
+                shared["formats"] = list(formats)
+            keys = self._keys[which] = LetterKeys(shared)
+        return keys(candidate.fields)
 
     def renderer(self) -> Renderer:
         return Renderer(self.job, self.mergers)
@@ -301,7 +314,7 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
                 input_hashes=hashes, shared=_shared_key(job),
                 variant_keys={k: _variant_key(v, job.formats) for k, v in variants.items()},
                 shard=shard_info, letters_checked=check_letters, warnings=tuple(warnings),
-                coverage=_coverage(variants) if "pdf" in options.formats else {})
+                coverage=_LazyCoverage(variants) if "pdf" in options.formats else {})
     template_paths = {display_path(v.template.path) for v in variants.values()}
     template_paths |= {display_path(v.email_template.path) for v in variants.values()
                        if v.email_template is not None}
@@ -318,6 +331,30 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
     if problems:
         raise ValidationFailed(problems)
     return plan
+
+
+class _LazyCoverage(Mapping[str, tuple[tuple[str, ...], frozenset[int]]]):
+    """:func:`_coverage` of the variants, worked out when a letter is first checked:
+    reading every character of the fonts is 40-60 ms a re-run with nothing to render
+    does not need."""
+
+    def __init__(self, variants: Mapping[str, Variant]) -> None:
+        self._variants = variants
+        self._found: dict[str, tuple[tuple[str, ...], frozenset[int]]] | None = None
+
+    def _data(self) -> dict[str, tuple[tuple[str, ...], frozenset[int]]]:
+        if self._found is None:
+            self._found = _coverage(self._variants)
+        return self._found
+
+    def __getitem__(self, key: str) -> tuple[tuple[str, ...], frozenset[int]]:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
 
 
 def _coverage(variants: Mapping[str, Variant]
@@ -691,13 +728,28 @@ def render_batch(
     key in the manifest, files intact) is kept as it is, unless ``force``. With
     ``--only`` the letters not selected keep their files and manifest entries too.
     """
-    formats = plan.job.formats
-    partial = bool(plan.options.only)
     out_dir = out_root / str(plan.settings.year)
     old = _previous_manifest(out_dir, force)
     current = {c.slug: c for c in plan.all_candidates}
     keys = {c.slug: plan.key(c) for c in plan.candidates}
-    outdated = old.outdated(out_dir, keys) if old is not None and not force else set(keys)
+    # files whose stat is the one recorded when they were known intact are not read again
+    check = StatCache.load(out_dir) if old is not None and not force else None
+    try:
+        return _render_batch(plan, out_dir, old, current, keys, check, force=force,
+                             jobs=jobs, on_letter=on_letter)
+    finally:
+        if check is not None:
+            check.close()
+
+
+def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,
+                  current: dict[str, Candidate], keys: dict[str, str],
+                  check: StatCache | None, *, force: bool, jobs: int | None,
+                  on_letter: Callable[[Candidate], None] | None) -> BatchResult:
+    formats = plan.job.formats
+    partial = bool(plan.options.only)
+    outdated = (old.outdated(out_dir, keys, check) if old is not None and not force
+                else set(keys))
     todo = [c for c in plan.candidates if c.slug in outdated]
     kept: dict[str, LetterEntry] = {}
     if old is not None:
@@ -724,15 +776,20 @@ def render_batch(
     if not todo and old is not None:
         unchanged = base.with_letters(kept.values())
         unchanged.batch_files = old.batch_files
-        if unchanged.to_bytes() == old.to_bytes() and (
-                not old.batch_files or intact(out_dir, old.batch_files)):
+        if unchanged.same_bytes(old) and (
+                not old.batch_files or intact(out_dir, old.batch_files, check)):
+            if check is not None:  # what this run hashed and found intact, for next time
+                check.save(old.paths())
             clean_leftovers(out_dir)  # what a killed render left, even when nothing changed
             return BatchResult(out_dir, len(kept), 0, len(kept),
                                sum(len(e.files) for e in kept.values()) + len(old.batch_files),
                                0, old, changed=False)
 
     n_jobs = parallel.effective_jobs(jobs, len(todo)) if len(todo) > 1 else 1
-    with parallel.Pool(make_renderer, plan.job, n_jobs) as pool:  # workers start now
+    # in this process (one letter, --jobs 1), with the templates prepare compiled
+    make: Callable[[Job], Renderer] = make_renderer if n_jobs > 1 else (
+        lambda job: plan.renderer())
+    with parallel.Pool(make, plan.job, n_jobs) as pool:  # workers start now
         replaced = [WRITERS[fmt].path(c.slug) for c in todo for fmt in formats]
         kept_paths = {f.path for e in kept.values() for f in e.files}
 
@@ -742,7 +799,8 @@ def render_batch(
             the new batch is put in place (a DOCX saved from Word meanwhile)."""
             if force:
                 return []
-            problems = old.edited(out_dir, keep=kept_paths) if old is not None else []
+            problems = (old.edited(out_dir, keep=kept_paths, check=check)
+                        if old is not None else [])
             return problems + unlisted(out_dir, old, replaced)
 
         problems = would_lose_work()
