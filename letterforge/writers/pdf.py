@@ -224,12 +224,20 @@ def _margin_artifacts(pdf: Any, page_streams: Any) -> None:
         if not outside:
             continue
         ops = stream.stream
-        for i in range(1, len(ops) - 1):
-            props = ops[i]
-            if (ops[i + 1] == b"BDC" and isinstance(props, pydyf.Dictionary)
-                    and props.get("MCID") in outside and isinstance(ops[i - 1], str)):
-                ops[i - 1] = "/Artifact"
-                ops[i] = pydyf.Dictionary({"Type": "/Pagination"})
+        # every "<tag> <properties> BDC" of the page (list.index finds each BDC: a
+        # page's stream holds thousands of operators, a few hundred of them BDC)
+        start = 2
+        while True:
+            try:
+                bdc = ops.index(b"BDC", start)
+            except ValueError:
+                break
+            start = bdc + 1
+            props = ops[bdc - 1]
+            if (isinstance(props, pydyf.Dictionary) and props.get("MCID") in outside
+                    and isinstance(ops[bdc - 2], str)):
+                ops[bdc - 2] = "/Artifact"
+                ops[bdc - 1] = pydyf.Dictionary({"Type": "/Pagination"})
         for mcid in outside:
             mapping[mcid] = b"null"
 
