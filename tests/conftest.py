@@ -198,6 +198,34 @@ def small(request: pytest.FixtureRequest, sample: Path, monkeypatch: pytest.Monk
     return sample
 
 
+@pytest.fixture(scope="module")
+def small_batch(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's ``SMALL`` campaign rendered once for the module (-j 1, every format):
+    its ``out`` folder. Read-only; tests take a copy through ``small_rendered``."""
+    folder = tmp_path_factory.mktemp("small-batch")
+    for name in ("candidates.csv", "signatories.csv"):
+        shutil.copy(ROOT / name, folder / name)
+    shutil.copytree(ROOT / "templates", folder / "templates")
+    (folder / "candidates.csv").write_text(request.module.SMALL, encoding="utf-8")
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(app, ["render", "--year", "2013", "-j", "1"])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.output
+    return folder / "out"
+
+
+@pytest.fixture
+def small_rendered(small: Path, small_batch: Path) -> Path:
+    """``small`` with ``out/2013`` as ``letterforge render --year 2013 -j 1`` writes it
+    there: a copy of the module's ``small_batch`` (the same inputs), not a render."""
+    shutil.copytree(small_batch, small / "out")
+    return small
+
+
 @pytest.fixture(scope="session")
 def batch_2013(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The full 2013 batch, rendered once through the CLI from the repository's data,
