@@ -129,20 +129,19 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     8: each worker holds its own WeasyPrint and rendered batches in memory."""
     return min((os.cpu_count() or 1) + 1, 8)
 
-# CPU seconds each test file took in a full run (3 workers on 2 cores, November 2026),
+# CPU seconds each test file took in a full run (3 workers on this 2-core machine),
 # rounded: the files run slowest first, so that no worker starts a long file while the
 # others are finishing (pytest-xdist's own order, most tests first, put the few slow
 # end-to-end files last). A file not listed counts as 1 s; the figures only order.
 FILE_COST = {
-    "e2e/test_reproducible.py": 30, "e2e/test_send.py": 25, "e2e/test_preview.py": 21,
-    "e2e/test_incremental.py": 16, "e2e/test_interrupt.py": 15,
-    "unit/test_pdf_speed.py": 12, "e2e/test_languages.py": 9, "e2e/test_review_fixes.py": 9,
-    "e2e/test_libreoffice.py": 9, "e2e/test_hostile_inputs.py": 9,
-    "unit/test_preview_state.py": 7, "e2e/test_proof.py": 6, "e2e/test_cli.py": 6,
-    "e2e/test_full_letter.py": 6, "e2e/test_constructs_letter.py": 5,
-    "e2e/test_scenarios.py": 4, "e2e/test_pdf_writer.py": 4, "e2e/test_property_unicode.py": 3,
-    "unit/test_pipeline.py": 3, "unit/test_writers.py": 3, "e2e/test_mail.py": 3,
-    "unit/test_images.py": 2, "unit/test_constructs.py": 2,
+    "e2e/test_send.py": 25, "e2e/test_reproducible.py": 23, "e2e/test_preview.py": 16,
+    "e2e/test_interrupt.py": 12, "unit/test_pdf_speed.py": 11, "e2e/test_incremental.py": 10,
+    "e2e/test_hostile_inputs.py": 10, "e2e/test_languages.py": 9, "e2e/test_libreoffice.py": 9,
+    "unit/test_preview_state.py": 8, "e2e/test_proof.py": 6, "e2e/test_review_fixes.py": 6,
+    "e2e/test_cli.py": 6, "e2e/test_constructs_letter.py": 5, "e2e/test_full_letter.py": 5,
+    "unit/test_pipeline.py": 4, "e2e/test_scenarios.py": 4, "e2e/test_pdf_writer.py": 3,
+    "e2e/test_property_unicode.py": 3, "unit/test_writers.py": 3, "e2e/test_mail.py": 2,
+    "unit/test_images.py": 2, "e2e/test_letterhead.py": 2,
 }
 
 
