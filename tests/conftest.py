@@ -129,6 +129,38 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     8: each worker holds its own WeasyPrint and rendered batches in memory."""
     return min((os.cpu_count() or 1) + 1, 8)
 
+# CPU seconds each test file took in a full run (3 workers on this 2-core machine),
+# rounded: the files run slowest first, so that no worker starts a long file while the
+# others are finishing (pytest-xdist's own order, most tests first, put the few slow
+# end-to-end files last). A file not listed counts as 1 s; the figures only order.
+FILE_COST = {
+    "e2e/test_send.py": 25, "e2e/test_reproducible.py": 23, "e2e/test_preview.py": 16,
+    "e2e/test_interrupt.py": 12, "unit/test_pdf_speed.py": 11, "e2e/test_incremental.py": 10,
+    "e2e/test_hostile_inputs.py": 10, "e2e/test_languages.py": 9, "e2e/test_libreoffice.py": 9,
+    "unit/test_preview_state.py": 8, "e2e/test_proof.py": 6, "e2e/test_review_fixes.py": 6,
+    "e2e/test_cli.py": 6, "e2e/test_constructs_letter.py": 5, "e2e/test_full_letter.py": 5,
+    "unit/test_pipeline.py": 4, "e2e/test_scenarios.py": 4, "e2e/test_pdf_writer.py": 3,
+    "e2e/test_property_unicode.py": 3, "unit/test_writers.py": 3, "e2e/test_mail.py": 2,
+    "unit/test_images.py": 2, "e2e/test_letterhead.py": 2,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest test files first (``FILE_COST``), each file's tests in their order.
+    With ``--dist loadfile --no-loadscope-reorder`` pytest-xdist hands the files out in
+    this order."""
+    tests = Path(__file__).parent
+
+    def cost(item: pytest.Item) -> int:
+        try:
+            name = item.path.relative_to(tests).as_posix()
+        except ValueError:
+            return 1
+        return FILE_COST.get(name, 1)
+
+    items.sort(key=lambda item: -cost(item))  # stable: a file's tests stay in order
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
@@ -163,6 +195,34 @@ def small(request: pytest.FixtureRequest, sample: Path, monkeypatch: pytest.Monk
     (sample / "candidates.csv").write_text(request.module.SMALL, encoding="utf-8")
     monkeypatch.chdir(sample)
     return sample
+
+
+@pytest.fixture(scope="module")
+def small_batch(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's ``SMALL`` campaign rendered once for the module (-j 1, every format):
+    its ``out`` folder. Read-only; tests take a copy through ``small_rendered``."""
+    folder = tmp_path_factory.mktemp("small-batch")
+    for name in ("candidates.csv", "signatories.csv"):
+        shutil.copy(ROOT / name, folder / name)
+    shutil.copytree(ROOT / "templates", folder / "templates")
+    (folder / "candidates.csv").write_text(request.module.SMALL, encoding="utf-8")
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(app, ["render", "--year", "2013", "-j", "1"])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.output
+    return folder / "out"
+
+
+@pytest.fixture
+def small_rendered(small: Path, small_batch: Path) -> Path:
+    """``small`` with ``out/2013`` as ``letterforge render --year 2013 -j 1`` writes it
+    there: a copy of the module's ``small_batch`` (the same inputs), not a render."""
+    shutil.copytree(small_batch, small / "out")
+    return small
 
 
 @pytest.fixture(scope="session")

@@ -46,8 +46,8 @@ def _same_tree(a: Path, b: Path) -> None:
     assert mismatch == [] and errors == []
 
 
-def test_rerun_with_nothing_changed_renders_nothing(small: Path) -> None:
-    render("-j", "1")
+def test_rerun_with_nothing_changed_renders_nothing(small_rendered: Path) -> None:
+    small = small_rendered  # rendered with -j 1
     batch = small / "out" / "2013"
     before = _inodes(batch)
     manifest = (batch / "manifest.json").read_bytes()
@@ -56,8 +56,8 @@ def test_rerun_with_nothing_changed_renders_nothing(small: Path) -> None:
     assert (batch / "manifest.json").read_bytes() == manifest
 
 
-def test_changing_one_row_renders_that_letter_only(small: Path) -> None:
-    render("-j", "1")
+def test_changing_one_row_renders_that_letter_only(small_rendered: Path) -> None:
+    small = small_rendered  # rendered with -j 1
     batch = small / "out" / "2013"
     before = _inodes(batch)
     csv = small / "candidates.csv"
@@ -75,10 +75,10 @@ def test_force_renders_every_letter_again(small: Path) -> None:
     assert "Rendered 5 letters (" in render("-j", "1", "-f", "docx", "--force")
 
 
-def test_parallel_render_gives_the_same_bytes_as_serial(small: Path) -> None:
-    render("-j", "1", "--out", "serial")
+def test_parallel_render_gives_the_same_bytes_as_serial(small_rendered: Path) -> None:
+    small = small_rendered  # rendered with -j 1 into out/
     render("-j", "2", "--out", "parallel")
-    _same_tree(small / "serial" / "2013", small / "parallel" / "2013")
+    _same_tree(small / "out" / "2013", small / "parallel" / "2013")
 
 
 def test_shards_combine_into_the_full_batch(small: Path) -> None:

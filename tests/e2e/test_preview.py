@@ -1,7 +1,9 @@
 """letterforge preview in a real browser: the page, live reload, errors, Ctrl-C.
 
 One preview process and one headless Chromium for the module, on a campaign of three
-candidates. The process is the command as a user runs it (``--no-open``)."""
+candidates. The process is the command as a user runs it (``--no-open``); the Ctrl-C
+test stops it after the browser tests (a second preview process cost 3 s of CPU), so
+it stays after them in this file."""
 
 from __future__ import annotations
 
@@ -32,6 +34,13 @@ WAIT = 60_000  # ms: a render takes a few seconds on a busy 2-core machine
 LINE = "We expand on each of these areas of concern below."
 
 
+def _default_sigint() -> None:
+    """A person's Ctrl-C reaches a process that has the default handling; a shell that
+    started pytest in the background (CI, ``pytest &``) gives its children SIGINT
+    ignored, as POSIX says, and the preview would never see the test's SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Preview:
     """``letterforge preview`` in a subprocess, its stderr read as it comes."""
 
@@ -39,7 +48,8 @@ class Preview:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "letterforge.cli", "preview", "--year", "2013",
              "--no-open", *args], cwd=folder, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_default_sigint)
         self.lines: list[str] = []
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
@@ -61,7 +71,12 @@ class Preview:
 
     def interrupt(self) -> int:
         self.proc.send_signal(signal.SIGINT)
-        code = self.proc.wait(timeout=30)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # not left running for the rest of the run
+            self.proc.kill()
+            self.proc.wait()
+            raise
         self._reader.join(timeout=5)
         return code
 
@@ -187,11 +202,12 @@ def test_a_mistake_shows_with_its_line_over_the_last_rendering_then_clears(
     assert page.get_attribute("#pages img", "src") != src
 
 
-def test_ctrl_c_stops_the_preview_with_exit_130(campaign: Path) -> None:
-    preview = Preview(campaign, "--candidate", "Algeria")
-    code = preview.interrupt()
-    assert code == 130, "".join(preview.lines)
-    assert "interrupted: the preview stopped; it wrote nothing" in "".join(preview.lines)
+def test_ctrl_c_stops_the_preview_with_exit_130(server: Preview, campaign: Path) -> None:
+    """The module's preview, after the browser tests (its page still open): the last
+    test that uses it."""
+    code = server.interrupt()
+    assert code == 130, "".join(server.lines)
+    assert "interrupted: the preview stopped; it wrote nothing" in "".join(server.lines)
     assert not (campaign / "out").exists()
 
 

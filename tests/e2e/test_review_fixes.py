@@ -29,8 +29,8 @@ def _manifest(small: Path) -> dict:
     return json.loads((small / "out" / "2013" / "manifest.json").read_text())
 
 
-def test_a_renamed_candidate_is_not_mailed_twice(small: Path) -> None:
-    assert invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+def test_a_renamed_candidate_is_not_mailed_twice(small_rendered: Path) -> None:
+    small = small_rendered  # rendered with -j 1
     assert invoke("send", "--year", "2013", "--mark-sent", "Viet Nam", "--send",
                   "--security", "none", "--port", "1", "--limit", "0").exit_code == 0
     csv = small / "candidates.csv"
@@ -42,8 +42,8 @@ def test_a_renamed_candidate_is_not_mailed_twice(small: Path) -> None:
     assert " changed " in line
 
 
-def test_only_drops_removed_candidates_and_marks_changed_ones_stale(small: Path) -> None:
-    assert invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+def test_only_drops_removed_candidates_and_marks_changed_ones_stale(small_rendered: Path) -> None:
+    small = small_rendered  # rendered with -j 1
     csv = small / "candidates.csv"
     csv.write_text(SMALL.replace("2013,Viet Nam,Viet Nam,vn@example.org\n", "")
                    .replace("cuba@example.org", "mission.cuba@example.org"))
@@ -189,8 +189,8 @@ def test_nested_lists_number_the_same_in_the_docx(small: Path) -> None:
     assert lvl.find("w:numFmt", ns).get(f"{{{W}}}val") == "decimal"
 
 
-def test_a_ledger_line_cut_mid_character_is_survived(small: Path) -> None:
-    assert invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+def test_a_ledger_line_cut_mid_character_is_survived(small_rendered: Path) -> None:
+    small = small_rendered  # rendered with -j 1
     ledger = small / "out" / "2013" / "send-ledger.jsonl"
     ledger.write_bytes('{"slug": "cuba", "state": "sent", "candidate": "Côte'.encode()[:-1])
     result = invoke("send", "--year", "2013", "--mark-sent", "Cuba", "--send",
