@@ -306,3 +306,34 @@ def test_selectors_that_read_the_description_match_each_letter_afresh() -> None:
     pdf("Mexico"), pdf("Cuba")
     shapes = [k for k in getattr(font_config, weasy_fast._SHAPES) if k[0] != "content seen"]
     assert len(shapes) == 1  # no selector reads it: one shape, matched once
+
+
+def test_running_element_styled_by_the_rest_of_the_letter_is_laid_out_afresh() -> None:
+    """The running footer's markup is the same in both letters, but a selector that
+    looks elsewhere in the letter (``body:has(.urgent) footer``) styles it red in one
+    of them only: each letter's footer is its own, the same bytes as plain WeasyPrint
+    (the remembered margin boxes must not hand the first letter's red footer on)."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is remembered")
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    css = [CSS(string="footer { position: running(foot) } "
+                      "body:has(.urgent) footer { color: red } "
+                      "@page { @bottom-center { content: element(foot) } }",
+               font_config=font_config)]
+
+    def pdf(urgent: bool) -> bytes:
+        extra = '<p class="urgent">Urgent.</p>' if urgent else ""
+        html = HTML(string=("<html lang=en><body><footer>Open Letters Network</footer>"
+                            f"<p>Excellency,</p>{extra}</body></html>"))
+        data = html.write_pdf(stylesheets=css, font_config=font_config,
+                              pdf_identifier=b"0" * 32)
+        assert isinstance(data, bytes)
+        return data
+
+    urgent, calm = pdf(True), pdf(False)
+    with weasy_cache.disabled():
+        assert pdf(True) == urgent
+        assert pdf(False) == calm
