@@ -337,3 +337,33 @@ def test_running_element_styled_by_the_rest_of_the_letter_is_laid_out_afresh() -
     with weasy_cache.disabled():
         assert pdf(True) == urgent
         assert pdf(False) == calm
+
+
+def test_viewport_units_follow_each_letters_first_page() -> None:
+    """``vw`` is a share of the *first page's* width (WeasyPrint 70.0:
+    ``initial_page_sizes``, set when page 1 is laid out), and a letter that opens with a
+    named landscape page has a wider first page than one that does not: the same
+    cascaded ``padding-left: 10vw`` gives another value in each. A paragraph's style
+    must not start with the value computed for the other letter."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is remembered")
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    css = [CSS(string=".wide { page: wide } @page wide { size: A4 landscape } "
+                      "p { padding-left: 10vw }", font_config=font_config)]
+
+    def pdf(wide: bool) -> bytes:
+        first = '<div class="wide">Wide first page.</div>' if wide else ""
+        html = HTML(string=(f"<html lang=en><body>{first}<p>Excellency,</p>"
+                            "<p>We write to you.</p></body></html>"))
+        data = html.write_pdf(stylesheets=css, font_config=font_config,
+                              pdf_identifier=b"0" * 32)
+        assert isinstance(data, bytes)
+        return data
+
+    wide, narrow = pdf(True), pdf(False)
+    with weasy_cache.disabled():
+        assert pdf(True) == wide
+        assert pdf(False) == narrow
