@@ -367,3 +367,32 @@ def test_viewport_units_follow_each_letters_first_page() -> None:
     with weasy_cache.disabled():
         assert pdf(True) == wide
         assert pdf(False) == narrow
+
+
+def test_page_number_box_inherits_from_a_root_styled_by_the_letter() -> None:
+    """A margin box holding only ``counter(page)`` inherits from the page and so from
+    the root element, whose style a selector can make depend on the rest of the letter
+    (``html:has(.urgent)``) while the root's attributes stay the same: the page
+    number of each letter is drawn in its own root's style, as plain WeasyPrint does."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is remembered")
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    css = [CSS(string="html:has(.urgent) { letter-spacing: 3pt; color: red } "
+                      "@page { @bottom-center { content: 'page ' counter(page) } }",
+               font_config=font_config)]
+
+    def pdf(urgent: bool) -> bytes:
+        extra = '<p class="urgent">Urgent.</p>' if urgent else ""
+        html = HTML(string=f"<html lang=en><body><p>Excellency,</p>{extra}</body></html>")
+        data = html.write_pdf(stylesheets=css, font_config=font_config,
+                              pdf_identifier=b"0" * 32)
+        assert isinstance(data, bytes)
+        return data
+
+    urgent, calm = pdf(True), pdf(False)
+    with weasy_cache.disabled():
+        assert pdf(True) == urgent
+        assert pdf(False) == calm
