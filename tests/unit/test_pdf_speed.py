@@ -306,3 +306,93 @@ def test_selectors_that_read_the_description_match_each_letter_afresh() -> None:
     pdf("Mexico"), pdf("Cuba")
     shapes = [k for k in getattr(font_config, weasy_fast._SHAPES) if k[0] != "content seen"]
     assert len(shapes) == 1  # no selector reads it: one shape, matched once
+
+
+def test_running_element_styled_by_the_rest_of_the_letter_is_laid_out_afresh() -> None:
+    """The running footer's markup is the same in both letters, but a selector that
+    looks elsewhere in the letter (``body:has(.urgent) footer``) styles it red in one
+    of them only: each letter's footer is its own, the same bytes as plain WeasyPrint
+    (the remembered margin boxes must not hand the first letter's red footer on)."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is remembered")
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    css = [CSS(string="footer { position: running(foot) } "
+                      "body:has(.urgent) footer { color: red } "
+                      "@page { @bottom-center { content: element(foot) } }",
+               font_config=font_config)]
+
+    def pdf(urgent: bool) -> bytes:
+        extra = '<p class="urgent">Urgent.</p>' if urgent else ""
+        html = HTML(string=("<html lang=en><body><footer>Open Letters Network</footer>"
+                            f"<p>Excellency,</p>{extra}</body></html>"))
+        data = html.write_pdf(stylesheets=css, font_config=font_config,
+                              pdf_identifier=b"0" * 32)
+        assert isinstance(data, bytes)
+        return data
+
+    urgent, calm = pdf(True), pdf(False)
+    with weasy_cache.disabled():
+        assert pdf(True) == urgent
+        assert pdf(False) == calm
+
+
+def test_viewport_units_follow_each_letters_first_page() -> None:
+    """``vw`` is a share of the *first page's* width (WeasyPrint 70.0:
+    ``initial_page_sizes``, set when page 1 is laid out), and a letter that opens with a
+    named landscape page has a wider first page than one that does not: the same
+    cascaded ``padding-left: 10vw`` gives another value in each. A paragraph's style
+    must not start with the value computed for the other letter."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is remembered")
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    css = [CSS(string=".wide { page: wide } @page wide { size: A4 landscape } "
+                      "p { padding-left: 10vw }", font_config=font_config)]
+
+    def pdf(wide: bool) -> bytes:
+        first = '<div class="wide">Wide first page.</div>' if wide else ""
+        html = HTML(string=(f"<html lang=en><body>{first}<p>Excellency,</p>"
+                            "<p>We write to you.</p></body></html>"))
+        data = html.write_pdf(stylesheets=css, font_config=font_config,
+                              pdf_identifier=b"0" * 32)
+        assert isinstance(data, bytes)
+        return data
+
+    wide, narrow = pdf(True), pdf(False)
+    with weasy_cache.disabled():
+        assert pdf(True) == wide
+        assert pdf(False) == narrow
+
+
+def test_page_number_box_inherits_from_a_root_styled_by_the_letter() -> None:
+    """A margin box holding only ``counter(page)`` inherits from the page and so from
+    the root element, whose style a selector can make depend on the rest of the letter
+    (``html:has(.urgent)``) while the root's attributes stay the same: the page
+    number of each letter is drawn in its own root's style, as plain WeasyPrint does."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is remembered")
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    css = [CSS(string="html:has(.urgent) { letter-spacing: 3pt; color: red } "
+                      "@page { @bottom-center { content: 'page ' counter(page) } }",
+               font_config=font_config)]
+
+    def pdf(urgent: bool) -> bytes:
+        extra = '<p class="urgent">Urgent.</p>' if urgent else ""
+        html = HTML(string=f"<html lang=en><body><p>Excellency,</p>{extra}</body></html>")
+        data = html.write_pdf(stylesheets=css, font_config=font_config,
+                              pdf_identifier=b"0" * 32)
+        assert isinstance(data, bytes)
+        return data
+
+    urgent, calm = pdf(True), pdf(False)
+    with weasy_cache.disabled():
+        assert pdf(True) == urgent
+        assert pdf(False) == calm
