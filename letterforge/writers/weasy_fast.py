@@ -185,6 +185,36 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def _style_identity(style: Any) -> Any:
+    """What stands for a style's values across letters: its key in the style store
+    (cascaded declarations and parent chain, see "Computed styles" below), or, for an
+    anonymous style, its parent's; None when it has none (not keyed: not comparable)."""
+    depth = 0
+    while style is not None and depth < 50:
+        number = style.__dict__.get(_KEY)
+        if number is not None:
+            return ("anonymous", depth, number)
+        if type(style) is not _AnonymousStyle:
+            return None
+        style, depth = style.parent_style, depth + 1
+    return None
+
+
+def _box_style_keys(box: Any) -> tuple[Any, ...] | None:
+    """The style identities of a box and of every box below it, in tree order; None
+    when one has none."""
+    found = []
+    todo = [box]
+    while todo:
+        current = todo.pop()
+        identity = _style_identity(getattr(current, "style", None))
+        if identity is None:
+            return None
+        found.append(identity)
+        todo.extend(reversed(getattr(current, "children", None) or ()))
+    return tuple(found)
+
+
 def _margin_key(context: Any, page: Any, state: Any, sides: dict[str, list[Any]],
                 corners: dict[str, Any]) -> Any:
     """Everything a page's laid-out margin boxes follow from, or None when they are not
@@ -194,7 +224,11 @@ def _margin_key(context: Any, page: Any, state: Any, sides: dict[str, list[Any]]
     alive by the store) and the page kind; what their ``content`` names: text, page
     counters (the page state, frozen), images by URL, and running elements, whose boxes
     come from the letter's HTML (each element's markup, and the root and body
-    elements' attributes, from which they inherit) styled by the same stylesheets."""
+    elements' attributes) styled by the same stylesheets. A selector can style them
+    (and the root the margin boxes inherit from) by anything elsewhere in the letter
+    (``body:has(.urgent) footer``): the key also holds the style store's key of the
+    root's style and of every box of each running element, which stand for their
+    cascaded declarations up the chain; without those keys nothing is remembered."""
     from xml.etree import ElementTree
 
     contents = []
@@ -217,10 +251,15 @@ def _margin_key(context: Any, page: Any, state: Any, sides: dict[str, list[Any]]
                     element = getattr(box, "element", None)
                     if element is None or getattr(box, "pseudo_type", None):
                         return None
-                    running.append(ElementTree.tostring(element, encoding="unicode"))
+                    styles = _box_style_keys(box)
+                    if styles is None:
+                        return None
+                    running.append((ElementTree.tostring(element, encoding="unicode"),
+                                    styles))
     root = page.children[0] if page.children else None
     html = getattr(root, "element", None)
-    if html is None:
+    root_style = _style_identity(getattr(root, "style", None))
+    if html is None or root_style is None:
         return None
     body = html.find("body")
     ancestors = (tuple(sorted(html.attrib.items())),
@@ -230,7 +269,7 @@ def _margin_key(context: Any, page: Any, state: Any, sides: dict[str, list[Any]]
         frozen = _freeze(state)
         key = (page.page_type, page.margin_top, page.margin_right, page.margin_bottom,
                page.margin_left, page.border_width(), page.border_height(),
-               tuple(contents), tuple(running), ancestors, frozen, sheets)
+               tuple(contents), tuple(running), ancestors, root_style, frozen, sheets)
         hash(key)
     except TypeError:
         return None
@@ -526,9 +565,11 @@ def _install_percentages() -> bool:
 # stylesheets and from the element's own attributes, ``lang``, ``id``, ``style``,
 # presentational hints), whether it is a pseudo-element, its parent's computed values
 # and the root's (inheritance, ``rem``), the base URL, the font configuration (``ex``
-# and ``ch`` units) and the page size (viewport units; the same stylesheets give the
-# same page). It never reads the element itself (``attr()`` stays a descriptor that
-# the box builder resolves with the element).
+# and ``ch`` units) and the first page's size (viewport units: a letter whose first
+# page is a named landscape page has other ``vw`` values, so a style whose cascaded
+# values use a viewport unit is not keyed, nor its descendants). It never reads the
+# element itself (``attr()`` stays a descriptor that the box builder resolves with the
+# element).
 #
 # So each new element style gets a key: its cascaded (property, (value, weight)) pairs,
 # its pseudo-element type and its parent's key (a number standing for the parent's
@@ -575,9 +616,11 @@ class _Template:
 
 
 class _StyleStore:
-    __slots__ = ("numbers", "templates", "alive")
+    __slots__ = ("numbers", "templates", "alive", "viewport")
 
     def __init__(self) -> None:
+        # id of a cascaded value -> (the value, whether it uses a viewport unit)
+        self.viewport: dict[int, tuple[Any, bool]] = {}
         self.numbers: dict[Any, int] = {}  # key -> number standing for it
         self.templates: dict[int, _Template] = {}
         self.alive: dict[int, Any] = {}  # unhashable cascaded values, keyed by id: kept alive
@@ -585,7 +628,8 @@ class _StyleStore:
 
 def _style_store(font_config: Any) -> _StyleStore:
     store = getattr(font_config, _STYLES, None)
-    if store is None or len(store.numbers) > MAX_STYLES or len(store.alive) > MAX_STYLES:
+    if (store is None or len(store.numbers) > MAX_STYLES or len(store.alive) > MAX_STYLES
+            or len(store.viewport) > MAX_STYLES):
         store = _StyleStore()
         setattr(font_config, _STYLES, store)
     return store
@@ -603,6 +647,43 @@ def _hashable(value: Any, store: _StyleStore) -> Any:
             return (type(value).__name__, tuple(_hashable(item, store) for item in value))
         store.alive[id(value)] = value
         return ("id", id(value))
+
+
+#: Units relative to the page (WeasyPrint takes the first page's size): a value using
+#: one differs between letters whose first pages differ (a named landscape page).
+_VIEWPORT_UNITS = frozenset(("vw", "vh", "vmin", "vmax", "vi", "vb", "svw", "svh",
+                             "lvw", "lvh", "dvw", "dvh", "svmin", "svmax", "lvmin",
+                             "lvmax", "dvmin", "dvmax", "svi", "svb", "lvi", "lvb",
+                             "dvi", "dvb"))
+
+
+def _viewport_in(value: Any, depth: int = 0) -> bool:
+    """Whether a cascaded value (a parsed value, a tinycss2 token or function, a
+    pending ``var()``, or tuples and lists of them) holds a viewport unit."""
+    if depth > 20:
+        return True  # deeper than any real value: take it as using one
+    unit = getattr(value, "unit", None)
+    if isinstance(unit, str) and unit.lower() in _VIEWPORT_UNITS:
+        return True
+    if isinstance(value, (str, bytes, int, float)) or value is None:
+        return False
+    for name in ("arguments", "tokens", "content", "value"):
+        inner = getattr(value, name, None)
+        if isinstance(inner, (list, tuple)) and _viewport_in(inner, depth + 1):
+            return True
+    if isinstance(value, (list, tuple)):
+        return any(_viewport_in(item, depth + 1) for item in value)
+    return False
+
+
+def _uses_viewport(cascaded: dict[str, Any], store: _StyleStore) -> bool:
+    for value, _weight in cascaded.values():
+        known = store.viewport.get(id(value))
+        if known is None or known[0] is not value:
+            known = store.viewport[id(value)] = (value, _viewport_in(value))
+        if known[1]:
+            return True
+    return False
 
 
 def _cascaded_key(cascaded: dict[str, Any], store: _StyleStore) -> Any:
@@ -629,6 +710,8 @@ def _set_computed_styles(self: Any, element: Any, parent: Any, root: Any = None,
         if parent_key is None:
             return  # the parent was not keyed: neither is the child
     store = _style_store(self.font_config)
+    if _uses_viewport(computed.cascaded, store):
+        return  # its values follow the letter's first page: neither it nor its children
     try:  # almost always: every cascaded value and weight can be hashed
         key = (parent_key, pseudo_type, tuple(computed.cascaded.items()))
         number = store.numbers.setdefault(key, len(store.numbers))
