@@ -109,28 +109,37 @@ def test_fast_paths_are_installed_on_the_pinned_versions() -> None:
             "weasy_fast.py:resolve_percentages")
 
 
-def test_margin_boxes_with_text_from_the_letter_are_laid_out_every_time(
-        tmp_path: Path) -> None:
-    """A margin box whose content comes from the letter's text (``string()``: the
-    last heading, say) is not remembered: each letter gets its own, the same bytes as
-    plain WeasyPrint, and nothing is stored for it."""
+def _weasy(rule: str) -> tuple[Any, Any]:
+    """``pdf(html)`` for HTML strings, with one stylesheet and its own font
+    configuration (where the fast paths keep what they remember), and that
+    configuration; skips on a WeasyPrint version the fast paths are not installed on."""
     if not weasy_fast.install():
         pytest.skip("another WeasyPrint version: nothing is remembered")
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     font_config = FontConfiguration()
-    css = [CSS(string="h1 { string-set: topic content() } "
-                      "@page { @top-center { content: string(topic) } "
-                      "@bottom-center { content: 'page ' counter(page) } }",
-               font_config=font_config)]
+    css = [CSS(string=rule, font_config=font_config)]
 
-    def pdf(topic: str) -> bytes:
-        html = HTML(string=f"<html lang=en><body><h1>{topic}</h1><p>Text.</p></body></html>")
-        data = html.write_pdf(stylesheets=css, font_config=font_config,
-                              pdf_identifier=b"0" * 32)
+    def pdf(html: str) -> bytes:
+        data = HTML(string=html).write_pdf(stylesheets=css, font_config=font_config,
+                                           pdf_identifier=b"0" * 32)
         assert isinstance(data, bytes)
         return data
+
+    return pdf, font_config
+
+
+def test_margin_boxes_with_text_from_the_letter_are_laid_out_every_time() -> None:
+    """A margin box whose content comes from the letter's text (``string()``: the
+    last heading, say) is not remembered: each letter gets its own, the same bytes as
+    plain WeasyPrint, and nothing is stored for it."""
+    render, font_config = _weasy("h1 { string-set: topic content() } "
+                                 "@page { @top-center { content: string(topic) } "
+                                 "@bottom-center { content: 'page ' counter(page) } }")
+
+    def pdf(topic: str) -> bytes:
+        return render(f"<html lang=en><body><h1>{topic}</h1><p>Text.</p></body></html>")
 
     first, second = pdf("Mexico"), pdf("Cuba")
     with weasy_cache.disabled():
@@ -275,37 +284,22 @@ def test_selectors_that_read_the_description_match_each_letter_afresh() -> None:
     document's shape only while no selector names that attribute: a stylesheet that
     colours the text by it gets each letter's own matches (the same bytes as plain
     WeasyPrint), and letters of the same shape without such a selector share them."""
-    if not weasy_fast.install():
-        pytest.skip("another WeasyPrint version: nothing is remembered")
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
+    def letter(country: str) -> str:
+        return (f'<html lang="en"><head><meta name="description" content="Letter to '
+                f'{country}"></head><body><p>Excellency,</p></body></html>')
 
-    def renderer(rule: str) -> Any:
-        font_config = FontConfiguration()
-        css = [CSS(string=rule, font_config=font_config)]
+    def shapes(font_config: Any) -> list[Any]:
+        return [k for k in getattr(font_config, weasy_fast._SHAPES) if k[0] != "content seen"]
 
-        def pdf(country: str) -> bytes:
-            html = HTML(string=(
-                f'<html lang="en"><head><meta name="description" content="Letter to '
-                f'{country}"></head><body><p>Excellency,</p></body></html>'))
-            data = html.write_pdf(stylesheets=css, font_config=font_config,
-                                  pdf_identifier=b"0" * 32)
-            assert isinstance(data, bytes)
-            return data
-        return pdf, font_config
-
-    pdf, font_config = renderer('html:has(meta[content*="Cuba"]) p { color: red }')
-    mexico, cuba = pdf("Mexico"), pdf("Cuba")
+    pdf, font_config = _weasy('html:has(meta[content*="Cuba"]) p { color: red }')
+    mexico, cuba = pdf(letter("Mexico")), pdf(letter("Cuba"))
     with weasy_cache.disabled():
-        assert pdf("Mexico") == mexico and pdf("Cuba") == cuba
-    assert mexico != cuba  # Cuba's letter is red
-    shapes = [k for k in getattr(font_config, weasy_fast._SHAPES) if k[0] != "content seen"]
-    assert len(shapes) == 2  # the description is in the shape: two shapes
+        assert pdf(letter("Mexico")) == mexico and pdf(letter("Cuba")) == cuba
+    assert len(shapes(font_config)) == 2  # the description is in the shape: two shapes
 
-    pdf, font_config = renderer("p { color: navy }")
-    pdf("Mexico"), pdf("Cuba")
-    shapes = [k for k in getattr(font_config, weasy_fast._SHAPES) if k[0] != "content seen"]
-    assert len(shapes) == 1  # no selector reads it: one shape, matched once
+    pdf, font_config = _weasy("p { color: navy }")
+    pdf(letter("Mexico")), pdf(letter("Cuba"))
+    assert len(shapes(font_config)) == 1  # no selector reads it: one shape, matched once
 
 
 def test_running_element_styled_by_the_rest_of_the_letter_is_laid_out_afresh() -> None:
@@ -313,25 +307,14 @@ def test_running_element_styled_by_the_rest_of_the_letter_is_laid_out_afresh() -
     looks elsewhere in the letter (``body:has(.urgent) footer``) styles it red in one
     of them only: each letter's footer is its own, the same bytes as plain WeasyPrint
     (the remembered margin boxes must not hand the first letter's red footer on)."""
-    if not weasy_fast.install():
-        pytest.skip("another WeasyPrint version: nothing is remembered")
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
-
-    font_config = FontConfiguration()
-    css = [CSS(string="footer { position: running(foot) } "
-                      "body:has(.urgent) footer { color: red } "
-                      "@page { @bottom-center { content: element(foot) } }",
-               font_config=font_config)]
+    render, _ = _weasy("footer { position: running(foot) } "
+                       "body:has(.urgent) footer { color: red } "
+                       "@page { @bottom-center { content: element(foot) } }")
 
     def pdf(urgent: bool) -> bytes:
         extra = '<p class="urgent">Urgent.</p>' if urgent else ""
-        html = HTML(string=("<html lang=en><body><footer>Open Letters Network</footer>"
-                            f"<p>Excellency,</p>{extra}</body></html>"))
-        data = html.write_pdf(stylesheets=css, font_config=font_config,
-                              pdf_identifier=b"0" * 32)
-        assert isinstance(data, bytes)
-        return data
+        return render("<html lang=en><body><footer>Open Letters Network</footer>"
+                      f"<p>Excellency,</p>{extra}</body></html>")
 
     urgent, calm = pdf(True), pdf(False)
     with weasy_cache.disabled():
@@ -345,23 +328,13 @@ def test_viewport_units_follow_each_letters_first_page() -> None:
     named landscape page has a wider first page than one that does not: the same
     cascaded ``padding-left: 10vw`` gives another value in each. A paragraph's style
     must not start with the value computed for the other letter."""
-    if not weasy_fast.install():
-        pytest.skip("another WeasyPrint version: nothing is remembered")
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
-
-    font_config = FontConfiguration()
-    css = [CSS(string=".wide { page: wide } @page wide { size: A4 landscape } "
-                      "p { padding-left: 10vw }", font_config=font_config)]
+    render, _ = _weasy(".wide { page: wide } @page wide { size: A4 landscape } "
+                       "p { padding-left: 10vw }")
 
     def pdf(wide: bool) -> bytes:
         first = '<div class="wide">Wide first page.</div>' if wide else ""
-        html = HTML(string=(f"<html lang=en><body>{first}<p>Excellency,</p>"
-                            "<p>We write to you.</p></body></html>"))
-        data = html.write_pdf(stylesheets=css, font_config=font_config,
-                              pdf_identifier=b"0" * 32)
-        assert isinstance(data, bytes)
-        return data
+        return render(f"<html lang=en><body>{first}<p>Excellency,</p>"
+                      "<p>We write to you.</p></body></html>")
 
     wide, narrow = pdf(True), pdf(False)
     with weasy_cache.disabled():
@@ -374,23 +347,12 @@ def test_page_number_box_inherits_from_a_root_styled_by_the_letter() -> None:
     the root element, whose style a selector can make depend on the rest of the letter
     (``html:has(.urgent)``) while the root's attributes stay the same: the page
     number of each letter is drawn in its own root's style, as plain WeasyPrint does."""
-    if not weasy_fast.install():
-        pytest.skip("another WeasyPrint version: nothing is remembered")
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
-
-    font_config = FontConfiguration()
-    css = [CSS(string="html:has(.urgent) { letter-spacing: 3pt; color: red } "
-                      "@page { @bottom-center { content: 'page ' counter(page) } }",
-               font_config=font_config)]
+    render, _ = _weasy("html:has(.urgent) { letter-spacing: 3pt; color: red } "
+                       "@page { @bottom-center { content: 'page ' counter(page) } }")
 
     def pdf(urgent: bool) -> bytes:
         extra = '<p class="urgent">Urgent.</p>' if urgent else ""
-        html = HTML(string=f"<html lang=en><body><p>Excellency,</p>{extra}</body></html>")
-        data = html.write_pdf(stylesheets=css, font_config=font_config,
-                              pdf_identifier=b"0" * 32)
-        assert isinstance(data, bytes)
-        return data
+        return render(f"<html lang=en><body><p>Excellency,</p>{extra}</body></html>")
 
     urgent, calm = pdf(True), pdf(False)
     with weasy_cache.disabled():
