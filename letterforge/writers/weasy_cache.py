@@ -130,41 +130,36 @@ _text_box: Any = None  # weasyprint.formatting_structure.boxes.TextBox
 _active = True  # False inside :func:`disabled`
 
 
+def store(font_config: Any, attribute: str) -> dict[Any, Any]:
+    """The dict kept on one font configuration under ``attribute`` (created empty on
+    first use): every per-process cache here and in weasy_fast lives on the font
+    configuration, so a new configuration (other fonts) starts with none."""
+    found: dict[Any, Any] | None = getattr(font_config, attribute, None)
+    if found is None:
+        found = {}
+        setattr(font_config, attribute, found)
+    return found
+
+
 def lines(font_config: Any) -> dict[Any, Any]:
-    """The remembered lines of one font configuration (created empty on first use)."""
-    store: dict[Any, Any] | None = getattr(font_config, _ATTRIBUTE, None)
-    if store is None:
-        store = {}
-        setattr(font_config, _ATTRIBUTE, store)
-    return store
+    """The remembered lines of one font configuration."""
+    return store(font_config, _ATTRIBUTE)
 
 
 def drawings(font_config: Any) -> dict[Any, Any]:
     """The remembered line drawings of one font configuration."""
-    store: dict[Any, Any] | None = getattr(font_config, _DRAWINGS, None)
-    if store is None:
-        store = {}
-        setattr(font_config, _DRAWINGS, store)
-    return store
+    return store(font_config, _DRAWINGS)
 
 
 def _widths(font_config: Any) -> dict[Any, int]:
     """(document font key, font size, glyph) -> the glyph's width as WeasyPrint 70.0's
     ``draw_first_line`` computes it, for the fonts of one font configuration."""
-    store: dict[Any, int] | None = getattr(font_config, _WIDTHS, None)
-    if store is None:
-        store = {}
-        setattr(font_config, _WIDTHS, store)
-    return store
+    return store(font_config, _WIDTHS)
 
 
 def _pairs(font_config: Any) -> dict[Any, Any]:
-    """One shared tuple per (glyph, text) and (glyph, width) pair the drawings hold."""
-    store: dict[Any, Any] | None = getattr(font_config, _PAIRS, None)
-    if store is None:
-        store = {}
-        setattr(font_config, _PAIRS, store)
-    return store
+    """One shared object per glyph number, text and width the drawings hold."""
+    return store(font_config, _PAIRS)
 
 
 def _forget(font_config: Any) -> None:

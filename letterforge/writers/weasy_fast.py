@@ -163,13 +163,7 @@ _REMEMBERED_CONTENT = ("string", "counter()", "counters()", "url", "element()")
 
 
 def _margin_store(font_config: Any) -> dict[Any, Any] | None:
-    if font_config is None:
-        return None
-    store = getattr(font_config, _MARGINS, None)
-    if store is None:
-        store = {}
-        setattr(font_config, _MARGINS, store)
-    return store
+    return None if font_config is None else weasy_cache.store(font_config, _MARGINS)
 
 
 def _freeze(value: Any) -> Any:
