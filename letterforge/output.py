@@ -85,18 +85,8 @@ def _save_stat_cache(fd: int, name: str, target: Path,
     (atomic); on any failure, remove it. The cache is an optimisation: no error."""
     doc = {"format": _STAT_FORMAT,
            "files": {rel: [*fp, digest] for rel, (fp, digest) in sorted(entries.items())}}
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps(doc, separators=(",", ":")).encode())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(name, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+    with contextlib.suppress(OSError):
+        _fill_and_replace(fd, name, target, json.dumps(doc, separators=(",", ":")).encode())
 
 
 def _discard(fd: int, *names: str | Path) -> None:
@@ -607,23 +597,35 @@ def csv_bytes(header: Iterable[str], rows: Iterable[Iterable[object]]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
+def _fill_and_replace(fd: int, tmp: str | Path, path: str | Path, data: bytes) -> None:
+    """Write ``data`` into the new temporary file ``fd``/``tmp`` (with the mode a new
+    file gets: mkstemp's is 0600), sync it and move it to ``path``; on any failure the
+    temporary file is closed and removed, and the error raised."""
+    try:
+        fh = os.fdopen(fd, "wb")
+    except BaseException:
+        _discard(fd, tmp)
+        raise
+    try:
+        with fh:
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """One file, replaced whole or not at all."""
     path = path.absolute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600: the mode a new file gets
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        _fill_and_replace(fd, tmp, path, data)
     except OSError as exc:
         raise OutputError(f"{display_path(path)}: cannot be written ({exc.strerror})") from exc
 
