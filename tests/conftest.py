@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from letterforge.cli import app
 
@@ -197,6 +197,17 @@ def small(request: pytest.FixtureRequest, sample: Path, monkeypatch: pytest.Monk
     return sample
 
 
+def invoke_in(folder: Path, *args: str) -> Result:
+    """``letterforge ARGS`` in this process (CliRunner) with ``folder`` as the working
+    directory, given back afterwards."""
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(old)
+
+
 @pytest.fixture(scope="module")
 def small_batch(request: pytest.FixtureRequest,
                 tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -207,12 +218,7 @@ def small_batch(request: pytest.FixtureRequest,
         shutil.copy(ROOT / name, folder / name)
     shutil.copytree(ROOT / "templates", folder / "templates")
     (folder / "candidates.csv").write_text(request.module.SMALL, encoding="utf-8")
-    old = Path.cwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(app, ["render", "--year", "2013", "-j", "1"])
-    finally:
-        os.chdir(old)
+    result = invoke_in(folder, "render", "--year", "2013", "-j", "1")
     assert result.exit_code == 0, result.output
     return folder / "out"
 
@@ -241,13 +247,7 @@ def batch_2013(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with open(shared / "batch-2013.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "2013" / "manifest.json").exists():
-            old = Path.cwd()
-            os.chdir(ROOT)
-            try:
-                result = CliRunner().invoke(app, ["render", "--year", "2013", "--out",
-                                                  str(out)])
-            finally:
-                os.chdir(old)
+            result = invoke_in(ROOT, "render", "--year", "2013", "--out", str(out))
             assert result.exit_code == 0, result.output
     return out / "2013"
 

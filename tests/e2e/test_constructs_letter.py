@@ -7,7 +7,6 @@ renders stop ``check`` with the template's file and line."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import normalise
+from conftest import invoke_in, normalise
 from letterforge.cli import app
 
 SMALL = "year,name,short_name,email\n2013,Mexico,Mexico,mission.mexico@example.org\n"
@@ -66,12 +65,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # the e-mail gets a footnote too
     _edit(folder / "templates" / "email.md", "at your earliest convenience.",
           "at your earliest convenience.[^reply]\n\n[^reply]: A reply by e-mail is enough.")
-    old = Path.cwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(app, ["render", "--year", "2013", "-j", "1"])
-    finally:
-        os.chdir(old)
+    result = invoke_in(folder, "render", "--year", "2013", "-j", "1")
     assert result.exit_code == 0, result.output
     return folder / "out" / "2013"
 

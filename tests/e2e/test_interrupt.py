@@ -53,24 +53,15 @@ def _alive(pid: int) -> bool:
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import shutil
 
-    from conftest import ROOT
+    from conftest import ROOT, invoke_in
 
     folder = tmp_path_factory.mktemp("interrupt")
     for name in ("candidates.csv", "signatories.csv"):
         shutil.copy(ROOT / name, folder / name)
     shutil.copytree(ROOT / "templates", folder / "templates")
-    from typer.testing import CliRunner
-
-    from letterforge.cli import app
-
     # the previous batch, rendered in this process (a subprocess cost 2 s more)
-    old = Path.cwd()
-    os.chdir(folder)
-    try:
-        first = CliRunner().invoke(app, ["render", "--year", "2013", "--only", "Cuba",
-                                         "--only", "Mexico", "-j", "1"])
-    finally:
-        os.chdir(old)
+    first = invoke_in(
+        folder, "render", "--year", "2013", "--only", "Cuba", "--only", "Mexico", "-j", "1")
     assert first.exit_code == 0, first.output
     csv = folder / "candidates.csv"
     rows = [f"2013,Candidate {i:03d},Candidate {i:03d},c{i}@example.org,x" for i in range(EXTRA)]

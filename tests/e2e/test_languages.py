@@ -3,7 +3,6 @@ letter in its recipient's language, read back with independent readers."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -11,10 +10,8 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import ROOT, docx_text, pdf_text
-from letterforge.cli import app
+from conftest import ROOT, docx_text, invoke_in, pdf_text
 
 EXAMPLE = ROOT / "examples" / "multilingual"
 
@@ -25,12 +22,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("candidates.csv", "signatories.csv"):
         shutil.copy(EXAMPLE / name, folder / name)
     shutil.copytree(EXAMPLE / "templates", folder / "templates")
-    old = Path.cwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(app, ["render", "--year", "2013"])
-    finally:
-        os.chdir(old)
+    result = invoke_in(folder, "render", "--year", "2013")
     assert result.exit_code == 0, result.output
     return folder / "out" / "2013"
 

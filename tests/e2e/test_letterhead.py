@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, _flatten, pdf_pages
+from conftest import ROOT, _flatten, invoke_in, pdf_pages
 
 SMALL = "year,name,short_name,email\n2013,Mexico,Mexico,mexico@example.org\n"
 
@@ -44,9 +44,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample with a PNG logo, a JPEG image at the end of the body and a signature,
     one letter rendered through the CLI."""
     from PIL import Image
-    from typer.testing import CliRunner
 
-    from letterforge.cli import app
 
     root = tmp_path_factory.mktemp("letterhead")
     shutil.copytree(ROOT / "templates", root / "templates")
@@ -63,15 +61,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             "  signature: sig.png\n  signature_alt: Signature of Philip Lynch\n")
     letter += "\n![A red bar](chart.jpg)\n"
     (t / "letter.md").write_text(letter)
-    import os
 
-    old = Path.cwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(app, ["render", "--year", "2013", "-j", "1", "-f",
-                                          "pdf,docx", "--out", str(root / "out")])
-    finally:
-        os.chdir(old)
+    result = invoke_in(
+        root, "render", "--year", "2013", "-j", "1", "-f", "pdf,docx", "--out", str(root / "out"))
     assert result.exit_code == 0, result.output
     return root / "out" / "2013"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from chromium import browser, screenshot
 from typer.testing import CliRunner
 
-from conftest import pdf_text
+from conftest import invoke_in, pdf_text
 from letterforge.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +26,7 @@ def proofed(batch_2013: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     shutil.copytree(batch_2013, batch)
     with open(batch / "docx" / "cuba.docx", "ab") as fh:
         fh.write(b"\0")
-    old = Path.cwd()
-    os.chdir(ROOT)
-    try:
-        result = CliRunner().invoke(app, ["proof", "--year", "2013", "--out", str(out)])
-    finally:
-        os.chdir(old)
+    result = invoke_in(ROOT, "proof", "--year", "2013", "--out", str(out))
     return {"out": out, "batch": batch, "result": result}
 
 

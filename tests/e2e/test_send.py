@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, invoke_in
 from letterforge.cli import app
 from letterforge.send import SendError, SmtpConfig, batch_lock, connect
 
@@ -126,12 +126,7 @@ def cc_rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(ROOT / "signatories.csv", root / "signatories.csv")
     shutil.copytree(ROOT / "templates", root / "templates")
     (root / "candidates.csv").write_text(CC_CANDIDATES, encoding="utf-8")
-    old = Path.cwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(app, ["render", "--year", "2013", "-j", "1"])
-    finally:
-        os.chdir(old)
+    result = invoke_in(root, "render", "--year", "2013", "-j", "1")
     assert result.exit_code == 0, result.output
     return root / "out" / "2013"
 
