@@ -118,7 +118,21 @@ class _PlainValues:
 _SLOW = object()
 
 
+@functools.cache
+def _typer_internals() -> bool:
+    """Whether this typer has the private functions _PlainValues calls (typer 0.29;
+    typer is not pinned): without them every value goes through typer as shipped."""
+    try:
+        from typer._coercion import build_runtime_param
+        from typer._param_types import coerce_cli_path
+    except ImportError:
+        return False
+    return callable(build_runtime_param) and callable(coerce_cli_path)
+
+
 def _plain_values(params: Any) -> None:
+    if not _typer_internals():
+        return
     for param in params:
         if _PlainValues.supports(param):
             param._runtime_param = _PlainValues(param)
