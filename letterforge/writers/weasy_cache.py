@@ -468,6 +468,63 @@ def install_deflate() -> bool:
     return _deflate_installed
 
 
+_CFFI_TYPE_SOURCE = "void __dummy(\n"
+_cffi_patched = False
+
+
+def quicker_cffi_types() -> bool:
+    """Make cffi's parsing of a C type name (``ffi.new("PangoRectangle *")``) cost what
+    the name costs.
+
+    cffi parses a type name with pycparser after a line ``typedef int NAME;`` for every
+    type the ffi knows, because whether an identifier names a type changes how C parses:
+    for WeasyPrint's declarations, about 60 lines per type name, 10 ms a name, 0.15 s of
+    the first letter of every process (17 names). An identifier that does not occur in
+    the parsed text cannot change how it parses, so while a type name is parsed the
+    typedefs are narrowed to the identifiers it contains. The types found are the same
+    (tests/unit/test_pdf_speed.py compares both ways on every type name WeasyPrint
+    uses). Installed once, only where cffi's parser has the shape this was read from
+    (cffi 1.15 to 2.1); whether it is on."""
+    global _cffi_patched
+    if _cffi_patched:
+        return True
+    import inspect
+    import re
+
+    try:
+        from cffi import cparser
+
+        parser = cparser.Parser
+        shaped = (_CFFI_TYPE_SOURCE.replace("\n", "\\n")
+                  in inspect.getsource(parser.parse_type_and_quals)
+                  and "for name in sorted(self._declarations)" in inspect.getsource(
+                      parser._parse))
+    except Exception:  # no cffi source to read, another cffi: leave cffi alone
+        return False
+    if not shaped:
+        return False
+    original = parser._parse
+    word = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+    def _parse(self: Any, csource: str) -> Any:
+        if not csource.startswith(_CFFI_TYPE_SOURCE):
+            return original(self, csource)
+        names = set(word.findall(csource))
+        every = self._declarations
+        # callers hold the ffi's lock, as for every use of the declarations
+        self._declarations = {k: v for k, v in every.items()
+                              if not k.startswith("typedef ") or k[8:] in names}
+        try:
+            return original(self, csource)
+        finally:
+            self._declarations = every
+
+    _parse.__wrapped__ = original  # type: ignore[attr-defined]
+    parser._parse = _parse
+    _cffi_patched = True
+    return True
+
+
 def import_weasyprint() -> None:
     """Import WeasyPrint, finding its C libraries in the dynamic loader's cache first.
 
@@ -480,6 +537,7 @@ def import_weasyprint() -> None:
     library loaded is the one the loader's cache names, as before."""
     import sys
 
+    quicker_cffi_types()
     if "weasyprint" in sys.modules:
         return
     import ctypes.util

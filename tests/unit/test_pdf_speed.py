@@ -279,6 +279,52 @@ def test_weasyprint_is_imported_with_the_loaders_libraries() -> None:
     assert done.stdout.strip() == "0"
 
 
+#: Every C type name WeasyPrint 70.0 hands cffi (ffi.new, ffi.cast), and a few harder ones.
+WEASYPRINT_TYPE_NAMES = (
+    "PangoFcFontMap *", "FcChar8 **", "FcResult *", "PangoLogAttr[]", "PangoRectangle *",
+    "char[4]", "char[]", "hb_tag_t[100]", "unsigned int *", "hb_codepoint_t[75]",
+    "PangoLayout **", "const char *", "gboolean (*)(PangoFontMap *)", "PangoGlyphInfo[3]",
+    "FcPattern *", "struct _PangoRectangle *", "hb_blob_t *",
+)
+
+
+def test_cffi_parses_a_type_name_without_every_typedef_it_knows() -> None:
+    """A type name is parsed with the typedefs it names only (quicker_cffi_types), and
+    comes out the same type as with all of them."""
+    import pycparser
+    from cffi import cparser
+
+    weasy_cache.import_weasyprint()
+    assert weasy_cache.quicker_cffi_types()
+    from weasyprint.text.ffi import ffi
+
+    parser = ffi._parser
+    sources: list[str] = []
+    parse = pycparser.CParser.parse
+
+    def seen(self: Any, text: str, *args: Any, **kwargs: Any) -> Any:
+        sources.append(text)
+        return parse(self, text, *args, **kwargs)
+
+    pycparser.CParser.parse = seen  # type: ignore[method-assign]
+    try:
+        narrowed = [parser.parse_type_and_quals(name) for name in WEASYPRINT_TYPE_NAMES]
+    finally:
+        pycparser.CParser.parse = parse  # type: ignore[method-assign]
+    every = sum(name.startswith("typedef ") for name in parser._declarations)
+    assert every > 40
+    assert len(sources) == len(WEASYPRINT_TYPE_NAMES)
+    assert max(text.count("typedef int ") for text in sources) < 10
+    plain = cparser.Parser._parse.__wrapped__  # cffi's own
+    with ffi._lock:
+        parser._parse = plain.__get__(parser)
+        try:
+            full = [parser.parse_type_and_quals(name) for name in WEASYPRINT_TYPE_NAMES]
+        finally:
+            del parser._parse
+    assert narrowed == full
+
+
 def test_selectors_that_read_the_description_match_each_letter_afresh() -> None:
     """The description's ``content`` (it names the candidate) is left out of a
     document's shape only while no selector names that attribute: a stylesheet that
