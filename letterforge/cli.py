@@ -406,29 +406,35 @@ def render(
     letterforge's version) have not changed since the last render are kept as they are.
     """
     from .config import Options, parse_date, parse_shard
-    from .pipeline import prepare, render_batch
+    from .parallel import cpu_count, start_pdf_helper
 
-    campaign = _campaign()
-    inputs = campaign.inputs(candidates, signatories, template, email_template, encoding)
-    year, said = _year(year, inputs)
-    options = Options(year, parse_date(date), _formats(formats), tuple(only or ()),
-                      parse_shard(shard))
-    plan = prepare(inputs, options, check_letters=False)
-    _warn(plan)
-    from .parallel import cpu_count
+    fmts = _formats(formats)
+    # --only: usually one letter; a process imports WeasyPrint for its PDF meanwhile
+    helper = start_pdf_helper(fmts, _jobs(jobs)) if only else None
+    try:
+        from .pipeline import prepare, render_batch
 
-    if jobs is not None and jobs > cpu_count():
-        _err(f"--jobs {jobs}: this machine has {cpu_count()} CPUs, so letterforge uses "
-             f"{cpu_count()} processes (more would only use more memory)")
-    out_root = campaign.out_root(out)
-    if _progress_allowed():
-        with typer.progressbar(length=len(plan.candidates), label="Rendering",
-                               file=sys.stderr) as bar:
+        campaign = _campaign()
+        inputs = campaign.inputs(candidates, signatories, template, email_template, encoding)
+        year, said = _year(year, inputs)
+        options = Options(year, parse_date(date), fmts, tuple(only or ()), parse_shard(shard))
+        plan = prepare(inputs, options, check_letters=False)
+        _warn(plan)
+        if jobs is not None and jobs > cpu_count():
+            _err(f"--jobs {jobs}: this machine has {cpu_count()} CPUs, so letterforge uses "
+                 f"{cpu_count()} processes (more would only use more memory)")
+        out_root = campaign.out_root(out)
+        if _progress_allowed():
+            with typer.progressbar(length=len(plan.candidates), label="Rendering",
+                                   file=sys.stderr) as bar:
+                result = render_batch(plan, out_root, force=force, jobs=_jobs(jobs),
+                                      on_letter=lambda c: bar.update(1), pdf_helper=helper)
+        else:
             result = render_batch(plan, out_root, force=force, jobs=_jobs(jobs),
-                                  on_letter=lambda c: bar.update(1))
-    else:
-        result = render_batch(plan, out_root, force=force, jobs=_jobs(jobs))
-    fmts = options.formats
+                                  pdf_helper=helper)
+    finally:
+        if helper is not None:  # render_batch stops it; not if something failed before
+            helper.close(failed=True)
     for_year = f" for {said}" if said != str(year) else ""  # said when --year was not given
     _emit({"ok": True, "year": year, "out_dir": str(result.out_dir), "formats": list(fmts),
            "letters": result.letters, "rendered": result.rendered, "up_to_date": result.reused,
@@ -1064,7 +1070,11 @@ def main() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, _terminate)
-    app(prog_name="letterforge")
+    try:
+        app(prog_name="letterforge")
+    except KeyboardInterrupt:  # Ctrl-C while typer builds the command, before it runs
+        print(INTERRUPTED, file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

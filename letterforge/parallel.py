@@ -98,21 +98,48 @@ def settle() -> None:
     gc.freeze()
 
 
+@contextlib.contextmanager
+def _without_console_script() -> Iterator[None]:
+    """Workers spawned without running the ``letterforge`` console script first.
+
+    A spawned process runs the parent's main script again (as ``__mp_main__``) before
+    its work, for functions defined there. Ours defines none (workers run functions
+    of letterforge's modules), and its imports, the CLI with typer, cost each worker
+    0.15 s before its first letter. While the workers start, the script's path is
+    hidden from multiprocessing; only when the main module is letterforge's own console
+    script (named ``letterforge``, its ``main`` the CLI's), never a user's script."""
+    import sys
+    from pathlib import Path
+
+    main = sys.modules.get("__main__")
+    ours = (main is not None and getattr(main, "__spec__", None) is None
+            and getattr(getattr(main, "main", None), "__module__", None) == "letterforge.cli"
+            and Path(str(vars(main).get("__file__", ""))).stem.lower() == "letterforge")
+    if not ours:
+        yield
+        return
+    path = vars(main).pop("__file__")
+    try:
+        yield
+    finally:
+        main.__file__ = path  # type: ignore[union-attr]
+
+
 def _ready() -> bool:
     return True
 
 
 class Pool:
     """``make(spec)(task)`` for every task, on ``jobs`` processes (one: here, without a
-    pool). The workers start as soon as the pool is made, so they import WeasyPrint and
-    build their renderer while the main process still checks the plan. ``make`` and
-    ``spec`` must be picklable: each worker builds its renderer once."""
+    pool, unless ``processes``). The workers start as soon as the pool is made, so they
+    import WeasyPrint and build their renderer while the main process still checks the
+    plan. ``make`` and ``spec`` must be picklable: each worker builds its renderer once."""
 
     def __init__(self, make: Callable[[Any], Callable[[Any], Any]], spec: Any,
-                 jobs: int) -> None:
+                 jobs: int, *, processes: bool | None = None) -> None:
         self.make, self.spec, self.jobs = make, spec, jobs
         self.executor: Any = None
-        if jobs > 1:
+        if (jobs > 1) if processes is None else processes:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
@@ -128,13 +155,20 @@ class Pool:
                     self.executor = ProcessPoolExecutor(
                         jobs, mp_context=multiprocessing.get_context("spawn"),
                         initializer=_worker_init, initargs=(os.getpid(), make, spec))
-                    for _ in range(jobs):  # start every worker now
-                        self.executor.submit(_ready)
+                    with _without_console_script():
+                        for _ in range(jobs):  # start every worker now
+                            self.executor.submit(_ready)
                 finally:
                     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # Ctrl-C lands here
             except BaseException:
                 self.close(failed=True)
                 raise
+
+    def submit(self, task: Any) -> Any:
+        """``make(spec)(task)`` on a worker; a future of its result (``result()`` raises
+        the worker's error, or a RenderError if the worker died)."""
+        assert self.executor is not None, "submit needs worker processes"
+        return _Pending(self.executor.submit(_worker_call, task))
 
     def map(self, tasks: Sequence[Any]) -> Iterator[Any]:
         """The results in the order of the tasks."""
@@ -177,6 +211,46 @@ class Pool:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.close(failed=exc_type is not None)
+
+
+class _Pending:
+    """A task's future whose ``result()`` says plainly that a worker died."""
+
+    def __init__(self, future: Any) -> None:
+        self.future = future
+
+    def result(self) -> Any:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.future.result()
+        except BrokenProcessPool as exc:
+            raise RenderError("a rendering process died (out of memory? try --jobs 1): "
+                              f"{exc}; nothing was written") from exc
+
+
+def start_pdf_helper(formats: Sequence[str], jobs: int | None) -> Pool | None:
+    """A spare worker process, started before the plan is made, that imports WeasyPrint
+    (0.6 s) while this process prepares; then renders the PDF of a single letter
+    (``--only``) while this process renders its other formats. None where it cannot
+    help: no PDF, ``--jobs 1``, one CPU, or WeasyPrint already imported here (a
+    long-lived process: its warm caches render a PDF sooner than a new process).
+    Nothing heavy is imported here first: the worker is told the factory's module by
+    name."""
+    import sys
+
+    if ("pdf" not in formats or jobs == 1 or cpu_count() < 2
+            or "weasyprint" in sys.modules):
+        return None
+    return Pool(_by_name, ("letterforge.writers.pdf", "helper"), 1, processes=True)
+
+
+def _by_name(spec: tuple[str, str]) -> Callable[[Any], Any]:
+    import importlib
+
+    module, factory = spec
+    made: Callable[[Any], Any] = getattr(importlib.import_module(module), factory)()
+    return made
 
 
 def run(make: Callable[[Any], Callable[[Any], Any]], spec: Any, tasks: Sequence[Any],

@@ -60,6 +60,10 @@ from .writers import WRITERS
 if TYPE_CHECKING:  # markdown-it is imported when a letter is parsed, not by a re-run
     from .document import Document
 
+    #: Starts one format of a letter elsewhere: (document, assets) -> something whose
+    #: ``result()`` is the format's bytes.
+    Elsewhere = Callable[[Document, Assets], Any]
+
 #: check_letters reports at most this many different problems (a template mistake on
 #: one line is the same problem for every candidate: it is reported once).
 MAX_PROBLEMS = 50
@@ -145,13 +149,20 @@ class Renderer:
         v = self.job.variants[self.job.variant_key(candidate)]
         return parse(letter, v.template, v.email_template, v.assets.images)
 
-    def __call__(self, candidate: Candidate) -> RenderedLetter:
-        """Every format of one letter, in memory. Reads and writes nothing."""
+    def __call__(self, candidate: Candidate, elsewhere: Mapping[str, Elsewhere] | None = None
+                 ) -> RenderedLetter:
+        """Every format of one letter, in memory. Reads and writes nothing. A format in
+        ``elsewhere`` is started there first (another process) and taken from it when
+        needed, while this process renders the others."""
         doc = self.document(candidate)
         assets = self.job.variants[self.job.variant_key(candidate)].assets
         rendered: dict[str, bytes] = {}
+        pending = {fmt: start(doc, assets) for fmt, start in (elsewhere or {}).items()
+                   if fmt in self.job.formats}
 
         def produce(fmt: str) -> bytes:
+            if fmt in pending:
+                rendered[fmt] = pending.pop(fmt).result()
             if fmt not in rendered:
                 writer = WRITERS[fmt]
                 needed = {n: produce(n) for n in writer.requires(doc)}
@@ -721,31 +732,41 @@ def render_batch(
     force: bool = False,
     jobs: int | None = None,
     on_letter: Callable[[Candidate], None] | None = None,
+    pdf_helper: parallel.Pool | None = None,
 ) -> BatchResult:
     """Render the plan's letters into OUT/YEAR in one atomic step.
 
     A letter whose inputs have not changed since the batch on disk was rendered (same
     key in the manifest, files intact) is kept as it is, unless ``force``. With
     ``--only`` the letters not selected keep their files and manifest entries too.
+    ``pdf_helper`` (:func:`parallel.start_pdf_helper`) renders the PDF when one letter is to be
+    rendered; it is closed here in any case.
     """
-    out_dir = out_root / str(plan.settings.year)
-    old = _previous_manifest(out_dir, force)
-    current = {c.slug: c for c in plan.all_candidates}
-    keys = {c.slug: plan.key(c) for c in plan.candidates}
-    # files whose stat is the one recorded when they were known intact are not read again
-    check = StatCache.load(out_dir) if old is not None and not force else None
     try:
-        return _render_batch(plan, out_dir, old, current, keys, check, force=force,
-                             jobs=jobs, on_letter=on_letter)
+        out_dir = out_root / str(plan.settings.year)
+        old = _previous_manifest(out_dir, force)
+        current = {c.slug: c for c in plan.all_candidates}
+        keys = {c.slug: plan.key(c) for c in plan.candidates}
+        # files whose stat is the one recorded when they were known intact are not read
+        # again
+        check = StatCache.load(out_dir) if old is not None and not force else None
+        try:
+            return _render_batch(plan, out_dir, old, current, keys, check, force=force,
+                                 jobs=jobs, on_letter=on_letter, helper=pdf_helper)
+        finally:
+            if check is not None:
+                check.close()
     finally:
-        if check is not None:
-            check.close()
+        if pdf_helper is not None:
+            # stopped, not waited for: unused, it may still be importing WeasyPrint
+            pdf_helper.close(failed=True)
 
 
 def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,
                   current: dict[str, Candidate], keys: dict[str, str],
                   check: StatCache | None, *, force: bool, jobs: int | None,
-                  on_letter: Callable[[Candidate], None] | None) -> BatchResult:
+                  on_letter: Callable[[Candidate], None] | None,
+                  helper: parallel.Pool | None = None) -> BatchResult:
     formats = plan.job.formats
     partial = bool(plan.options.only)
     outdated = (old.outdated(out_dir, keys, check) if old is not None and not force
@@ -787,8 +808,18 @@ def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,
 
     n_jobs = parallel.effective_jobs(jobs, len(todo)) if len(todo) > 1 else 1
     # in this process (one letter, --jobs 1), with the templates prepare compiled
-    make: Callable[[Job], Renderer] = make_renderer if n_jobs > 1 else (
-        lambda job: plan.renderer())
+    make: Callable[[Job], Callable[[Candidate], RenderedLetter]] = (
+        make_renderer if n_jobs > 1 else lambda job: plan.renderer())
+    if helper is not None:
+        if len(todo) == 1 and "pdf" in formats:  # its PDF there, the rest here meanwhile
+            def start(doc: Document, assets: Assets) -> Any:
+                assert helper is not None
+                return helper.submit((doc, assets))
+
+            renderer = plan.renderer()
+            make = lambda job: functools.partial(renderer, elsewhere={"pdf": start})  # noqa: E731
+        else:
+            helper.close(failed=True)  # not needed: its CPU is the pool's
     with parallel.Pool(make, plan.job, n_jobs) as pool:  # workers start now
         replaced = [WRITERS[fmt].path(c.slug) for c in todo for fmt in formats]
         kept_paths = {f.path for e in kept.values() for f in e.files}

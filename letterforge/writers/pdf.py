@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -454,6 +454,21 @@ def _box_text(box: Any) -> str:
     if isinstance(text, str):
         return text
     return " ".join(_box_text(child) for child in getattr(box, "children", ()))
+
+
+
+def helper() -> Callable[[tuple[Document, Assets]], bytes]:
+    """In a helper process (parallel.start_pdf_helper): WeasyPrint imported and patched
+    now, before the letter comes; then its PDF."""
+    weasy_cache.import_weasyprint()
+    weasy_cache.install()
+    weasy_fast.install()
+
+    def render_task(task: tuple[Document, Assets]) -> bytes:
+        doc, assets = task
+        return render(doc, assets, {})
+
+    return render_task
 
 
 def render(doc: Document, assets: Assets, needed: Mapping[str, bytes] | None = None) -> bytes:

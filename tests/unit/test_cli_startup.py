@@ -86,3 +86,60 @@ def test_a_bad_value_gets_typers_message(args: list[str], message: str) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_one_letter_from_a_fresh_process_has_its_pdf_made_alongside(
+        small_rendered: Path) -> None:
+    """``--only`` in a new process: a helper process renders the PDF (imported WeasyPrint
+    while the plan was made) while this one renders the rest; the files are the same
+    bytes as a render in one process, the e-mail carries that PDF."""
+    code = ("import sys\n"
+            "import letterforge.parallel as parallel\n"
+            "calls = []\n"
+            "submit = parallel.Pool.submit\n"
+            "def counted(self, task):\n"
+            "    calls.append(task)\n"
+            "    return submit(self, task)\n"
+            "parallel.Pool.submit = counted\n"
+            "from letterforge.cli import main\n"
+            "sys.argv = ['letterforge', 'render', '--year', '2013', '--only', 'Cuba',\n"
+            "            '--force', '--out', 'again', '--jobs', '2']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print(len(calls))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=small_rendered,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"]
+    before, after = small_rendered / "out" / "2013", small_rendered / "again" / "2013"
+    for path in ("pdf/cuba.pdf", "docx/cuba.docx", "email/cuba.eml"):
+        assert (after / path).read_bytes() == (before / path).read_bytes(), path
+
+
+CONSOLE_SCRIPT = """\
+import functools, os, sys
+from letterforge.cli import main
+if __name__ == "__mp_main__":  # a worker ran this script again
+    open(os.environ["RAN"], "a").write("again\\n")
+if __name__ == "__main__":
+    from letterforge import parallel
+    pool = parallel.Pool(functools.partial, len, 1, processes=True)
+    print(pool.submit("abc").result())
+    pool.close()
+"""
+
+
+@pytest.mark.parametrize(("name", "runs_again"), [("letterforge", False),
+                                                   ("my_script.py", True)])
+def test_workers_do_not_run_the_console_script_again(tmp_path: Path, name: str,
+                                                     runs_again: bool) -> None:
+    """A worker spawned from the ``letterforge`` console script does not import the CLI
+    again; a user's own script still runs in its workers as multiprocessing says."""
+    import os
+
+    script, ran = tmp_path / name, tmp_path / "ran.txt"
+    script.write_text(CONSOLE_SCRIPT, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env={**os.environ, "RAN": str(ran)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3"]
+    assert ran.exists() == runs_again
