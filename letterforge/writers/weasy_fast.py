@@ -129,8 +129,9 @@ def install() -> bool:
         font_keys_on = _install_font_keys()
         backgrounds_on = _install_backgrounds()
         matching_on = _install_matching()
+        flow_on = _install_flow()
         _installed = (pydyf_on and boxes_on and percent_on and styles_on and font_keys_on
-                      and backgrounds_on and matching_on)
+                      and backgrounds_on and matching_on and flow_on)
     return bool(_installed)
 
 
@@ -886,6 +887,74 @@ def _install_backgrounds() -> bool:
     _original_box_backgrounds = background.layout_box_backgrounds
     _get_color = get_color
     background.layout_box_backgrounds = _layout_box_backgrounds
+    return True
+
+
+# --- Normal flow and floats ---------------------------------------------------------
+#
+# ``Box.is_in_normal_flow`` asks five methods in turn (floated, absolutely positioned,
+# running, footnote, note), each reading the style again: about 3,000 calls a letter
+# (page breaks, margins, page names ask it of every child). :func:`_is_in_normal_flow`
+# reads the same two style values once. ``layout.float.avoid_collisions`` places every
+# line box and block between the floats of the page; with no float on it (a letter's
+# pages have none) it still builds keyword lists, scans the empty list of shapes and
+# asserts the box's kind: :func:`_avoid_collisions` does the arithmetic of that case in
+# the same order (the same floats), and hands anything else to WeasyPrint.
+
+_NOT_IN_FLOW_FLOATS = frozenset(("left", "right", "inline-start", "inline-end", "footnote"))
+_original_in_normal_flow: Any = None
+_original_avoid_collisions: Any = None
+
+
+def _is_in_normal_flow(box: Any) -> bool:
+    if not weasy_cache._active:
+        return bool(_original_in_normal_flow(box))
+    style = box.style
+    if style["float"] in _NOT_IN_FLOW_FLOATS:
+        return False
+    position = style["position"]
+    if position in ("absolute", "fixed"):
+        return False
+    return position[0] not in ("running()", "note()")
+
+
+def _avoid_collisions(context: Any, box: Any, containing_block: Any,
+                      outer: bool = True) -> Any:
+    if context.excluded_shapes or not weasy_cache._active:
+        return _original_avoid_collisions(context, box, containing_block, outer)
+    position_y = box.position_y if outer else box.border_box_y()
+    if box.border_height() == 0 and box.is_floated():
+        return 0, position_y, containing_block.width
+    if box.style["float"] == "none" and containing_block.style["direction"] == "rtl":
+        return _original_avoid_collisions(context, box, containing_block, outer)
+    max_left_bound = containing_block.content_box_x()
+    max_right_bound = max_left_bound + containing_block.width
+    if not outer:
+        max_left_bound += box.margin_left
+        max_right_bound -= box.margin_right
+    position_x = max_left_bound
+    available_width = max_right_bound - max_left_bound
+    if not outer:
+        position_x -= box.margin_left
+        position_y -= box.margin_top
+    return position_x, position_y, available_width
+
+
+def _install_flow() -> bool:
+    import weasyprint
+    import weasyprint.layout.block as block
+    import weasyprint.layout.float as floats
+    import weasyprint.layout.inline as inline
+    from weasyprint.formatting_structure.boxes import Box
+
+    global _original_in_normal_flow, _original_avoid_collisions
+    if weasyprint.__version__ != FAST_WEASYPRINT:
+        return False
+    _original_in_normal_flow = Box.is_in_normal_flow
+    _original_avoid_collisions = floats.avoid_collisions
+    Box.is_in_normal_flow = _is_in_normal_flow
+    for module in (floats, inline, block):  # replaced.py imports it at each call
+        module.avoid_collisions = _avoid_collisions
     return True
 
 

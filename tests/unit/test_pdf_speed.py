@@ -404,3 +404,44 @@ def test_page_number_box_inherits_from_a_root_styled_by_the_letter() -> None:
     with weasy_cache.disabled():
         assert pdf(True) == urgent
         assert pdf(False) == calm
+
+
+def test_lines_beside_floats_and_right_to_left_lines_are_placed_as_weasyprint_does(
+        ) -> None:
+    """Line boxes and blocks are placed by a shortcut only on a page with no float and
+    in left-to-right text; lines that flow around a float, right-to-left lines and a
+    floated box with no height are the same bytes as WeasyPrint alone makes them."""
+    render, _ = _weasy(".side { float: left; width: 30mm; height: 20mm; margin: 2mm; "
+                       "background: #ccc } .end { float: right; width: 20mm; height: 0 } "
+                       "table { width: 50% } .box { overflow: hidden }")
+    words = "The candidate pledged to cooperate with the special procedures. " * 6
+    html = (f"<html lang=en><body><div class=side></div><div class=end></div><p>{words}</p>"
+            f"<table><tr><td>{words}</td></tr></table><div class=box>{words}</div>"
+            f"<p dir=rtl lang=ar>نحن نكتب إليكم بشأن ترشيحكم. {words}</p>"
+            f"<div dir=rtl><table><tr><td>{words}</td></tr></table></div></body></html>")
+    fast = render(html)
+    assert render(html) == fast
+    with weasy_cache.disabled():
+        assert render(html) == fast
+
+
+def test_normal_flow_is_weasyprints_for_every_positioning() -> None:
+    """The one-read test of normal flow says what WeasyPrint's five tests say, for
+    every float and position a box can have."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is patched")
+    from weasyprint.formatting_structure.boxes import Box
+
+    class Styled(Box):
+        def __init__(self, float_: str, position: Any) -> None:  # just a style
+            self.style = {"float": float_, "position": position}
+
+    floats = ("none", "left", "right", "inline-start", "inline-end", "footnote")
+    positions = ("static", "relative", "absolute", "fixed", "sticky",
+                 ("running()", "header"), ("note()", "n"))
+    for float_ in floats:
+        for position in positions:
+            box = Styled(float_, position)
+            assert weasy_fast._is_in_normal_flow(box) is weasy_fast._original_in_normal_flow(
+                box), (float_, position)
+    assert Box.is_in_normal_flow is weasy_fast._is_in_normal_flow
