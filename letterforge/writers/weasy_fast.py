@@ -32,13 +32,18 @@ with the change marked.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
+import re
+from collections import OrderedDict
 from typing import Any
 
 from . import weasy_cache
 
 FAST_WEASYPRINT = "70.0"
 FAST_PYDYF = "0.13.0"
+FAST_TINYHTML5 = "2.1.0"
 
 _installed: bool | None = None
 _memo: dict[int, tuple[Any, bytes]] | None = None
@@ -130,8 +135,9 @@ def install() -> bool:
         backgrounds_on = _install_backgrounds()
         matching_on = _install_matching()
         flow_on = _install_flow()
+        parse_on = _install_html_parse()
         _installed = (pydyf_on and boxes_on and percent_on and styles_on and font_keys_on
-                      and backgrounds_on and matching_on and flow_on)
+                      and backgrounds_on and matching_on and flow_on and parse_on)
     return bool(_installed)
 
 
@@ -955,6 +961,145 @@ def _install_flow() -> bool:
     Box.is_in_normal_flow = _is_in_normal_flow
     for module in (floats, inline, block):  # replaced.py imports it at each call
         module.avoid_collisions = _avoid_collisions
+    return True
+
+
+# --- Parsing the page --------------------------------------------------------------
+#
+# WeasyPrint parses each letter's HTML with tinyhtml5, a pure-Python HTML5 parser: 18
+# ms a letter, for pages that differ from one letter to the next in their words only.
+# How an HTML5 parser builds the tree depends on the tags and on whether a run of text
+# is white space or not (and on a few characters: NUL, CR, '&'), never on which words
+# the text holds. So the page is parsed once per *skeleton*: the page with every run
+# of text that holds more than white space reduced to its white space around a marker
+# (``\ue000N\ue001``), and the values of the attributes that hold words (``content``,
+# ``alt``, ``title``, ``href``, ``src``) replaced by markers. Each letter gets a copy of
+# its skeleton's tree with the markers replaced by its own words, decoded as the parser
+# decodes them. Anything outside what letterforge's HTML writer produces -- another
+# character reference than the five ``html.escape`` writes, a control character, a CR,
+# the marker characters, a tag that is not a plain start or end tag with double-quoted
+# attributes, an element whose content the parser reads differently (script, style,
+# textarea, SVG...) -- and the page goes to tinyhtml5 whole, as before.
+
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_WORD_ATTRIBUTES = frozenset(("content", "alt", "title", "href", "src"))
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'"}
+_HTML_SPACE = " \t\n\f"
+_PIECES = re.compile(r"(<[^<>]*>)")
+_START = re.compile(r'<([a-zA-Z][a-zA-Z0-9]*)((?:[ \t\n\f]+[a-zA-Z][-a-zA-Z0-9:._]*'
+                    r'(?:="[^"]*")?)*)[ \t\n\f]*>\Z')
+_ATTRIBUTE = re.compile(r'([a-zA-Z][-a-zA-Z0-9:._]*)(?:="([^"]*)")?')
+_END = re.compile(r"</([a-zA-Z][a-zA-Z0-9]*)[ \t\n\f]*>\Z")
+_SPECIAL_CONTENT = frozenset((
+    "script", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript",
+    "plaintext", "svg", "math", "template", "select", "frameset", "frame", "object",
+    "image", "isindex", "form"))
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\r\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000\ue001"
+                          "\ufdd0-\ufdef\ufffe\uffff]|&(?!(?:amp|lt|gt|quot|#x27);)")
+_MARKED = re.compile("\ue000([0-9]+)\ue001")
+_DECODE = re.compile("&(?:amp|lt|gt|quot|#x27);")
+MAX_SKELETONS = 16
+_original_parse: Any = None
+_skeletons: OrderedDict[str, Any] = OrderedDict()
+
+
+def _skeleton(page: str) -> tuple[str, list[str]] | None:
+    """The page's skeleton and its words in marker order; None for a page this does
+    not take (see above)."""
+    words: list[str] = []
+    out: list[str] = []
+    pieces = _PIECES.split(page)
+    for i, piece in enumerate(pieces):
+        if i % 2 == 0:  # text
+            if not piece:
+                continue
+            if "<" in piece or ">" in piece or _UNSAFE_TEXT.search(piece):
+                return None
+            core = piece.strip(_HTML_SPACE)
+            if not core:
+                out.append(piece)
+                continue
+            start = len(piece) - len(piece.lstrip(_HTML_SPACE))
+            out.append(f"{piece[:start]}{_MARK_OPEN}{len(words)}{_MARK_CLOSE}"
+                       f"{piece[start + len(core):]}")
+            words.append(_DECODE.sub(lambda m: _ENTITIES[m[0]], core))
+            continue
+        if i == 1 and piece.lower() == "<!doctype html>":
+            out.append(piece)
+            continue
+        end = _END.match(piece)
+        if end is not None:
+            if end[1].lower() in _SPECIAL_CONTENT:
+                return None
+            out.append(piece)
+            continue
+        start_tag = _START.match(piece)
+        if start_tag is None or start_tag[1].lower() in _SPECIAL_CONTENT:
+            return None
+        tag = [f"<{start_tag[1]}"]
+        for attribute in _ATTRIBUTE.finditer(start_tag[2]):
+            name, value = attribute[1], attribute[2]
+            if value is None:
+                tag.append(f" {name}")
+                continue
+            if _UNSAFE_TEXT.search(value):
+                return None
+            if name.lower() in _WORD_ATTRIBUTES and value:
+                tag.append(f' {name}="{_MARK_OPEN}{len(words)}{_MARK_CLOSE}"')
+                words.append(_DECODE.sub(lambda m: _ENTITIES[m[0]], value))
+            else:
+                tag.append(f' {name}="{value}"')
+        tag.append(">")
+        out.append("".join(tag))
+    return "".join(out), words
+
+
+def _fill(tree: Any, words: list[str]) -> Any:
+    def put(text: str) -> str:
+        return _MARKED.sub(lambda m: words[int(m[1])], text)
+
+    for element in tree.iter():
+        if element.text and _MARK_OPEN in element.text:
+            element.text = put(element.text)
+        if element.tail and _MARK_OPEN in element.tail:
+            element.tail = put(element.tail)
+        for name, value in element.attrib.items():
+            if _MARK_OPEN in value:
+                element.attrib[name] = put(value)
+    return tree
+
+
+def _parse(document: Any, namespace_html_elements: bool = True, **kwargs: Any) -> Any:
+    if (not weasy_cache._active or namespace_html_elements or kwargs
+            or not isinstance(document, (str, io.StringIO))):
+        return _original_parse(document, namespace_html_elements, **kwargs)
+    page = document if isinstance(document, str) else document.read()
+    found = _skeleton(page)
+    if found is None:
+        return _original_parse(page, namespace_html_elements)
+    skeleton, words = found
+    tree = _skeletons.get(skeleton)
+    if tree is None:
+        tree = _original_parse(skeleton, namespace_html_elements)
+        _skeletons[skeleton] = tree
+        while len(_skeletons) > MAX_SKELETONS:
+            _skeletons.popitem(last=False)
+    else:
+        with contextlib.suppress(KeyError):  # another thread's page may have pushed it out
+            _skeletons.move_to_end(skeleton)
+    return _fill(copy.deepcopy(tree), words)
+
+
+def _install_html_parse() -> bool:
+    import tinyhtml5
+    import weasyprint
+
+    global _original_parse
+    if weasyprint.__version__ != FAST_WEASYPRINT or getattr(
+            tinyhtml5, "__version__", None) != FAST_TINYHTML5:
+        return False
+    _original_parse = tinyhtml5.parse
+    tinyhtml5.parse = _parse
     return True
 
 

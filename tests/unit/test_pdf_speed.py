@@ -445,3 +445,66 @@ def test_normal_flow_is_weasyprints_for_every_positioning() -> None:
             assert weasy_fast._is_in_normal_flow(box) is weasy_fast._original_in_normal_flow(
                 box), (float_, position)
     assert Box.is_in_normal_flow is weasy_fast._is_in_normal_flow
+
+
+def _tree(element: Any) -> Any:
+    return (element.tag, dict(element.attrib), element.text, element.tail,
+            [_tree(child) for child in element])
+
+
+def test_each_letters_page_parses_to_the_tree_tinyhtml5_builds(
+        letters: list[tuple[Document, Renderer]]) -> None:
+    """Letters are parsed from their skeleton's tree (the same page with markers for
+    its words): the tree is tinyhtml5's own, for every letter of the sample, of the
+    multilingual and of the full-letter example, the first time and from the cache."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is patched")
+    from letterforge.writers.html import render_page
+
+    for _ in range(2):
+        for doc, renderer in letters:
+            page = render_page(doc.tree, doc.meta, footnotes="float",
+                               images=renderer.job.assets.images)
+            assert weasy_fast._skeleton(page) is not None
+            assert _tree(weasy_fast._parse(page, False)) == _tree(
+                weasy_fast._original_parse(page, False))
+
+
+PAGE = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<title>{t}</title>\n<meta name="description" content="{a}">\n</head>\n<body>\n'
+        '<main>\n<p class="x">{t}</p>\n<p>  {t}<br>{t}  </p>\n<pre><code>\n{t}</code></pre>\n'
+        '<table><tr><td>{t}</td></tr>{t}</table>\n<ol reversed><li>{t}</li></ol>\n'
+        '<p><a href="{a}" title="{a}">{t}</a></p></p>{t}\n</main>\n</body>\n</html>\n{t}\n')
+
+
+@pytest.mark.parametrize("words", [
+    "Mexico", "Côte d&#x27;Ivoire &amp; &lt;Friends&gt;", "\xa0nbsp at the edges\xa0",
+    "&nbsp;named", "&amp", "a &copy b", "tab\there", "cr\rhere", "nul\x00here",
+    "bell\x07", "\ue000" "0\ue001", "non\ufffecharacter", "\u202eright-to-left\u202c",
+    "   ", "", "中文 العربية", "quote &quot;x&quot;", "form\ffeed",
+])
+def test_pages_parse_as_tinyhtml5_parses_them(words: str) -> None:
+    """Whatever the words (entities letterforge never writes, control characters, CR,
+    NUL, the marker characters themselves, white space only), in text and attribute
+    values and in the places the HTML5 tree builder treats specially (a table, after
+    the body, after <pre>): the tree is tinyhtml5's, the first time and from the cache."""
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is patched")
+    for filler in ("Mexico", words, words + " again"):
+        page = PAGE.format(t=filler, a=filler)
+        assert _tree(weasy_fast._parse(page, False)) == _tree(
+            weasy_fast._original_parse(page, False)), repr(filler)
+
+
+@pytest.mark.parametrize("tag", [
+    "<br/>", "<p class='single'>x</p>", "<P CLASS=\"upper\">x</P>", "<!-- note -->",
+    "<script>var a = '<p>';</script>", "<style>p { color: red }</style>",
+    "<textarea>\n<b>x</b></textarea>", "<svg><title>x</title></svg>", "<my-tag>x</my-tag>",
+    "<p data-x=\"1\" hidden>x</p>", "<select><option>x</select>", "<form><p>x</form>",
+])
+def test_other_markup_parses_as_tinyhtml5_parses_it(tag: str) -> None:
+    if not weasy_fast.install():
+        pytest.skip("another WeasyPrint version: nothing is patched")
+    page = f"<!DOCTYPE html><html><body><p>Before</p>{tag}<p>After</p></body></html>"
+    assert _tree(weasy_fast._parse(page, False)) == _tree(
+        weasy_fast._original_parse(page, False))
