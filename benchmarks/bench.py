@@ -122,7 +122,7 @@ class TreeSampler(threading.Thread):
     while the process lives. Peaks of different processes need not coincide, so this is
     an upper bound of the tree's RSS at any one moment. Peak PSS (shared pages split
     between the processes that share them): the highest sum over the tree, sampled
-    every ``pss_interval`` seconds.
+    every ``interval`` for the first half second, then every ``pss_interval`` seconds.
 
     The sampler's own CPU time is kept (``cpu``): it shares the machine with what it
     measures. An earlier sampler read every process's full memory map (psutil's
@@ -139,6 +139,7 @@ class TreeSampler(threading.Thread):
         self.interval = interval
         self.children_every = max(1, round(children_interval / interval))
         self.pss_every = max(1, round(pss_interval / interval))
+        self.pss_first = max(1, round(0.5 / interval))
         self.hwm: dict[int, int] = {}  # pid -> its peak RSS so far
         self.peak_pss = 0
         self.samples = 0
@@ -171,7 +172,9 @@ class TreeSampler(threading.Thread):
                     procs = [root, *root.children(recursive=True)]
             for proc in procs:
                 self._read_peak(proc)
-            if tick % self.pss_every == 0:
+            # PSS every tick in the first half second (a short command is over by
+            # then), then every pss_interval
+            if tick < self.pss_first or tick % self.pss_every == 0:
                 pss = 0
                 for proc in procs:
                     with contextlib.suppress(psutil.Error):
@@ -879,7 +882,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "process of the tree of its own peak RSS (the kernel's VmHWM, read every "
                   f"{SAMPLE_INTERVAL * 1000:.0f} ms; an upper bound: summed RSS counts shared "
                   "pages once per process). Peak PSS (shared pages split): highest sum over "
-                  f"the tree, sampled every {PSS_INTERVAL:.0f} s. The memory sampler used at "
+                  f"the tree, sampled every {SAMPLE_INTERVAL * 1000:.0f} ms for 0.5 s, then "
+                  f"every {PSS_INTERVAL:.0f} s. The memory sampler used at "
                   f"most {100 * load:.1f} % of one CPU during a run.\n"
                   f"LibreOffice profile created before timing ({warm.wall:.2f} s).")
         return 0
