@@ -456,7 +456,6 @@ def _box_text(box: Any) -> str:
     return " ".join(_box_text(child) for child in getattr(box, "children", ()))
 
 
-
 def helper() -> Callable[[tuple[Document, Assets]], bytes]:
     """In a helper process (parallel.start_pdf_helper): WeasyPrint imported and patched
     now, before the letter comes; then its PDF."""
