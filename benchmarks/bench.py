@@ -10,10 +10,12 @@ Both sides render the same generated batch of N letters:
 
 For each side: wall time (median of ``--repeat`` runs, default 3, the two sides
 alternating which goes first, with the spread min-max), letters per second and the
-peak RSS summed over the whole process tree (parent and all descendants, sampled every
-50 ms with psutil); also the peak PSS, which does not count shared pages (libraries,
-forked workers) twice. Then, at each size: letterforge's re-run with nothing changed,
-``letterforge --help`` and ``--only <one letter>`` into a fresh folder (a cold start).
+peak RSS of the whole process tree (parent and all descendants: the sum of each
+process's own peak, the kernel's VmHWM, read every 50 ms); also the peak PSS, which does
+not count shared pages (libraries, forked workers) twice, sampled more sparingly (see
+TreeSampler: measuring must not take CPU from what it measures). Then, at each size:
+letterforge's re-run with nothing changed, ``letterforge --help`` and ``--only <one
+letter>`` into a fresh folder (a cold start).
 
 Per-stage breakdown: a child process renders a sample of the letters (``--stages``,
 default 10, after one untimed letter) through letterforge's own API -- ``prepare``,
