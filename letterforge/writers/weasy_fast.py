@@ -966,7 +966,7 @@ def _install_flow() -> bool:
 
 # --- Parsing the page --------------------------------------------------------------
 #
-# WeasyPrint parses each letter's HTML with tinyhtml5, a pure-Python HTML5 parser: 18
+# WeasyPrint parses each letter's HTML with tinyhtml5, a pure-Python HTML5 parser: 14-18
 # ms a letter, for pages that differ from one letter to the next in their words only.
 # How an HTML5 parser builds the tree depends on the tags and on whether a run of text
 # is white space or not (and on a few characters: NUL, CR, '&'), never on which words
