@@ -951,10 +951,6 @@ def diff(
         _err(f"Wrote {display_path(html)}")
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM (a CI timeout, kill): stop as Ctrl-C does, cleanly
-
-
 @app.command()
 @handle_errors
 def preview(
@@ -1069,7 +1065,10 @@ def proof(
 def main() -> None:
     import signal
 
-    signal.signal(signal.SIGTERM, _terminate)
+    from .errors import stop_on_signal
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     try:
         app(prog_name="letterforge")
     except KeyboardInterrupt:  # Ctrl-C while typer builds the command, before it runs

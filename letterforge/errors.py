@@ -9,6 +9,7 @@ back. Anything that is not a :class:`LetterforgeError` is a bug and keeps its tr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,3 +142,16 @@ class Interrupted(LetterforgeError):
     """Ctrl-C (SIGINT) or SIGTERM: the command stopped, what it says is kept."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+#: Set by the command line's SIGINT and SIGTERM handlers as they raise KeyboardInterrupt.
+#: A library may swallow that exception (lxml does, while it is being imported): a
+#: command told to stop must still not put a new batch in place, so the writer looks
+#: here once more before it does (see output.BatchWriter.commit).
+STOP_ASKED = threading.Event()
+
+
+def stop_on_signal(signum: int, frame: object) -> None:
+    """SIGINT or SIGTERM (a CI timeout, kill): stop as Ctrl-C does, cleanly."""
+    STOP_ASKED.set()
+    raise KeyboardInterrupt

@@ -23,7 +23,14 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
-from .errors import Interrupted, OutputError, Problem, ValidationFailed, display_path
+from .errors import (
+    STOP_ASKED,
+    Interrupted,
+    OutputError,
+    Problem,
+    ValidationFailed,
+    display_path,
+)
 from .manifest import MANIFEST, FileEntry, Manifest, file_sha256, sha256
 
 MBOX = "batch.mbox"
@@ -480,6 +487,9 @@ class BatchWriter:
         """Put the new batch in place. ``last_check`` runs first, holding the lock, right
         before the swap: what it finds (a letter edited by hand while this batch was
         being rendered, say) aborts the commit and leaves the batch on disk as it is."""
+        if STOP_ASKED.is_set():  # an interrupt a library swallowed: stop all the same
+            self.abort()
+            raise KeyboardInterrupt
         problems = last_check() if last_check is not None else []
         if problems:
             self.abort()

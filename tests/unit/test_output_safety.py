@@ -138,3 +138,24 @@ def test_a_render_with_nothing_to_do_still_removes_what_a_killed_one_left(tmp_pa
     (tmp_path / ".2013.new-killed").mkdir()
     clean_leftovers(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".2013.lock", "2013"]
+
+
+def test_an_interrupt_a_library_swallowed_still_stops_the_commit(tmp_path: Path) -> None:
+    """SIGINT/SIGTERM raise KeyboardInterrupt and note that a stop was asked: lxml, for
+    one, swallows the exception while it is imported, and the render went on to put its
+    batch in place and exit 0. The commit looks at the note: the previous batch stays,
+    nothing is left over."""
+    from letterforge import errors
+
+    target = tmp_path / "out" / "2013"
+    commit(target, {"pdf/x.pdf": b"before"})
+    with pytest.raises(KeyboardInterrupt):
+        errors.stop_on_signal(2, None)
+    try:
+        assert errors.STOP_ASKED.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            commit(target, {"pdf/x.pdf": b"after"})
+    finally:
+        errors.STOP_ASKED.clear()
+    assert (target / "pdf" / "x.pdf").read_bytes() == b"before"
+    assert sorted(p.name for p in target.parent.iterdir()) == [".2013.lock", "2013"]
