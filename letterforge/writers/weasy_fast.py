@@ -1009,7 +1009,13 @@ def _skeleton(page: str) -> tuple[str, list[str]] | None:
     words: list[str] = []
     out: list[str] = []
     pieces = _PIECES.split(page)
+    in_title = False  # <title> holds text up to </title>, tags included (RCDATA)
     for i, piece in enumerate(pieces):
+        if i % 2 == 1 and in_title:
+            end = _END.match(piece)
+            if end is None or end[1].lower() != "title":
+                return None
+            in_title = False
         if i % 2 == 0:  # text
             if not piece:
                 continue
@@ -1051,6 +1057,9 @@ def _skeleton(page: str) -> tuple[str, list[str]] | None:
                 tag.append(f' {name}="{value}"')
         tag.append(">")
         out.append("".join(tag))
+        in_title = start_tag[1].lower() == "title"
+    if in_title:
+        return None
     return "".join(out), words
 
 

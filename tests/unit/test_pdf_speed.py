@@ -501,6 +501,8 @@ def test_pages_parse_as_tinyhtml5_parses_them(words: str) -> None:
     "<script>var a = '<p>';</script>", "<style>p { color: red }</style>",
     "<textarea>\n<b>x</b></textarea>", "<svg><title>x</title></svg>", "<my-tag>x</my-tag>",
     "<p data-x=\"1\" hidden>x</p>", "<select><option>x</select>", "<form><p>x</form>",
+    "<title><b x=\"1\" ></title>", "<title>a</title >", "<title>unclosed",
+    "<title><title>x</title>",
 ])
 def test_other_markup_parses_as_tinyhtml5_parses_it(tag: str) -> None:
     if not weasy_fast.install():
