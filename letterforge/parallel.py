@@ -199,9 +199,21 @@ class Pool:
         hook = threading.excepthook
         threading.excepthook = lambda args: None
         try:
-            for process in list(getattr(executor, "_processes", {}).values()):
+            processes = list(getattr(executor, "_processes", {}).values())
+            for process in processes:
                 with contextlib.suppress(Exception):
                     process.terminate()
+            for process in processes:
+                with contextlib.suppress(Exception):
+                    process.join(timeout=10)
+            # A worker stopped while it was sending a letter back leaves half a message in
+            # the results pipe, and the pool's thread waited for the rest forever (this
+            # process holds the pipe's writing end too): Ctrl-C hung. With the workers
+            # gone, closing that end lets the thread see the end of the pipe instead.
+            writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.close()
             executor.shutdown(wait=True, cancel_futures=True)
         finally:
             threading.excepthook = hook

@@ -213,3 +213,30 @@ def test_an_interrupt_during_the_swap_is_delivered_after_it(tmp_path: Path) -> N
     assert lines[1] == "new ['.2013.lock', '2013']"
     assert lines[2] == "KeyboardInterrupt"
     assert lines[3] == "new ['.2013.lock', '2013']"
+
+
+STOP_WHILE_SENDING = """\
+import functools, sys, time
+from letterforge import parallel
+if __name__ == "__main__":
+    pool = parallel.Pool(functools.partial, bytes, 2, processes=True)
+    for _ in range(2):  # results far larger than the pipe: each sent for a while
+        pool.submit(100_000_000)
+    time.sleep(float(sys.argv[1]))
+    pool.close(failed=True)
+    print("closed")
+"""
+
+
+def test_stopping_the_pool_while_a_worker_sends_a_letter_back_does_not_hang(
+        tmp_path: Path) -> None:
+    """Ctrl-C stops the workers, maybe half-way through sending a letter back: the pool's
+    thread waited forever for the rest of that message, and so did the command (seen in
+    CI). Stopped at several moments of a long send, the pool closes at once."""
+    script = tmp_path / "stop_while_sending.py"
+    script.write_text(STOP_WHILE_SENDING, encoding="utf-8")
+    for delay in ("0.3", "0.5", "0.8", "1.1"):
+        done = subprocess.run([sys.executable, str(script), delay], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["closed"]
