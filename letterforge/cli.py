@@ -433,7 +433,7 @@ def render(
             result = render_batch(plan, out_root, force=force, jobs=_jobs(jobs),
                                   pdf_helper=helper)
     finally:
-        if helper is not None:  # render_batch stops it; not if something failed before
+        if helper is not None:  # stopped, not waited for: unused, it may still be importing
             helper.close(failed=True)
     for_year = f" for {said}" if said != str(year) else ""  # said when --year was not given
     _emit({"ok": True, "year": year, "out_dir": str(result.out_dir), "formats": list(fmts),

@@ -739,27 +739,21 @@ def render_batch(
     A letter whose inputs have not changed since the batch on disk was rendered (same
     key in the manifest, files intact) is kept as it is, unless ``force``. With
     ``--only`` the letters not selected keep their files and manifest entries too.
-    ``pdf_helper`` (:func:`parallel.start_pdf_helper`) renders the PDF when one letter is to be
-    rendered; it is closed here in any case.
+    ``pdf_helper`` (:func:`parallel.start_pdf_helper`) renders the PDF when one letter is
+    to be rendered; the caller, who started it, stops it.
     """
+    out_dir = out_root / str(plan.settings.year)
+    old = _previous_manifest(out_dir, force)
+    current = {c.slug: c for c in plan.all_candidates}
+    keys = {c.slug: plan.key(c) for c in plan.candidates}
+    # files whose stat is the one recorded when they were known intact are not read again
+    check = StatCache.load(out_dir) if old is not None and not force else None
     try:
-        out_dir = out_root / str(plan.settings.year)
-        old = _previous_manifest(out_dir, force)
-        current = {c.slug: c for c in plan.all_candidates}
-        keys = {c.slug: plan.key(c) for c in plan.candidates}
-        # files whose stat is the one recorded when they were known intact are not read
-        # again
-        check = StatCache.load(out_dir) if old is not None and not force else None
-        try:
-            return _render_batch(plan, out_dir, old, current, keys, check, force=force,
-                                 jobs=jobs, on_letter=on_letter, helper=pdf_helper)
-        finally:
-            if check is not None:
-                check.close()
+        return _render_batch(plan, out_dir, old, current, keys, check, force=force,
+                             jobs=jobs, on_letter=on_letter, helper=pdf_helper)
     finally:
-        if pdf_helper is not None:
-            # stopped, not waited for: unused, it may still be importing WeasyPrint
-            pdf_helper.close(failed=True)
+        if check is not None:
+            check.close()
 
 
 def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,

@@ -37,6 +37,7 @@ import copy
 import io
 import re
 from collections import OrderedDict
+from html import unescape
 from typing import Any
 
 from . import weasy_cache
@@ -983,7 +984,6 @@ def _install_flow() -> bool:
 
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 _WORD_ATTRIBUTES = frozenset(("content", "alt", "title", "href", "src"))
-_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'"}
 _HTML_SPACE = " \t\n\f"
 _PIECES = re.compile(r"(<[^<>]*>)")
 _START = re.compile(r'<([a-zA-Z][a-zA-Z0-9]*)((?:[ \t\n\f]+[a-zA-Z][-a-zA-Z0-9:._]*'
@@ -997,7 +997,6 @@ _SPECIAL_CONTENT = frozenset((
 _UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\r\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000\ue001"
                           "\ufdd0-\ufdef\ufffe\uffff]|&(?!(?:amp|lt|gt|quot|#x27);)")
 _MARKED = re.compile("\ue000([0-9]+)\ue001")
-_DECODE = re.compile("&(?:amp|lt|gt|quot|#x27);")
 MAX_SKELETONS = 16
 _original_parse: Any = None
 _skeletons: OrderedDict[str, Any] = OrderedDict()
@@ -1028,7 +1027,7 @@ def _skeleton(page: str) -> tuple[str, list[str]] | None:
             start = len(piece) - len(piece.lstrip(_HTML_SPACE))
             out.append(f"{piece[:start]}{_MARK_OPEN}{len(words)}{_MARK_CLOSE}"
                        f"{piece[start + len(core):]}")
-            words.append(_DECODE.sub(lambda m: _ENTITIES[m[0]], core))
+            words.append(unescape(core))
             continue
         if i == 1 and piece.lower() == "<!doctype html>":
             out.append(piece)
@@ -1052,7 +1051,7 @@ def _skeleton(page: str) -> tuple[str, list[str]] | None:
                 return None
             if name.lower() in _WORD_ATTRIBUTES and value:
                 tag.append(f' {name}="{_MARK_OPEN}{len(words)}{_MARK_CLOSE}"')
-                words.append(_DECODE.sub(lambda m: _ENTITIES[m[0]], value))
+                words.append(unescape(value))
             else:
                 tag.append(f' {name}="{value}"')
         tag.append(">")
