@@ -279,6 +279,77 @@ def test_weasyprint_is_imported_with_the_loaders_libraries() -> None:
     assert done.stdout.strip() == "0"
 
 
+@pytest.mark.skipif(weasy_cache.ldconfig_finder() is None, reason="no ldconfig here")
+def test_ldconfig_is_read_once_and_answers_as_ctypes_does() -> None:
+    import ctypes.util
+
+    find = weasy_cache.ldconfig_finder()
+    names = ["c", "m", "z", "pango-1.0", "gobject-2.0", "gobject-2.0-0", "harfbuzz",
+             "harfbuzz-subset", "harfbuzz-vector", "fontconfig", "pangoft2-1.0",
+             "libpango-1.0-0", "no-such-library", "c++", "stdc++", "a.b"]
+    for name in names:
+        assert find(name) == ctypes.util._findSoname_ldconfig(name), name  # type: ignore[attr-defined]
+
+
+def test_fonttools_subsetter_and_instancer_are_imported_when_first_used() -> None:
+    """WeasyPrint imported through import_weasyprint does not import fontTools'
+    subsetter and variable-font instancer (0.2 s); WeasyPrint's names for them import
+    them when used, and are then the real ones; a later import gets the real modules."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from letterforge.writers import weasy_cache\n"
+        "weasy_cache.import_weasyprint()\n"
+        "heavy = ('fontTools.subset', 'fontTools.varLib.instancer',\n"
+        "         'fontTools.ttLib.tables.otTables')\n"
+        "assert not any(m in sys.modules for m in heavy), [m for m in heavy if m in sys.modules]\n"
+        "import weasyprint.pdf.fonts as fonts\n"
+        "options = fonts.subset.Options\n"
+        "import fontTools.subset, fontTools\n"
+        "assert options is fontTools.subset.Options\n"
+        "assert fontTools.subset is sys.modules['fontTools.subset']\n"
+        "assert type(fontTools.subset).__name__ == 'module'\n"
+        "import fontTools.varLib.instancer as instancer\n"
+        "real, seen = instancer.instantiateVariableFont, []\n"
+        "instancer.instantiateVariableFont = lambda *a, **k: seen.append((a, k)) or 'made'\n"
+        "assert fonts.instantiateVariableFont(1, {'wght': 400}, static=True) == 'made'\n"
+        "assert seen == [((1, {'wght': 400}), {'static': True})]\n"
+        "from fontTools.subset import Subsetter\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_a_font_harfbuzz_cannot_subset_is_subset_by_fonttools_imported_then() -> None:
+    """The deferred subsetter works where WeasyPrint needs it: without HarfBuzz's
+    subsetter, the PDF's fonts are subset with fontTools, its text intact."""
+    import io
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from letterforge.writers import weasy_cache\n"
+        "weasy_cache.import_weasyprint()\n"
+        "import weasyprint.pdf.fonts as fonts\n"
+        "fonts.harfbuzz_subset = None\n"
+        "from weasyprint import HTML\n"
+        "pdf = HTML(string='<p style=\"font-family: Liberation Serif\">Subset me</p>')"
+        ".write_pdf()\n"
+        "assert 'fontTools.subset' in sys.modules\n"
+        "sys.stdout.buffer.write(pdf)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    from pypdf import PdfReader
+
+    assert "Subset me" in PdfReader(io.BytesIO(done.stdout)).pages[0].extract_text()
+
+
 #: Every C type name WeasyPrint 70.0 hands cffi (ffi.new, ffi.cast), and a few harder ones.
 WEASYPRINT_TYPE_NAMES = (
     "PangoFcFontMap *", "FcChar8 **", "FcResult *", "PangoLogAttr[]", "PangoRectangle *",
@@ -510,3 +581,4 @@ def test_other_markup_parses_as_tinyhtml5_parses_it(tag: str) -> None:
     page = f"<!DOCTYPE html><html><body><p>Before</p>{tag}<p>After</p></body></html>"
     assert _tree(weasy_fast._parse(page, False)) == _tree(
         weasy_fast._original_parse(page, False))
+
