@@ -23,7 +23,19 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .errors import Problem, RenderError, display_path
 from .filters import FILTERS, Markdown
-from .models import Candidate, Email, Letter, Settings, Signatory, Template
+
+# front matter values (in a letter's meta): in models, so that a process that unpickles a
+# letter (a PDF helper) does not import jinja2 and this module for them
+from .models import (
+    Candidate,
+    Email,
+    FrontMatterMap,
+    Letter,
+    Settings,
+    Signatory,
+    Template,
+    TemplateText,
+)
 from .validate import bad_character, split_emails
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
@@ -40,13 +52,6 @@ MAX_HEADER_CHARS = 250
 # The same without quotes and apostrophes, which are not markup where the others are
 # escaped: the template's own words (its front matter) get the letter's typography.
 _MD_SPECIAL_TEXT = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|&~=:^$])")
-
-
-class TemplateText(str):
-    """A string the template's author wrote (a front matter value): printed literally
-    like data, but with the letter's quotes and apostrophes."""
-
-    __slots__ = ()
 
 
 def md_escape(text: str, pattern: re.Pattern[str] = _MD_SPECIAL) -> str:
@@ -70,12 +75,6 @@ def _finalize(value: Any) -> str:
 
 class Columns(dict[str, Any]):
     """A candidate's or signatory's columns as the template sees them."""
-
-
-class FrontMatterMap(dict[str, Any]):
-    """A mapping written in the front matter (``signer:``) as the template sees it."""
-
-    key = ""
 
 
 class UndefinedName(jinja2.UndefinedError):

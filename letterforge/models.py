@@ -130,6 +130,19 @@ class Settings:
     source_date_epoch: int | None = None
 
 
+class TemplateText(str):
+    """A string the template's author wrote (a front matter value): printed literally
+    like data, but with the letter's quotes and apostrophes."""
+
+    __slots__ = ()
+
+
+class FrontMatterMap(dict[str, Any]):
+    """A mapping written in the front matter (``signer:``) as the template sees it."""
+
+    key = ""
+
+
 @dataclass(frozen=True)
 class Email:
     """The merged e-mail that carries a letter: its Markdown body and checked headers."""
