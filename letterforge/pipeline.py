@@ -30,7 +30,7 @@ from .errors import (
 )
 from .load import (
     Table,
-    font_codepoints,
+    fonts_codepoints,
     front_matter_line,
     installed_font_families,
     read_assets,
@@ -120,9 +120,13 @@ class Renderer:
     """Renders letters: the templates compiled once, each letter merged and parsed once
     for all its formats."""
 
-    def __init__(self, job: Job, mergers: Mapping[str, Merger] | None = None) -> None:
+    def __init__(self, job: Job, mergers: Mapping[str, Merger] | None = None,
+                 checked: dict[str, tuple[Candidate, Document]] | None = None) -> None:
         self.job = job
         self.mergers: dict[str, Merger] = dict(mergers or {})
+        # letters the check merged and parsed already (check_letters_of, keep=True): each
+        # taken once, by the render that follows
+        self.checked = checked if checked is not None else {}
 
     def merger_for(self, candidate: Candidate) -> Merger:
         key = self.job.variant_key(candidate)
@@ -145,6 +149,9 @@ class Renderer:
         """One candidate's letter, merged and parsed: what every writer renders."""
         from .document import parse
 
+        kept = self.checked.pop(candidate.slug, None)
+        if kept is not None and kept[0] is candidate:
+            return kept[1]
         letter = self.merger_for(candidate).merge(candidate)
         v = self.job.variants[self.job.variant_key(candidate)]
         return parse(letter, v.template, v.email_template, v.assets.images)
@@ -199,6 +206,9 @@ class Plan:
     # (variant, other formats) -> its letters' keys (see key)
     _keys: dict[tuple[str, tuple[str, ...] | None], LetterKeys] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+    # slug -> (candidate, its letter) the check kept for the render (Renderer.checked)
+    _checked: dict[str, tuple[Candidate, Document]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def merger(self) -> Merger:
@@ -229,7 +239,7 @@ class Plan:
         return keys(candidate.fields)
 
     def renderer(self) -> Renderer:
-        return Renderer(self.job, self.mergers)
+        return Renderer(self.job, self.mergers, self._checked)
 
     def recorded(self) -> dict[str, Any]:
         """What the manifest records of the inputs and options (see Manifest.options)."""
@@ -372,13 +382,17 @@ def _coverage(variants: Mapping[str, Variant]
               ) -> dict[str, tuple[tuple[str, ...], frozenset[int]]]:
     """For each variant, the families its stylesheet names and every character they draw
     (a family that is not installed is reported by font_problems)."""
-    out = {}
+    named = {}
     for key, v in variants.items():
         asked, _ = font_families(v.assets.stylesheet)
-        families = tuple(dict.fromkeys(f for f, _ in asked if f.lower() not in GENERIC_FAMILIES))
+        named[key] = tuple(dict.fromkeys(f for f, _ in asked
+                                         if f.lower() not in GENERIC_FAMILIES))
+    found = fonts_codepoints(f for families in named.values() for f in families)
+    out = {}
+    for key, families in named.items():
         covered: set[int] = set()
         for family in families:
-            covered |= font_codepoints(family) or frozenset()
+            covered |= found[family] or frozenset()
         out[key] = (families, frozenset(covered))
     return out
 
@@ -667,7 +681,8 @@ def shard(selected: Sequence[Candidate], everyone: Sequence[Candidate], k: int, 
 
 
 def check_letters_of(plan: Plan, candidates: Iterable[Candidate],
-                     progress: Callable[[int], None] | None = None) -> list[Problem]:
+                     progress: Callable[[int], None] | None = None, *,
+                     keep: bool = False) -> list[Problem]:
     """Check each letter (and e-mail) before anything is written: unknown variables,
     unsupported Markdown, bad header values, with the template line. The same problem
     for many candidates is reported once.
@@ -675,7 +690,8 @@ def check_letters_of(plan: Plan, candidates: Iterable[Candidate],
     Scales with the rows: every candidate's front matter and header values are checked
     (cheap), but a letter is merged and parsed in full only for the first candidate of
     each :meth:`~letterforge.merge.Merger.signature` (the others differ from it in
-    printed words only)."""
+    printed words only). ``keep``: the letters parsed are kept for the render that
+    follows in this process (:meth:`Plan.renderer`), which would parse them again."""
     renderer = plan.renderer()
     problems: dict[tuple[str, int | None, str], Problem] = {}
     checked: set[Any] = set()
@@ -690,7 +706,9 @@ def check_letters_of(plan: Plan, candidates: Iterable[Candidate],
             shape = merger.signature(candidate)
             signature = None if shape is None else (plan.job.variant_key(candidate), shape)
             if signature is None or signature not in checked:
-                renderer.document(candidate)
+                doc = renderer.document(candidate)
+                if keep:
+                    plan._checked[candidate.slug] = (candidate, doc)
                 if signature is not None:
                     checked.add(signature)
             else:
@@ -806,6 +824,9 @@ def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,
         make_renderer if n_jobs > 1 else lambda job: plan.renderer())
     if helper is not None:
         if len(todo) == 1 and "pdf" in formats:  # its PDF there, the rest here meanwhile
+            # its stylesheets and fonts first, while the letter is checked, merged and parsed
+            helper.submit(plan.job.variants[plan.job.variant_key(todo[0])].assets)
+
             def start(doc: Document, assets: Assets) -> Any:
                 assert helper is not None
                 return helper.submit((doc, assets))
@@ -832,7 +853,8 @@ def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,
         if problems:
             raise ValidationFailed(problems)
         if not plan.letters_checked:
-            found = check_letters_of(plan, todo)
+            # one letter: rendered here (its PDF by the helper), from the letter checked
+            found = check_letters_of(plan, todo, keep=len(todo) == 1)
             if found:
                 raise ValidationFailed(found)
         return _write_batch(plan, out_dir, old, base, todo, kept, keys, pool, on_letter,

@@ -24,6 +24,7 @@ keep their outside markers and nothing is patched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import posixpath
 from collections.abc import Callable, Mapping
@@ -456,14 +457,23 @@ def _box_text(box: Any) -> str:
     return " ".join(_box_text(child) for child in getattr(box, "children", ()))
 
 
-def helper() -> Callable[[tuple[Document, Assets]], bytes]:
+def helper() -> Callable[[tuple[Document, Assets] | Assets], bytes | None]:
     """In a helper process (parallel.start_pdf_helper): WeasyPrint imported and patched
-    now, before the letter comes; then its PDF."""
+    now, before the letter comes; then, given the letter's assets, its stylesheets
+    parsed and fonts loaded (what the letter's PDF needs first) while that letter is
+    made; then, given the letter and its assets, its PDF."""
     weasy_cache.import_weasyprint()
     weasy_cache.install()
     weasy_fast.install()
 
-    def render_task(task: tuple[Document, Assets]) -> bytes:
+    def render_task(task: tuple[Document, Assets] | Assets) -> bytes | None:
+        if isinstance(task, Assets):
+            from weasyprint.urls import FatalURLFetchingError  # not an Exception
+
+            # an error: the letter's render says what is wrong, with the letter's name
+            with contextlib.suppress(Exception, FatalURLFetchingError):
+                _resources(task)
+            return None
         doc, assets = task
         return render(doc, assets, {})
 

@@ -138,3 +138,40 @@ def test_bad_character() -> None:
     assert "U+2067" in (bad_character("a\u2067b", allow_newline=True) or "")
     assert bad_character("\u0645\u200f\u0635\u0631", allow_newline=False) is None
     assert bad_character("\u0915\u094d\u200d\u0937", allow_newline=False) is None
+
+
+def test_fontconfig_charset_is_read_as_code_points() -> None:
+    from letterforge.load import _charset
+
+    assert _charset("20-22 a0 2c6-2c7\n") == frozenset({0x20, 0x21, 0x22, 0xA0, 0x2C6, 0x2C7})
+    assert _charset("") is None and _charset("  \n") is None
+    assert _charset("20-7e zz") is None  # not fontconfig's form: the cmap is read instead
+
+
+@pytest.mark.parametrize("family", ["Liberation Serif", "Liberation Sans", "DejaVu Sans",
+                                    "Noto Sans CJK JP", "Noto Sans Symbols2"])
+def test_a_fonts_characters_are_its_cmaps_but_controls(family: str) -> None:
+    """What fontconfig says a font covers is what fontTools reads in its cmap, C0
+    controls aside (which no letter draws): the check of characters no font draws gives
+    the same answers as when it read every font file."""
+    import shutil
+    import subprocess
+
+    from fontTools.ttLib import TTFont
+
+    from letterforge.load import fonts_codepoints
+    from letterforge.validate import drawn
+
+    if shutil.which("fc-match") is None:
+        pytest.skip("no fontconfig")
+    found = fonts_codepoints([family, "No Such Family Anywhere"])
+    assert found["No Such Family Anywhere"] is None
+    covered = found[family]
+    if covered is None:
+        pytest.skip(f"{family} not installed")
+    path, index = subprocess.run(["fc-match", "--format", "%{file}\n%{index}", family],
+                                 capture_output=True, text=True, check=True).stdout.split("\n")
+    kwargs = {"fontNumber": int(index)} if path.endswith((".ttc", ".otc")) else {}
+    cmap = frozenset(TTFont(path, lazy=True, **kwargs).getBestCmap())
+    assert covered <= cmap
+    assert not [cp for cp in cmap - covered if drawn(chr(cp))]

@@ -582,3 +582,25 @@ def test_other_markup_parses_as_tinyhtml5_parses_it(tag: str) -> None:
     assert _tree(weasy_fast._parse(page, False)) == _tree(
         weasy_fast._original_parse(page, False))
 
+
+def test_the_helper_loads_the_stylesheets_given_before_the_letter(
+        letters: list[tuple[Document, Renderer]]) -> None:
+    """A helper given a letter's assets first parses its stylesheets and loads its
+    fonts (the letter's PDF then finds them ready); assets whose stylesheets fail are
+    left for the letter's render to report, with the letter's name."""
+    import dataclasses
+
+    from letterforge.writers import pdf
+
+    doc, renderer = letters[-1]
+    assets = renderer.job.assets
+    render = pdf.helper()
+    pdf._cache.clear()
+    assert render(assets) is None
+    ready = pdf._resources(assets)
+    assert len(pdf._cache) == 1
+    assert render((doc, assets)) == _render(doc, renderer)
+    assert pdf._resources(assets) is ready
+    broken = dataclasses.replace(assets, template_dir=Path("/nonexistent"), files={},
+                                 stylesheet="@import url(missing.css);")
+    assert render(broken) is None

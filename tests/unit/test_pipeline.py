@@ -50,6 +50,57 @@ def test_one_merge_and_one_parse_per_letter_for_every_format(
     assert calls == {"merge": 1, "parse": 2}  # the letter and its e-mail, once each
 
 
+def test_one_letter_checked_then_rendered_is_merged_and_parsed_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """render --only: the letter the check merged and parsed is the one rendered (the
+    check keeps it for the render), once; a second render merges it again."""
+    from letterforge.pipeline import check_letters_of
+
+    monkeypatch.chdir(ROOT)
+    plan = prepare(Inputs(), Options(2013, only=("Mexico",)), check_letters=False)
+    calls = {"merge": 0}
+    real_merge = merge.Merger.merge
+
+    def counting_merge(self, candidate):  # type: ignore[no-untyped-def]
+        calls["merge"] += 1
+        return real_merge(self, candidate)
+
+    monkeypatch.setattr(merge.Merger, "merge", counting_merge)
+    (mexico,) = plan.candidates
+    assert check_letters_of(plan, [mexico], keep=True) == []
+    renderer = plan.renderer()
+    checked = renderer.document(mexico)
+    assert calls == {"merge": 1}
+    again = renderer.document(mexico)  # taken once: the next one is made anew
+    assert calls == {"merge": 2} and again is not checked
+    assert check_letters_of(plan, [mexico]) == []  # without keep: nothing kept
+    plan.renderer().document(mexico)
+    assert calls == {"merge": 4}
+
+
+def test_a_letter_unpickled_in_a_helper_does_not_import_the_merge_stage() -> None:
+    """A PDF helper process unpickles the letter: its front matter values are models'
+    types, so jinja2 and the merge stage (0.1 s) are not imported for them."""
+    import pickle
+    import subprocess
+    import sys
+
+    plan = prepare(Inputs(candidates=ROOT / "candidates.csv",
+                          signatories=ROOT / "signatories.csv",
+                          template=ROOT / "templates" / "letter.md"),
+                   Options(2013, only=("Mexico",)), check_letters=False)
+    (mexico,) = plan.candidates
+    data = pickle.dumps(plan.renderer().document(mexico))
+    assert b"letterforge.merge" not in data
+    code = ("import pickle, sys\n"
+            "doc = pickle.loads(sys.stdin.buffer.read())\n"
+            "print(doc.candidate.short_name, 'jinja2' in sys.modules,\n"
+            "      'letterforge.merge' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split() == ["Mexico", "False", "False"]
+
+
 def test_select_by_short_name_name_or_slug_in_data_order() -> None:
     cands = _cands("Mexico", "Viet Nam", "Cuba")
     assert [c.name for c in select(cands, ["cuba", "viet-nam"])] == ["Viet Nam", "Cuba"]
