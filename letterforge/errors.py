@@ -20,6 +20,7 @@ EXIT_INPUT = 1  # bad input, files differ, a message failed or needs a look
 EXIT_USAGE = 2  # an option value that makes no sense
 EXIT_INTERNAL = 70  # a bug: the traceback is shown
 EXIT_INTERRUPTED = 130  # Ctrl-C
+INTERRUPTED = "interrupted: nothing was changed"  # what Ctrl-C prints
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 done; 1 bad input (the message names the file and line); "

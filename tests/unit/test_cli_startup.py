@@ -90,34 +90,126 @@ def test_a_bad_value_gets_typers_message(args: list[str], message: str) -> None:
 
 def test_one_letter_from_a_fresh_process_has_its_pdf_made_alongside(
         small_rendered: Path) -> None:
-    """``--only`` in a new process: a helper process renders the PDF (imported WeasyPrint
-    while the plan was made) while this one renders the rest; the files are the same
-    bytes as a render in one process, the e-mail carries that PDF."""
+    """``letterforge render --only`` in a new process: before the CLI is imported, a
+    helper process is forked; it is given the letter's assets (stylesheets and fonts
+    loaded while the letter is checked), then the letter, and renders the PDF while this
+    one renders the rest. The files are the same bytes as a render in one process."""
+    import os
+
     code = ("import sys\n"
             "import letterforge.parallel as parallel\n"
-            "calls = []\n"
-            "submit = parallel.Pool.submit\n"
+            "calls, methods = [], []\n"
+            "submit, init = parallel.Pool.submit, parallel.Pool.__init__\n"
             "def counted(self, task):\n"
-            "    calls.append(task)\n"
+            "    calls.append(type(task).__name__)\n"
             "    return submit(self, task)\n"
-            "parallel.Pool.submit = counted\n"
-            "from letterforge.cli import main\n"
+            "def started(self, *args, method='spawn', **kwargs):\n"
+            "    if kwargs.get('processes'):\n"
+            "        methods.append((method, 'typer' in sys.modules))\n"
+            "    init(self, *args, method=method, **kwargs)\n"
+            "parallel.Pool.submit, parallel.Pool.__init__ = counted, started\n"
+            "from letterforge.__main__ import main\n"
             "sys.argv = ['letterforge', 'render', '--year', '2013', '--only', 'Cuba',\n"
-            "            '--force', '--out', 'again', '--jobs', '2']\n"
+            "            '--force', '--out', 'again', '-j2']\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "print(len(calls))\n")
+            "print(calls, methods)\n")
+    env = {k: v for k, v in os.environ.items() if k != "LETTERFORGE_JOBS"}
     done = subprocess.run([sys.executable, "-c", code], cwd=small_rendered,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1"]
+    assert done.stdout.strip() == "['Assets', 'tuple'] [('fork', False)]", done.stdout
     before, after = small_rendered / "out" / "2013", small_rendered / "again" / "2013"
     for path in ("pdf/cuba.pdf", "docx/cuba.docx", "email/cuba.eml"):
         assert (after / path).read_bytes() == (before / path).read_bytes(), path
 
 
+@pytest.mark.parametrize(("args", "env", "early"), [
+    (["render", "--only", "Cuba"], {}, True),
+    (["render", "--only=Cuba", "-j", "2"], {"LETTERFORGE_JOBS": "1"}, True),
+    (["render", "--only", "Cuba"], {"LETTERFORGE_JOBS": "1"}, False),
+    (["render", "--only", "Cuba", "--jobs=1"], {}, False),
+    (["render", "--only", "Cuba", "-j1"], {}, False),
+    (["render", "--only", "Cuba", "--help"], {}, False),
+    (["render", "--year", "2013"], {}, False),
+    (["check", "--only", "Cuba"], {}, False),
+    ([], {}, False),
+])
+def test_the_pdf_helper_starts_before_the_cli_only_for_one_letters_render(
+        args: list[str], env: dict[str, str], early: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import letterforge.parallel as parallel
+
+    started: list[str] = []
+    monkeypatch.setattr(parallel, "_pdf_helper", lambda: started.append("helper") or None)
+    monkeypatch.delenv("LETTERFORGE_JOBS", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    parallel.start_early_pdf_helper(args)
+    assert started == (["helper"] if early else [])
+
+
+class _Helper:
+    closed = False
+
+    def close(self, failed: bool = False) -> None:
+        self.closed = failed
+
+
+@pytest.mark.parametrize(("formats", "jobs", "taken"), [
+    (("docx", "pdf", "eml"), None, True),
+    (("docx", "pdf", "eml"), 2, True),
+    (("docx",), None, False),
+    (("docx", "pdf"), 1, False),
+])
+def test_the_command_takes_the_early_helper_or_stops_it(
+        formats: tuple[str, ...], jobs: int | None, taken: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-f docx`` or ``--jobs 1``, known once the options are parsed: the helper started
+    early is stopped, not left running."""
+    import letterforge.parallel as parallel
+
+    early = _Helper()
+    monkeypatch.setattr(parallel, "_EARLY", early)
+    monkeypatch.setattr(parallel, "_pdf_helper", lambda: pytest.fail("started a second"))
+    got = parallel.start_pdf_helper(formats, jobs)
+    assert (got is early) == taken
+    assert early.closed == (not taken)
+    assert parallel._EARLY is None
+
+
+def test_a_usage_error_stops_the_early_helper(small: Path) -> None:
+    """A command line the CLI refuses after the helper was started: the helper is
+    stopped, the command exits with typer's message and code."""
+    import os
+
+    code = ("import sys\n"
+            "import letterforge.parallel as parallel\n"
+            "from letterforge.__main__ import main\n"
+            "sys.argv = ['letterforge', 'render', '--only', 'Cuba', '--bogus', '-j2']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code)\n"
+            "import multiprocessing\n"
+            "print(parallel._EARLY, multiprocessing.active_children())\n")
+    env = {k: v for k, v in os.environ.items() if k != "LETTERFORGE_JOBS"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=small, capture_output=True,
+                          text=True, env=env)
+    assert done.stdout.split("\n")[:2] == ["2", "None []"], done.stdout + done.stderr
+    assert "No such option: --bogus" in done.stderr
+
+
+def test_typer_is_given_only_the_command_named() -> None:
+    from letterforge.cli import _app_for, app
+
+    one = _app_for(["render", "--only", "Cuba"])
+    assert [c.callback.__name__ for c in one.registered_commands] == ["render"]  # type: ignore[union-attr]
+    assert _app_for(["new-year", "2014"]).registered_commands[0].name == "new-year"
+    for args in ([], ["--help"], ["--version"], ["rendr"]):
+        assert _app_for(args) is app
+    assert len(app.registered_commands) > 5
+
+
 CONSOLE_SCRIPT = """\
 import functools, os, sys
-from letterforge.cli import main
+from letterforge.__main__ import main
 if __name__ == "__mp_main__":  # a worker ran this script again
     open(os.environ["RAN"], "a").write("again\\n")
 if __name__ == "__main__":
