@@ -69,7 +69,9 @@ def _worker_init(parent: int, make: Callable[[Any], Callable[[Any], Any]], spec:
     import gc
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker: not the CLI's handler
+    # a forked worker had the CLI's handler; a SIGTERM held while it started lands now
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     _die_with_parent(parent)
     # Python's default (a young collection every 700 new objects) ran about 33
     # collections per letter, 12 ms of its CPU, to find garbage settle() collects anyway
@@ -152,10 +154,12 @@ class Pool:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            # Ctrl-C waits while the workers are spawned: a worker cut half-way through
-            # its start prints tracebacks; the workers (and the pool's thread) inherit the
-            # blocked signal, so Ctrl-C always lands in the main process.
-            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            # Ctrl-C and SIGTERM wait while the workers are started: a worker cut
+            # half-way through its start prints tracebacks (a forked one still has the
+            # CLI's handlers); the workers (and the pool's thread) inherit the blocked
+            # signals, so Ctrl-C always lands in the main process, and a worker takes
+            # SIGTERM once it has its own handlers (_worker_init).
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             try:
                 try:
                     # No max_tasks_per_child: on Python < 3.12.3 a recycled worker can

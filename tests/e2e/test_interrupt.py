@@ -240,3 +240,48 @@ def test_stopping_the_pool_while_a_worker_sends_a_letter_back_does_not_hang(
                               text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == ["closed"]
+
+
+def _helper_loaded(pid: int, library: str) -> bool:
+    return any(_loaded(child, library) for child in _children(pid))
+
+
+ONLY_MOMENTS: dict[str, Callable[[Path, int], bool]] = {
+    # the PDF helper is forked before the CLI is imported
+    "the helper is forked": lambda folder, pid: bool(_children(pid)),
+    # it imports WeasyPrint while this process reads the data
+    "the helper loads WeasyPrint": lambda folder, pid: _helper_loaded(pid, "libpango"),
+    # this process renders the DOCX (python-docx's lxml) while the helper renders the PDF
+    "both render": lambda folder, pid: (_loaded(pid, "lxml/etree")
+                                        and _helper_loaded(pid, "libpango")),
+}
+
+
+@pytest.mark.parametrize("moment", list(ONLY_MOMENTS))
+def test_ctrl_c_during_one_letters_render_with_its_pdf_helper(campaign: Path,
+                                                               moment: str) -> None:
+    """``letterforge render --only`` (the console script's entry, two CPUs): Ctrl-C while
+    its PDF helper starts, imports WeasyPrint or renders: exit 130, one line, the batch
+    as it was, the helper gone."""
+    before = _snapshot(campaign / "out")
+    cmd = [sys.executable, "-m", "letterforge", "render", "--year", "2013", "--only", "Cuba",
+           "--force", "-j", "2"]
+    env = {k: v for k, v in os.environ.items() if k != "LETTERFORGE_JOBS"}
+    proc = subprocess.Popen(cmd, cwd=campaign, stdout=subprocess.PIPE, env=env,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
+                            start_new_session=True)
+    ready = ONLY_MOMENTS[moment]
+    deadline = time.monotonic() + 60
+    while not ready(campaign, proc.pid):
+        assert proc.poll() is None, f"the render ended before {moment}"
+        assert time.monotonic() < deadline, f"never reached {moment}"
+        time.sleep(0.002)
+    children = _children(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["interrupted: nothing was changed"]
+    assert _snapshot(campaign / "out") == before
+    assert sorted(p.name for p in (campaign / "out").iterdir()) == [".2013.lock", "2013"]
+    time.sleep(0.5)
+    assert children and [c for c in children if _alive(c)] == []
