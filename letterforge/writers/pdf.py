@@ -362,12 +362,44 @@ def _resources(assets: Assets) -> tuple[Any, list[Any]]:
         css.append(CSS(string=HANGING_LISTS_CSS, font_config=font_config))
     css.append(CSS(string=FOOTNOTES_CSS, font_config=font_config))
     footnotes_on_their_page()
+    fonts_keep_their_dates()
     weasy_cache.install()
     weasy_cache.install_deflate()
     weasy_fast.install()
     _cache.clear()
     _cache[key] = (font_config, css)
     return font_config, css
+
+
+_DATED: type | None = None
+
+
+def fonts_keep_their_dates() -> bool:
+    """A font WeasyPrint rewrites with fontTools (a variable font made static, a colour
+    font's images dropped, a font HarfBuzz cannot subset) keeps its own ``head.modified``
+    date: fontTools stamps the time of the save by default, and the PDF differed at
+    every render (reproducible files are how a re-run knows a letter is unchanged).
+    Installed once, where WeasyPrint's PDF font module names fontTools' TTFont; whether
+    it is on."""
+    global _DATED
+    import weasyprint.pdf.fonts as pdf_fonts
+    from fontTools.ttLib import TTFont
+
+    current = getattr(pdf_fonts, "TTFont", None)
+    if _DATED is not None and current is _DATED:
+        return True
+    if current is not TTFont:
+        return False
+
+    class DatedTTFont(TTFont):
+        """fontTools' TTFont, saved with the date the font has."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("recalcTimestamp", False)
+            super().__init__(*args, **kwargs)
+
+    _DATED = pdf_fonts.TTFont = DatedTTFont
+    return True
 
 
 _furniture: dict[tuple[int, str], Any] = {}

@@ -4,6 +4,7 @@ and the machine-readable output of the commands."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import subprocess
@@ -175,3 +176,70 @@ def test_a_batch_rendered_with_only_verifies(small: Path) -> None:
     ok = _invoke("verify", "--year", "2013", "-j", "1", "--out", "fresh")
     assert ok.exit_code == 0, ok.output
     assert "Verified: 5 files and the manifest identical" in ok.stderr
+
+
+def _variable_font(path: Path) -> None:
+    """A small variable TrueType font (one ``wght`` axis; a box for every ASCII
+    character, wider at the heaviest weight), built with fontTools."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib.tables.TupleVariation import TupleVariation
+
+    chars = [chr(c) for c in range(0x21, 0x7F)]
+    names = [".notdef", "space"] + [f"g{ord(c)}" for c in chars]
+
+    def box(width: int) -> object:
+        pen = TTGlyphPen(None)
+        pen.moveTo((50, 0))
+        pen.lineTo((50, 700))
+        pen.lineTo((50 + width, 700))
+        pen.lineTo((50 + width, 0))
+        pen.closePath()
+        return pen.glyph()
+
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(names)
+    fb.setupCharacterMap({0x20: "space", **{ord(c): f"g{ord(c)}" for c in chars}})
+    glyphs = {n: box(400) for n in names}
+    glyphs["space"] = TTGlyphPen(None).glyph()
+    fb.setupGlyf(glyphs)
+    fb.setupHorizontalMetrics({n: (600, 50) for n in names})
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    fb.setupNameTable({"familyName": "Varitest", "styleName": "Regular"})
+    fb.setupOS2(sTypoAscender=800, sTypoDescender=-200, usWinAscent=800, usWinDescent=200)
+    fb.setupPost()
+    fb.setupFvar(axes=[("wght", 100, 400, 900, "Weight")], instances=[])
+    wider = [(0, 0), (0, 0), (200, 0), (200, 0), (0, 0), (0, 0), (0, 0), (0, 0)]
+    fb.setupGvar({n: [TupleVariation({"wght": (0, 1.0, 1.0)}, wider)]
+                  for n in names if n != "space"})
+    fb.save(str(path))
+
+
+def test_a_letter_with_a_variable_font_is_the_same_bytes_every_time(
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint makes a variable font static with fontTools, which stamped the time of
+    the save in the embedded font: the PDF differed at every render. The font keeps its
+    own date (the clock is moved on between the two renders here)."""
+    import fontTools.ttLib.tables._h_e_a_d as head
+
+    from letterforge.config import Inputs, Options
+    from letterforge.pipeline import prepare
+    from letterforge.writers import WRITERS
+
+    _variable_font(sample / "templates" / "Varitest.ttf")
+    css = sample / "templates" / "letter.css"
+    css.write_text(css.read_text(encoding="utf-8") + '\n@font-face { font-family: "Varitest"; '
+                   'src: url(Varitest.ttf); }\nh1, h2 { font-family: "Varitest", serif; '
+                   "font-weight: 700; }\n", encoding="utf-8")
+    monkeypatch.chdir(sample)
+    plan = prepare(Inputs(), Options(2013, only=("Mexico",)), check_letters=False)
+    renderer = plan.renderer()
+    (mexico,) = plan.candidates
+    clock = iter(range(3_800_000_000, 3_900_000_000, 1000))
+    monkeypatch.setattr(head, "timestampNow", lambda: next(clock))
+    pdfs = [WRITERS["pdf"].render(renderer.document(mexico), renderer.job.assets, {})
+            for _ in range(2)]
+    assert pdfs[0] == pdfs[1]
+    fonts = {font["/BaseFont"] for page in PdfReader(io.BytesIO(pdfs[0])).pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert any("Varitest" in str(name) for name in fonts), fonts
