@@ -382,6 +382,10 @@ def _coverage(variants: Mapping[str, Variant]
               ) -> dict[str, tuple[tuple[str, ...], frozenset[int]]]:
     """For each variant, the families its stylesheet names and every character they draw
     (a family that is not installed is reported by font_problems)."""
+    import shutil
+
+    if shutil.which("fc-match") is None:  # fontconfig cannot be asked: no check
+        return {}
     named = {}
     for key, v in variants.items():
         asked, _ = font_families(v.assets.stylesheet)

@@ -246,3 +246,20 @@ def test_check_checks_every_row_header_values(tmp_path: Path) -> None:
     inputs = _campaign(tmp_path, "Dear {{ candidate.name }},\n", rows)
     with pytest.raises(ValidationFailed, match=r"is 26\d characters long.*letter to L{39}…"):
         prepare(inputs, Options(2013, formats=("docx",)))
+
+
+def test_without_fc_match_the_fonts_coverage_is_not_checked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """fontconfig's fc-match missing (fc-list there): no character is called missing
+    from the fonts for that; the check of the letter finds nothing to say."""
+    import shutil
+
+    from letterforge.pipeline import check_letters_of
+
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: (
+        None if name == "fc-match" else real(name, *args, **kwargs)))
+    monkeypatch.chdir(ROOT)
+    plan = prepare(Inputs(), Options(2013, only=("Mexico",)), check_letters=False)
+    assert dict(plan.coverage) == {}
+    assert check_letters_of(plan, plan.candidates) == []
