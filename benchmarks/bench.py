@@ -15,7 +15,8 @@ process's own peak, the kernel's VmHWM, read every 50 ms); also the peak PSS, wh
 not count shared pages (libraries, forked workers) twice, sampled more sparingly (see
 TreeSampler: measuring must not take CPU from what it measures). Then, at each size:
 letterforge's re-run with nothing changed, ``letterforge --help`` and ``--only <one
-letter>`` into a fresh folder (a cold start).
+letter>`` into a fresh folder (a cold start), each ``--repeat`` times, timed without the
+memory sampler (their targets are times; see ``measure``).
 
 Per-stage breakdown: a child process renders a sample of the letters (``--stages``,
 default 10, after one untimed letter) through letterforge's own API -- ``prepare``,
@@ -224,8 +225,10 @@ class Run:
         return self
 
 
-def measure(label: str, cmd: Sequence[str], log_dir: Path) -> Run:
-    """Run ``cmd``; its wall time and the peak RSS of its process tree."""
+def measure(label: str, cmd: Sequence[str], log_dir: Path, *, sample: bool = True) -> Run:
+    """Run ``cmd``; its wall time and the peak RSS of its process tree (0 without
+    ``sample``: a start-up measured for its time alone, with no sampler taking CPU from
+    it while every process of the command starts at once)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")
     out_path, err_path = log_dir / f"{stem}.out", log_dir / f"{stem}.err"
@@ -233,7 +236,8 @@ def measure(label: str, cmd: Sequence[str], log_dir: Path) -> Run:
         start = time.perf_counter()
         proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         sampler = TreeSampler(proc.pid)
-        sampler.start()
+        if sample:
+            sampler.start()
         try:
             returncode = proc.wait()
         except BaseException:
@@ -242,8 +246,10 @@ def measure(label: str, cmd: Sequence[str], log_dir: Path) -> Run:
             raise
         finally:
             wall = time.perf_counter() - start
-            sampler.stop()
-    SAMPLER_LOAD.append((sampler.cpu, wall))
+            if sample:
+                sampler.stop()
+    if sample:
+        SAMPLER_LOAD.append((sampler.cpu, wall))
     return Run(label, list(cmd), wall, sampler.peak_rss, sampler.peak_pss, returncode,
                out_path.read_text(errors="replace"), err_path.read_text(errors="replace"),
                sampler.cpu)
@@ -664,23 +670,26 @@ def bench_size(tools: Tools, tmp: Path, docx_template: Path, n: int, repeat: int
     rows = [lf, fill, convert, total]
 
     if rerun:
-        log(f"[{n} letters] letterforge re-run, --help, --only")
+        # each `repeat` times, in turn; timed without the memory sampler (see measure)
+        log(f"[{n} letters] letterforge re-run, --help, --only ({repeat} each)")
         again = Row("letterforge re-run (nothing changed)", n)
-        again.add(measure(f"letterforge rerun {n}",
-                          render_cmd(tools, work, work / "lf-out", force=False),
-                          work / "logs").check())
-        batch = work / "lf-out" / str(YEAR)
-        expect("letterforge PDFs after the re-run", count(batch / "pdf", "pdf"), n)
         helped = Row("letterforge --help", 0)
-        helped.add(measure("letterforge help", [str(tools.letterforge), "--help"],
-                           work / "logs").check())
         only = Row(f'letterforge --only "{shorts[0]}" (fresh out dir)', 1)
         only_out = work / "lf-only"
-        only.add(measure(f"letterforge only {n}",
-                         render_cmd(tools, work, only_out, force=True,
-                                    extra=["--only", shorts[0]]),
-                         work / "logs").check())
-        expect("letterforge --only PDFs", count(only_out / str(YEAR) / "pdf", "pdf"), 1)
+        for rep in range(repeat):
+            again.add(measure(f"letterforge rerun {n} {rep + 1}",
+                              render_cmd(tools, work, work / "lf-out", force=False),
+                              work / "logs", sample=False).check())
+            batch = work / "lf-out" / str(YEAR)
+            expect("letterforge PDFs after the re-run", count(batch / "pdf", "pdf"), n)
+            helped.add(measure(f"letterforge help {rep + 1}", [str(tools.letterforge), "--help"],
+                               work / "logs", sample=False).check())
+            shutil.rmtree(only_out, ignore_errors=True)
+            only.add(measure(f"letterforge only {n} {rep + 1}",
+                             render_cmd(tools, work, only_out, force=True,
+                                        extra=["--only", shorts[0]]),
+                             work / "logs", sample=False).check())
+            expect("letterforge --only PDFs", count(only_out / str(YEAR) / "pdf", "pdf"), 1)
         rows += [again, helped, only]
     breakdown = None
     if stages:
@@ -750,7 +759,8 @@ def table(results: Sequence[SizeResult]) -> str:
             spread = (f"{min(row.walls):.2f}-{max(row.walls):.2f}" if len(row.walls) > 1
                       else "-")
             body.append([row.side, str(row.letters), f"{row.wall:.2f}", spread, rate,
-                         f"{row.peak_rss / MB:.0f}", f"{row.peak_pss / MB:.0f}"])
+                         f"{row.peak_rss / MB:.0f}" if row.peak_rss else "-",
+                         f"{row.peak_pss / MB:.0f}" if row.peak_pss else "-"])
         body.append(f"ratio letterforge wall / stack wall ({res.letters} letters): "
                     f"{res.ratio:.2f}")
         body.extend(stage_lines(res.stages))
