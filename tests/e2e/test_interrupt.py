@@ -90,23 +90,23 @@ MOMENTS: dict[str, Callable[[Path, int], bool]] = {
 }
 
 
-@pytest.mark.parametrize("moment", list(MOMENTS))
-def test_ctrl_c_at_any_moment_keeps_the_previous_batch(campaign: Path, moment: str) -> None:
+def _interrupt(campaign: Path, cmd: list[str], moment: str,
+               ready: Callable[[Path, int], bool], env: dict[str, str] | None = None
+               ) -> list[int]:
+    """Run ``cmd`` in ``campaign``, Ctrl-C it once ``ready``: exit 130, one line, the batch
+    as it was, no temporary folder left; the children it had then, all gone."""
     before = _snapshot(campaign / "out")
-    cmd = [sys.executable, "-m", "letterforge.cli", "render", "--year", "2013", "-j", "2"]
     # A shell started in the background (CI, `pytest &`) gives its children SIGINT ignored,
     # as POSIX says; a person's Ctrl-C reaches a process that has the default handling.
-    proc = subprocess.Popen(cmd, cwd=campaign, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=campaign, stdout=subprocess.PIPE, env=env,
                             stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
                             start_new_session=True)
-    ready = MOMENTS[moment]
     deadline = time.monotonic() + 60
-    seen_children: set[int] = set()
     while not ready(campaign, proc.pid):
         assert proc.poll() is None, f"the render ended before {moment}"
         assert time.monotonic() < deadline, f"never reached {moment}"
-        time.sleep(0.005)
-    seen_children.update(_children(proc.pid))
+        time.sleep(0.002)
+    children = _children(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -114,7 +114,14 @@ def test_ctrl_c_at_any_moment_keeps_the_previous_batch(campaign: Path, moment: s
     assert _snapshot(campaign / "out") == before
     assert sorted(p.name for p in (campaign / "out").iterdir()) == [".2013.lock", "2013"]
     time.sleep(0.5)
-    assert [c for c in seen_children if _alive(c)] == []
+    assert [c for c in children if _alive(c)] == []
+    return children
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_ctrl_c_at_any_moment_keeps_the_previous_batch(campaign: Path, moment: str) -> None:
+    cmd = [sys.executable, "-m", "letterforge.cli", "render", "--year", "2013", "-j", "2"]
+    _interrupt(campaign, cmd, moment, MOMENTS[moment])
 
 
 def test_workers_die_with_a_killed_render(campaign: Path) -> None:
@@ -263,25 +270,7 @@ def test_ctrl_c_during_one_letters_render_with_its_pdf_helper(campaign: Path,
     """``letterforge render --only`` (the console script's entry, two CPUs): Ctrl-C while
     its PDF helper starts, imports WeasyPrint or renders: exit 130, one line, the batch
     as it was, the helper gone."""
-    before = _snapshot(campaign / "out")
     cmd = [sys.executable, "-m", "letterforge", "render", "--year", "2013", "--only", "Cuba",
            "--force", "-j", "2"]
     env = {k: v for k, v in os.environ.items() if k != "LETTERFORGE_JOBS"}
-    proc = subprocess.Popen(cmd, cwd=campaign, stdout=subprocess.PIPE, env=env,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
-                            start_new_session=True)
-    ready = ONLY_MOMENTS[moment]
-    deadline = time.monotonic() + 60
-    while not ready(campaign, proc.pid):
-        assert proc.poll() is None, f"the render ended before {moment}"
-        assert time.monotonic() < deadline, f"never reached {moment}"
-        time.sleep(0.002)
-    children = _children(proc.pid)
-    os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines() == ["interrupted: nothing was changed"]
-    assert _snapshot(campaign / "out") == before
-    assert sorted(p.name for p in (campaign / "out").iterdir()) == [".2013.lock", "2013"]
-    time.sleep(0.5)
-    assert children and [c for c in children if _alive(c)] == []
+    assert _interrupt(campaign, cmd, moment, ONLY_MOMENTS[moment], env)  # the helper too

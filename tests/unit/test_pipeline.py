@@ -25,25 +25,29 @@ def _cands(*names: str) -> list[Candidate]:
                       {"name": n}, Source("c.csv", i + 2)) for i, n in enumerate(names)]
 
 
-def test_one_merge_and_one_parse_per_letter_for_every_format(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    plan = prepare(Inputs(), Options(2013, only=("Mexico",)), check_letters=False)
-    calls = {"merge": 0, "parse": 0}
-    real_merge = merge.Merger.merge
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many letters were merged and Markdown texts parsed since the test began."""
+    counted = {"merge": 0, "parse": 0}
+    real_merge, real_parse = merge.Merger.merge, document._checked_tree
 
     def counting_merge(self, candidate):  # type: ignore[no-untyped-def]
-        calls["merge"] += 1
+        counted["merge"] += 1
         return real_merge(self, candidate)
 
-    real_parse = document._checked_tree
-
     def counting_parse(*args):  # type: ignore[no-untyped-def]
-        calls["parse"] += 1
+        counted["parse"] += 1
         return real_parse(*args)
 
     monkeypatch.setattr(merge.Merger, "merge", counting_merge)
     monkeypatch.setattr(document, "_checked_tree", counting_parse)
+    return counted
+
+
+def test_one_merge_and_one_parse_per_letter_for_every_format(
+        monkeypatch: pytest.MonkeyPatch, calls: dict[str, int]) -> None:
+    monkeypatch.chdir(ROOT)
+    plan = prepare(Inputs(), Options(2013, only=("Mexico",)), check_letters=False)
     (mexico,) = plan.candidates
     files = plan.renderer()(mexico).files
     assert sorted(files) == ["docx/mexico.docx", "email/mexico.eml", "pdf/mexico.pdf"]
@@ -51,31 +55,23 @@ def test_one_merge_and_one_parse_per_letter_for_every_format(
 
 
 def test_one_letter_checked_then_rendered_is_merged_and_parsed_once(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, calls: dict[str, int]) -> None:
     """render --only: the letter the check merged and parsed is the one rendered (the
     check keeps it for the render), once; a second render merges it again."""
     from letterforge.pipeline import check_letters_of
 
     monkeypatch.chdir(ROOT)
     plan = prepare(Inputs(), Options(2013, only=("Mexico",)), check_letters=False)
-    calls = {"merge": 0}
-    real_merge = merge.Merger.merge
-
-    def counting_merge(self, candidate):  # type: ignore[no-untyped-def]
-        calls["merge"] += 1
-        return real_merge(self, candidate)
-
-    monkeypatch.setattr(merge.Merger, "merge", counting_merge)
     (mexico,) = plan.candidates
     assert check_letters_of(plan, [mexico], keep=True) == []
     renderer = plan.renderer()
     checked = renderer.document(mexico)
-    assert calls == {"merge": 1}
+    assert calls == {"merge": 1, "parse": 2}
     again = renderer.document(mexico)  # taken once: the next one is made anew
-    assert calls == {"merge": 2} and again is not checked
+    assert calls == {"merge": 2, "parse": 4} and again is not checked
     assert check_letters_of(plan, [mexico]) == []  # without keep: nothing kept
     plan.renderer().document(mexico)
-    assert calls == {"merge": 4}
+    assert calls["merge"] == 4
 
 
 def test_a_letter_unpickled_in_a_helper_does_not_import_the_merge_stage() -> None:
