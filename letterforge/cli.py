@@ -200,8 +200,6 @@ def _progress_allowed() -> bool:
             and "NO_COLOR" not in os.environ)
 
 
-
-
 def _warn(plan: Any) -> None:
     """The plan's warnings (a fallback to another language ...): said, not fatal."""
     for problem in getattr(plan, "warnings", ()):

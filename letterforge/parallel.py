@@ -2,7 +2,9 @@
 
 * A spawn pool (WeasyPrint is not fork-safe); each worker builds its renderer once
   from the plan's picklable :class:`~letterforge.pipeline.Job`; results stream back in
-  order, so memory stays flat however large the batch.
+  order, so memory stays flat however large the batch. The one exception: the PDF
+  helper of a one-letter render is forked, before WeasyPrint is loaded and while this
+  process has one thread (:func:`start_early_pdf_helper`).
 * Never more workers than CPUs: more only cost memory (each holds WeasyPrint).
 * Ctrl-C belongs to the main process: workers ignore SIGINT; the main process stops
   the pool and raises. Workers die with the main process, even when it is killed
@@ -88,6 +90,7 @@ def _worker_call(task: Any) -> Any:
 
 
 def _worker_call_once(task: Any) -> Any:
+    """A worker's call without :func:`settle`: a helper's one letter goes back at once."""
     assert _RENDER is not None
     return _RENDER(task)
 
