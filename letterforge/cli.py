@@ -6,6 +6,7 @@ Heavy modules (WeasyPrint, python-docx) are imported only by the commands that n
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -20,6 +21,7 @@ import typer
 
 from .errors import (
     EXIT_CODES_HELP,
+    EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     INTERRUPTED,
@@ -189,10 +191,28 @@ def _err(message: str) -> None:
         typer.echo(message, err=True)
 
 
+class _StdoutFailed(Exception):
+    """Standard output could not be written (a full disk, /dev/full, a failing device):
+    said in one line by handle_errors, not taken for a bug."""
+
+
+def _out(text: str, *, nl: bool = True) -> None:
+    """The command's output on stdout, written out now: a failure to write it is raised
+    here, as :class:`_StdoutFailed`, not at exit. A reader that left (``| head``) is
+    handle_errors' BrokenPipeError."""
+    try:
+        typer.echo(text, nl=nl)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _StdoutFailed(exc) from exc
+
+
 def _emit(doc: dict[str, Any]) -> None:
     """The machine-readable result: stdout, with --json only."""
     if _OUT["json"]:
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+        _out(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
 
 
 def _progress_allowed() -> bool:
@@ -214,37 +234,57 @@ def handle_errors(func: F) -> F:
         _OUT["json"] = bool(kwargs.get("as_json"))
         _OUT["quiet"] = bool(kwargs.get("quiet"))
         try:
-            return func(*args, **kwargs)
-        except LetterforgeError as exc:
-            prefix = "interrupted" if exc.exit_code == EXIT_INTERRUPTED else "error"
-            typer.echo(f"{prefix}: {exc}", err=True)
-            _emit({"ok": False, "exit_code": exc.exit_code, "error": str(exc),
-                   "problems": [p.as_json() for p in exc.problems]})
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo(INTERRUPTED, err=True)
-            _emit({"ok": False, "exit_code": EXIT_INTERRUPTED, "error": INTERRUPTED,
-                   "problems": []})
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except BrokenPipeError:  # `letterforge list ... | head`: the reader left, stop quietly
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(0) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception:
-            import traceback
-
-            from . import __version__
-
-            traceback.print_exc()
-            _err(
-                f"letterforge {__version__} hit an internal error: this is a bug, not your "
-                "input. Please report it with the command you ran and the traceback above."
-            )
-            raise typer.Exit(EXIT_INTERNAL) from None
+            return _run(func, args, kwargs)
+        except _StdoutFailed as exc:
+            _silence_stdout()  # nothing more goes there, and the exit's flush cannot fail
+            cause = exc.__cause__
+            why = getattr(cause, "strerror", None) or str(cause)
+            typer.echo(f"error: standard output cannot be written to ({why}): the "
+                       "command's result was not printed; what it did is done", err=True)
+            raise typer.Exit(EXIT_INPUT) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """The command, its expected errors said in one line with their exit code; a bug:
+    the traceback, exit 70."""
+    try:
+        return func(*args, **kwargs)
+    except LetterforgeError as exc:
+        prefix = "interrupted" if exc.exit_code == EXIT_INTERRUPTED else "error"
+        typer.echo(f"{prefix}: {exc}", err=True)
+        _emit({"ok": False, "exit_code": exc.exit_code, "error": str(exc),
+               "problems": [p.as_json() for p in exc.problems]})
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo(INTERRUPTED, err=True)
+        _emit({"ok": False, "exit_code": EXIT_INTERRUPTED, "error": INTERRUPTED,
+               "problems": []})
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:  # `letterforge list ... | head`: the reader left, stop quietly
+        _silence_stdout()
+        raise typer.Exit(0) from None
+    except (typer.Exit, typer.Abort, _StdoutFailed):
+        raise
+    except Exception:
+        import traceback
+
+        from . import __version__
+
+        traceback.print_exc()
+        _err(
+            f"letterforge {__version__} hit an internal error: this is a bug, not your "
+            "input. Please report it with the command you ran and the traceback above."
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
 
 
 def _version(value: bool) -> None:
@@ -637,7 +677,7 @@ def send(
         width = shutil.get_terminal_size((80, 24)).columns
         for line in fit_table(("Candidate", "Recipients", "State", "Note"), rows, width,
                               wrap=(1, 0, 3)):
-            typer.echo(line)
+            _out(line)
     if export_failed is not None:
         n = export_problems(report, export_failed)
         _err(f"{letters(n)} to retry or check written to {export_failed}")
@@ -830,7 +870,7 @@ def list_(
             {"short_name": c.short_name, "name": c.name, "emails": list(c.emails),
              "slug": c.slug, "source": f"{c.source.path}:{c.source.line}"} for c in rows]})
     else:
-        typer.echo(format_table(
+        _out(format_table(
             ("#", "Candidate", "In a sentence", "E-mail", "File"),
             [(str(i), c.short_name, c.name, ", ".join(c.emails), c.slug)
              for i, c in enumerate(rows, 1)], _console_width()), nl=False)
@@ -944,7 +984,7 @@ def diff(
         _emit({"ok": True, **result.as_json()})
     elif not quiet:
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        typer.echo(terminal_text(result, colour=colour), nl=False)
+        _out(terminal_text(result, colour=colour), nl=False)
     if html is not None:
         _err(f"Wrote {display_path(html)}")
 

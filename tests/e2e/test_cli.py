@@ -184,3 +184,26 @@ def test_console_script_runs(sample: Path) -> None:
     out = subprocess.run([str(exe), "list", "--year", "2013"], cwd=sample, capture_output=True,
                          text=True, env={**os.environ, "NO_COLOR": "1"})
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [["list", "--year", "2013"],
+                                  ["list", "--year", "2013", "--json"],
+                                  ["render", "--year", "2013", "--only", "Cuba", "-f", "docx",
+                                   "-j", "1", "--json", "--out", "full"]])
+def test_a_full_standard_output_is_said_in_one_line(sample: Path, args: list[str]) -> None:
+    """Standard output that cannot be written (a full disk; here /dev/full): one line
+    on stderr, exit 1, no traceback; what the command did is done (the render's files
+    are there). A reader that leaves (``| head``) still ends it quietly."""
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "letterforge", *args], cwd=sample,
+                              stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "error: standard output cannot be written to (No space left on device)")
+    assert "Traceback" not in done.stderr
+    if args[0] == "render":
+        assert (sample / "full" / "2013" / "docx" / "cuba.docx").is_file()
+    head = subprocess.run(f"{sys.executable} -m letterforge list --year 2013 | head -1",
+                          shell=True, cwd=sample, capture_output=True, text=True)
+    assert head.returncode == 0 and "Traceback" not in head.stderr
