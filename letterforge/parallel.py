@@ -325,7 +325,7 @@ def _pdf_helper() -> Pool | None:
         return None
     fork = sys.platform.startswith("linux") and threading.active_count() == 1
     # one letter: no garbage collection after it, its result goes back at once
-    return Pool(_by_name, ("letterforge.writers.pdf", "helper"), 1, processes=True,
+    return Pool(_by_name, ("letterforge.writers.pdf.render", "helper"), 1, processes=True,
                 method="fork" if fork else "spawn", settle_after=False)
 
 

@@ -56,6 +56,7 @@ from .validate import (
     uncovered,
 )
 from .writers import WRITERS
+from .writers import problems as writer_problems
 
 if TYPE_CHECKING:  # markdown-it is imported when a letter is parsed, not by a re-run
     from .document import Document
@@ -261,7 +262,7 @@ def prepare(inputs: Inputs, options: Options, *, check_letters: bool = True,
     With ``check_letters`` every selected letter is merged and parsed once here to catch
     template problems for each of them; ``render_batch`` does it for the letters it is
     about to render instead, so an up-to-date letter costs nothing."""
-    problems: list[Problem] = []
+    problems: list[Problem] = writer_problems(options.formats)
     year = options.year
     tables: dict[str, Table] = {}
     for key, path in (("candidates", inputs.candidates), ("signatories", inputs.signatories)):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..document import Document
+    from ..errors import Problem
     from ..models import Assets
 
 
@@ -32,6 +33,9 @@ class Writer:
     module: str
     needs: tuple[str, ...] = ()  # formats whose bytes this writer takes
     wants: tuple[str, ...] = ()  # formats it takes when the document asks for them
+    #: a light module whose ``problems()`` says what stops this writer on this
+    #: installation (asked before any letter is made; it imports nothing heavy)
+    checks: str | None = None
 
     def render(self, document: Document, assets: Assets,
                needed: Mapping[str, bytes] | None = None) -> bytes:
@@ -57,7 +61,8 @@ WRITERS: dict[str, Writer] = {
     w.name: w
     for w in (
         Writer("docx", "docx", "docx", "letterforge.writers.docx"),
-        Writer("pdf", "pdf", "pdf", "letterforge.writers.pdf"),
+        Writer("pdf", "pdf", "pdf", "letterforge.writers.pdf.render",
+               checks="letterforge.writers.pdf.engine"),
         # The e-mail carries the PDF (and the DOCX when the e-mail template asks).
         Writer("eml", "eml", "email", "letterforge.writers.eml", needs=("pdf",),
                wants=("docx",)),
@@ -65,3 +70,16 @@ WRITERS: dict[str, Writer] = {
 }
 
 NEEDS = {name: w.needs for name, w in WRITERS.items()}
+
+
+def problems(formats: tuple[str, ...] | list[str]) -> list[Problem]:
+    """What stops the writers of ``formats`` (and those they need) on this installation:
+    a PDF engine made for other library versions, say."""
+    found: list[Problem] = []
+    wanted = {f for f in formats if f in WRITERS}
+    wanted |= {n for f in wanted for n in WRITERS[f].needs}
+    for name in sorted(wanted):
+        checks = WRITERS[name].checks
+        if checks is not None:
+            found.extend(importlib.import_module(checks).problems())
+    return found

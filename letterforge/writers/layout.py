@@ -313,8 +313,7 @@ def layout(css: str, lang: str = "") -> Layout:
 
     import cssselect2
 
-    from .html import RTL_LANGUAGES
-    from .pdf import FURNITURE_CSS
+    from .html import FURNITURE_CSS, RTL_LANGUAGES
 
     # the PDF's own defaults for the letterhead and the footer come before the stylesheet
     cascade = _Cascade([UA_CSS, FURNITURE_CSS, css])

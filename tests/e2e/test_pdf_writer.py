@@ -91,7 +91,7 @@ def test_the_pdf_fetcher_serves_only_the_templates_folder(tmp_path: Path) -> Non
     import pytest
     from weasyprint.urls import FatalURLFetchingError
 
-    from letterforge.writers.pdf import _fetcher_class
+    from letterforge.writers.pdf.render import _fetcher_class
 
     root = tmp_path / "templates"
     root.mkdir()
@@ -117,7 +117,7 @@ def test_a_remote_resource_stops_the_render_with_a_clear_error(tmp_path: Path) -
     from letterforge.document import Document, parser
     from letterforge.errors import RenderError
     from letterforge.models import Assets, Candidate, Source
-    from letterforge.writers import pdf
+    from letterforge.writers.pdf import render as pdf
 
     cand = Candidate(2013, "X", "X", ("a@example.org",), "x", {}, Source("c.csv", 2))
     doc = Document(SyntaxTreeNode(parser().parse("Hello\n")),

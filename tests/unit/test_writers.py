@@ -187,20 +187,6 @@ def test_pdf_lists_keep_pdf_ua_structure_and_hanging_numbers(tmp_path: Path) -> 
     assert max(number_ends) - min(number_ends) < 0.5  # right-aligned, like outside markers
 
 
-def test_hanging_lists_are_checked_for_the_pinned_weasyprint() -> None:
-    """The list tagging pass wraps a private WeasyPrint function: it is installed only on
-    the version it was checked for. Bumping the pin means checking it again (these tests)
-    and updating HANGING_LISTS_WEASYPRINT."""
-    import weasyprint
-
-    from letterforge.writers import pdf
-
-    pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
-    pinned = re.search(r"^weasyprint==(\S+)$", pins, re.M | re.I)
-    assert pinned and pinned.group(1) == pdf.HANGING_LISTS_WEASYPRINT
-    assert pdf.hanging_lists() is (weasyprint.__version__ == pdf.HANGING_LISTS_WEASYPRINT)
-
-
 def test_eml_golden_headers_and_structure(mexico: tuple[Document, Renderer]) -> None:
     doc, renderer = mexico
     pdf = b"%PDF-1.7 stand-in"
