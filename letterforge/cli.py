@@ -10,9 +10,7 @@ import contextlib
 import functools
 import json
 import os
-import re
 import sys
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -34,140 +32,6 @@ if TYPE_CHECKING:  # the commands import what they use: --help imports none of i
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _Argument(typer.core.TyperArgument):
-    """An argument shown by its metavar only: no internal type label ('<list[Path]>'),
-    no braces ('{YEAR}') in the usage line."""
-
-    def display_type_rich(self, ctx: Any) -> str | None:
-        return None
-
-    def _usage_display_name(self) -> str:
-        name = self.display_name_raw
-        if self.nargs != 1 and not name.endswith("..."):
-            name += "..."
-        return name if self.required else f"[{name}]"
-
-
-class _PlainValues:
-    """typer's coercion of one parameter, without pydantic for the plain values
-    letterforge's options take (str, int, Path, lists of them).
-
-    typer builds a pydantic TypeAdapter for every parameter of the command line it
-    parses: importing pydantic and building them was 0.1 s of every command's start.
-    A value this class is not sure of (a number that is not plain digits, an empty
-    path, a bool given as text) goes to typer's own coercion, so every message about a
-    bad value is typer's, as before.
-    """
-
-    _INT = re.compile(r"-?[0-9]{1,18}")
-
-    def __init__(self, param: Any) -> None:
-        self.annotation = param.type_descriptor.annotation
-        self.info = param.type_descriptor.parameter_info
-        self._typer: Any = None
-
-    @classmethod
-    def supports(cls, param: Any) -> bool:
-        desc = getattr(param, "type_descriptor", None)
-        if desc is None or desc.file_annotation is not None or not hasattr(
-                param, "_runtime_param"):
-            return False
-        info = desc.parameter_info
-        if info.parser is not None or getattr(info, "click_type", None) is not None:
-            return False
-        leaf = desc.annotation
-        if typing.get_origin(leaf) is list:
-            (leaf,) = typing.get_args(leaf)
-        return leaf in (str, int, Path, bool)
-
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        multi = param.multiple or param.nargs == -1
-        if value is None:
-            return () if multi else None
-        if typing.get_origin(self.annotation) is list:
-            leaf = typing.get_args(self.annotation)[0]
-            if multi and isinstance(value, (list, tuple)):
-                items = [self._leaf(leaf, v, param, ctx) for v in value]
-                if _SLOW not in items:
-                    return items
-        elif not multi:
-            result = self._leaf(self.annotation, value, param, ctx)
-            if result is not _SLOW:
-                return result
-        return self._slow(value, param, ctx)
-
-    def _leaf(self, leaf: Any, value: Any, param: Any, ctx: Any) -> Any:
-        if leaf is str and isinstance(value, str):
-            return value
-        if leaf is int and type(value) is int:
-            return value
-        if leaf is int and isinstance(value, str) and self._INT.fullmatch(value):
-            return int(value)
-        if leaf is Path and isinstance(value, (str, Path)) and value not in ("", "-"):
-            from typer._param_types import coerce_cli_path  # exists, readable ... checks
-
-            return coerce_cli_path(Path(value), self.info, path_type=Path, param=param,
-                                   ctx=ctx)
-        return _SLOW
-
-    def _slow(self, value: Any, param: Any, ctx: Any) -> Any:
-        if self._typer is None:
-            from typer._coercion import build_runtime_param
-
-            self._typer = build_runtime_param(param.type_descriptor)
-        return self._typer.coerce(value, param=param, ctx=ctx)
-
-
-_SLOW = object()
-
-
-@functools.cache
-def _typer_internals() -> bool:
-    """Whether this typer has the private functions _PlainValues calls (typer 0.29;
-    typer is not pinned): without them every value goes through typer as shipped."""
-    try:
-        from typer._coercion import build_runtime_param
-        from typer._param_types import coerce_cli_path
-    except ImportError:
-        return False
-    return callable(build_runtime_param) and callable(coerce_cli_path)
-
-
-def _plain_values(params: Any) -> None:
-    if not _typer_internals():
-        return
-    for param in params:
-        if _PlainValues.supports(param):
-            param._runtime_param = _PlainValues(param)
-
-
-class _Command(typer.core.TyperCommand):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for param in self.params:
-            if type(param) is typer.core.TyperArgument:
-                param.__class__ = _Argument
-        _plain_values(self.params)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        _plain_values([option] if option is not None else [])
-        return option
-
-
-class _Group(typer.core.TyperGroup):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain_values(self.params)
-        for command in self.commands.values():
-            _plain_values(command.params)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        _plain_values([option] if option is not None else [])
-        return option
-
-
 app = typer.Typer(
     name="letterforge",
     help="Open letters for every candidate: one master template, one DOCX, PDF and "
@@ -176,7 +40,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    cls=_Group,
 )
 
 
@@ -290,8 +153,15 @@ def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
 def _version(value: bool) -> None:
     if value:
         from . import __version__
+        from .writers.pdf import engine
 
-        typer.echo(f"letterforge {__version__}")
+        status = engine.status()
+        versions = ", ".join(f"{name} {version or 'missing'}"
+                             for name, version in status["versions"].items())
+        pdf = "ready" if status["ready"] else "cannot write PDFs (run ./setup.sh)"
+        off = ", ".join(status["speed_off"]) or "none"
+        typer.echo(f"letterforge {__version__}\nPDF engine: {pdf} ({versions}); "
+                   f"speed overrides off: {off}")
         raise typer.Exit()
 
 
@@ -403,7 +273,7 @@ def _formats(value: str | None) -> tuple[str, ...]:
     return parse_formats(value, NEEDS)
 
 
-@app.command(cls=_Command)
+@app.command()
 @handle_errors
 def render(
     year: RenderYearOpt = None,
@@ -496,7 +366,7 @@ def render(
              "without --only")
 
 
-@app.command(cls=_Command)
+@app.command()
 @handle_errors
 def check(
     year: CheckYearOpt = None,
@@ -707,11 +577,11 @@ def send(
         raise typer.Exit(1)
 
 
-@app.command(cls=_Command)
+@app.command()
 @handle_errors
 def combine(
     parts: Annotated[list[Path], typer.Argument(
-        metavar="PART...", show_default=False,
+        metavar="PART", show_default=False,
         help="The batch folders of the parts (each OUT/YEAR of a --shard render).")],
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", metavar="FOLDER",
@@ -737,12 +607,12 @@ def combine(
          f"in {target}/")
 
 
-@app.command(cls=_Command)
+@app.command()
 @handle_errors
 def verify(
     year: VerifyYearOpt = None,
     files: Annotated[list[Path] | None, typer.Argument(
-        metavar="FILE...", show_default=False,
+        metavar="FILE", show_default=False,
         help="Published files to check against the batch's manifest (by content); "
         "without them, the whole batch is rendered again and compared.")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -843,7 +713,7 @@ def _console_width() -> int:
     return 80
 
 
-@app.command("list", cls=_Command)
+@app.command("list")
 @handle_errors
 def list_(
     year: ListYearOpt = None,
@@ -898,7 +768,7 @@ def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]], width: in
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
-@app.command("new-year", cls=_Command)
+@app.command("new-year")
 @handle_errors
 def new_year(
     year: Annotated[int, typer.Argument(metavar="YEAR", show_default=False,
@@ -947,7 +817,7 @@ def new_year(
         _err(f"  - {step}")
 
 
-@app.command(cls=_Command)
+@app.command()
 @handle_errors
 def diff(
     old: Annotated[int, typer.Argument(metavar="OLD", show_default=False,

@@ -27,7 +27,9 @@ def in_dir(monkeypatch: pytest.MonkeyPatch):
 def test_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.output.strip() == f"letterforge {__version__}"
+    first, engine = result.output.strip().splitlines()
+    assert first == f"letterforge {__version__}"
+    assert engine.startswith("PDF engine: ready (weasyprint 70.0, pydyf 0.13.0")
 
 
 def _commands() -> list[str]:

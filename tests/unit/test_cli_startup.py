@@ -26,17 +26,6 @@ def _modules_after(args: list[str], cwd: Path) -> set[str]:
     return set(done.stdout.split())
 
 
-@pytest.mark.parametrize("args", [
-    ["--help"],
-    ["render", "--year", "2013", "--jobs", "2", "--only", "Mexico", "--out", "o", "-f",
-     "docx", "--candidates", "missing.csv"],
-    ["list", "--year", "2013", "--candidates", "missing.csv"],
-])
-def test_parsing_the_command_line_does_not_import_pydantic(args: list[str],
-                                                           tmp_path: Path) -> None:
-    assert "pydantic" not in _modules_after(args, tmp_path)
-
-
 def test_help_reads_no_package_metadata_and_no_campaign_file(tmp_path: Path) -> None:
     modules = _modules_after(["--help"], tmp_path)
     assert "importlib.metadata" not in modules
@@ -52,7 +41,6 @@ def test_a_rerun_with_nothing_to_do_parses_no_letter(small: Path) -> None:
     modules = _modules_after(args, small)
     assert "letterforge.pipeline" in modules
     assert "markdown_it" not in modules
-    assert "pydantic" not in modules
 
 
 def test_options_are_parsed_to_their_types(tmp_path: Path,
