@@ -20,7 +20,7 @@ memory sampler (their targets are times; see ``measure``).
 
 Per-stage breakdown: a child process renders a sample of the letters (``--stages``,
 default 10, after one untimed letter) through letterforge's own API -- ``prepare``,
-``plan.renderer()``, ``renderer.merger.merge``, ``letterforge.document.parse``, each
+``plan.renderer()``, ``renderer.merger.merge``, ``letterforge.parse.parse``, each
 ``WRITERS[fmt].render`` and ``output.BatchWriter.write`` -- on one core, and prints the
 median time per letter of each stage (merge, parse, each writer, write). The writers
 come from the ``WRITERS`` table, so a rewritten writer is measured as it is.
@@ -417,10 +417,10 @@ def stages_worker(work: str, sample: str) -> int:
     import inspect
     import statistics as st
 
+    from letterforge.batch import BatchWriter
     from letterforge.config import Inputs, Options
-    from letterforge.document import parse
-    from letterforge.output import BatchWriter
-    from letterforge.pipeline import prepare
+    from letterforge.parse import parse
+    from letterforge.plan import prepare
     from letterforge.writers import WRITERS
 
     root = Path(work)

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from letterforge.config import Inputs, Options
-    from letterforge.pipeline import prepare
+    from letterforge.plan import prepare
     from letterforge.writers import WRITERS
     from letterforge.writers.pdf import engine
 

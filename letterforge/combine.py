@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from .batch import BatchWriter
 from .errors import CombineError, LetterforgeError, Problem, ValidationFailed, display_path
+from .mailfiles import mail_files
 from .manifest import LetterEntry, Manifest, sha256, unlisted
-from .output import BatchWriter, mail_files
 
 
 def combine(parts: Sequence[Path], out_root: Path, *, force: bool = False

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .campaign import ARCHIVE
 from .config import Inputs
 from .errors import ValidationFailed, display_path
 from .models import Candidate, Settings, Signatory
+from .new_year import ARCHIVE
 
 PLACEHOLDER = "«candidate»"
 PARAGRAPH = "¶"
@@ -147,10 +147,10 @@ def _template_for(inputs: Inputs, year: int, newest: bool) -> Path:
 
 def _letter_text(template_path: Path, signatories: list[Signatory], candidate: Candidate,
                  year: int) -> str:
-    from .document import parse
     from .errors import LetterforgeError
     from .load import read_template
     from .merge import Merger
+    from .parse import parse
     from .writers.text import render_text
 
     template = read_template(template_path)
@@ -166,7 +166,7 @@ def _letter_text(template_path: Path, signatories: list[Signatory], candidate: C
 
 def diff_years(inputs: Inputs, old_year: int, new_year: int) -> YearDiff:
     from .load import read_table
-    from .validate import candidates_for_year, signatories_for_year
+    from .validate.rows import candidates_for_year, signatories_for_year
 
     cand_table = read_table(inputs.candidates, encoding=inputs.encoding_of("candidates"))
     sig_table = read_table(inputs.signatories, encoding=inputs.encoding_of("signatories"))

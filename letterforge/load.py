@@ -17,7 +17,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,38 +25,9 @@ from typing import Any
 import yaml
 
 from .errors import InputError, Problem, display_path
-from .models import Assets, Template
+from .models import Assets, Row, Table, Template
 
 DELIMITERS = ",;\t"
-
-
-@dataclass(frozen=True)
-class Row:
-    line: int  # 1-based line of the row's first physical line
-    cells: Mapping[str, str]  # normalised header -> stripped text
-
-
-@dataclass(frozen=True)
-class Table:
-    path: Path
-    display: str
-    headers: tuple[str, ...]  # normalised
-    raw_headers: tuple[str, ...]  # as written
-    rows: tuple[Row, ...]
-    delimiter: str
-    sha256: str
-    codec: str = "utf-8-sig"  # what the file was read with
-
-    @property
-    def years(self) -> list[int]:
-        """The years of the rows, in the order they first appear (rows whose year is not
-        a number left out)."""
-        out: list[int] = []
-        for row in self.rows:
-            value = row.cells.get("year", "").strip()
-            if value.isdigit() and int(value) not in out:
-                out.append(int(value))
-        return out
 
 
 HEADER_ALIASES = {"e_mail": "email", "email_address": "email", "e_mail_address": "email"}
@@ -399,7 +370,7 @@ def _read_includes(body: str, path: Path) -> dict[str, tuple[str, str]]:
 def read_assets(template: Template) -> tuple[Assets, list[Problem]]:
     """The stylesheet the template names, the files the stylesheet names (images,
     fonts), and the reference DOCX: all from the templates folder, nothing else."""
-    from .validate import css_references
+    from .css import css_references
 
     problems: list[Problem] = []
     shown = display_path(template.path)

@@ -36,7 +36,7 @@ from .models import (
     Template,
     TemplateText,
 )
-from .validate import bad_character, split_emails
+from .validate.rows import bad_character, split_emails
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
 # ones that can start or end markup inline or at the start of a line.

@@ -16,6 +16,39 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Row:
+    """One row of a data file."""
+
+    line: int  # 1-based line of the row's first physical line
+    cells: Mapping[str, str]  # normalised header -> stripped text
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data file as read: its headers, rows and where it came from."""
+
+    path: Path
+    display: str
+    headers: tuple[str, ...]  # normalised
+    raw_headers: tuple[str, ...]  # as written
+    rows: tuple[Row, ...]
+    delimiter: str
+    sha256: str
+    codec: str = "utf-8-sig"  # what the file was read with
+
+    @property
+    def years(self) -> list[int]:
+        """The years of the rows, in the order they first appear (rows whose year is not
+        a number left out)."""
+        out: list[int] = []
+        for row in self.rows:
+            value = row.cells.get("year", "").strip()
+            if value.isdigit() and int(value) not in out:
+                out.append(int(value))
+        return out
+
+
+@dataclass(frozen=True)
 class Source:
     """Where a row came from, for messages: file and 1-based line of the row's first line."""
 

@@ -29,8 +29,9 @@ from pathlib import Path
 
 from . import __version__
 from .errors import LetterforgeError, ManifestError, Problem, display_path
+from .files import write_atomic
+from .lock import BatchLock
 from .manifest import MANIFEST, LetterEntry, Manifest, file_sha256
-from .output import BatchLock, write_atomic
 from .preview import compare
 from .preview.pages import PageImage, page_count, page_images, pdf_created, pdf_text
 
@@ -166,7 +167,7 @@ def _recipients(eml: bytes | None) -> tuple[str, str]:
 
 def _signatories(path: Path, encoding: str | None, manifest: Manifest) -> str:
     from .load import read_table
-    from .validate import signatories_for_year
+    from .validate.rows import signatories_for_year
 
     try:
         table = read_table(path, encoding=encoding)

@@ -58,9 +58,27 @@ def _load(batch: Path) -> Manifest:
     return manifest
 
 
+def verify_recorded_batch(campaign: Any, out_root: Path, year: int, *,
+                          candidates: Path | None, signatories: Path | None,
+                          template: Path | None, email_template: Path | None,
+                          encoding: str | None, date: Any, jobs: int | None
+                          ) -> VerifyReport:
+    """Verify OUT/YEAR against the inputs and options its manifest records (the campaign
+    file's and these ones, for the inputs that moved since)."""
+    from .config import batch_inputs
+
+    recorded = Manifest.read(out_root / str(year))
+    inputs, when = batch_inputs(campaign, recorded.options if recorded else {},
+                                candidates=candidates, signatories=signatories,
+                                template=template, email_template=email_template,
+                                encoding=encoding, date=date)
+    return verify_batch(inputs, Options(year, when), out_root, jobs)
+
+
 def verify_batch(inputs: Inputs, options: Options, out_root: Path,
                  jobs: int | None) -> VerifyReport:
-    from .pipeline import prepare, render_batch
+    from .plan import prepare
+    from .render import render_batch
 
     batch = out_root / str(options.year)
     manifest = _load(batch)

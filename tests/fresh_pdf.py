@@ -67,7 +67,7 @@ def _render_here(request: dict[str, Any]) -> None:
         return
     os.chdir(request["folder"])
     from letterforge.config import Inputs, Options
-    from letterforge.pipeline import prepare
+    from letterforge.plan import prepare
 
     plan = prepare(Inputs(), Options(request["year"]), check_letters=False)
     renderer = plan.renderer()
@@ -81,7 +81,7 @@ def _render_here(request: dict[str, Any]) -> None:
 def serve() -> None:
     """The server: one JSON request a line on stdin, one JSON answer a line on stdout."""
     from letterforge.config import Inputs  # noqa: F401  (letterforge imported before forking)
-    from letterforge.pipeline import prepare  # noqa: F401
+    from letterforge.plan import prepare  # noqa: F401
     from letterforge.writers.pdf import engine
 
     engine.import_weasyprint()

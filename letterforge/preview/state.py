@@ -115,7 +115,7 @@ class Preview:
                 self.refresh()
 
     def _render(self) -> View:
-        from ..pipeline import prepare
+        from ..plan import prepare
 
         plan = prepare(self.inputs, Options(self.year, self.date), check_letters=False)
         everyone = list(plan.all_candidates)

@@ -1,9 +1,9 @@
 """Writers are a table: format name -> :class:`Writer`.
 
-Each writer turns a parsed :class:`~letterforge.document.Document` (plus the assets and
+Each writer turns a parsed :class:`~letterforge.parse.Document` (plus the assets and
 the bytes of the formats it needs) into the bytes of one file, and never touches the
 disk. Its module has ``render(document, assets, needed) -> bytes`` and walks the tree
-with a mapping ``node type -> rule`` that covers :data:`letterforge.document.NODE_TYPES`
+with a mapping ``node type -> rule`` that covers :data:`letterforge.parse.NODE_TYPES`
 exactly. The HTML and plain-text renderers (``html``, ``text``) are shared: the PDF and
 the preview lay out the HTML; the e-mail carries both.
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..document import Document
     from ..errors import Problem
     from ..models import Assets
+    from ..parse import Document
 
 
 @dataclass(frozen=True)

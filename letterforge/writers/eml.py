@@ -20,8 +20,8 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from ..document import Document
 from ..models import Assets, Candidate
+from ..parse import Document
 from .html import render_page
 from .text import render_text
 

@@ -2,7 +2,7 @@
 with WeasyPrint; the e-mail writer uses it as the HTML alternative.
 
 Render rules are a table keyed by node type (:data:`RULES`), one rule for each type of
-:data:`letterforge.document.NODE_TYPES`.
+:data:`letterforge.parse.NODE_TYPES`.
 
 Footnotes are written one of two ways (:func:`render_page`'s ``footnotes``): ``"float"``
 for the PDF, where a note's text stands at its (first) reference in a
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from ..document import classes, image_alt, image_src
+from ..parse import classes, image_alt, image_src
 
 if TYPE_CHECKING:
     from ..images import Image
@@ -157,7 +157,7 @@ def column_weights(table: SyntaxTreeNode) -> list[int]:
     column's share is its longest cell's length (at least twice its longest word), as a
     browser shares a full-width table. The PDF and the DOCX both set these widths, so
     their cells wrap alike."""
-    from ..document import plain_text
+    from ..parse import plain_text
 
     rows = [row for part in table.children for row in part.children]
     ncols = len(rows[0].children) if rows else 1
@@ -428,7 +428,7 @@ FOOTNOTES_CSS = (
 #: (:func:`furniture`). FURNITURE_CSS comes before the template's stylesheet, so
 #: ``letter.css`` restyles any of it; the placement of the running elements in the
 #: margin boxes (:data:`PLACEMENT_CSS`) comes after it. The DOCX takes its furniture's
-#: defaults from the same rules (writers/layout.py).
+#: defaults from the same rules (writers/docx/stylesheet.py).
 FURNITURE_CSS = """
 img { max-width: 100%; height: auto; }
 p.signature-image { margin: 0 0 2pt 0; break-after: avoid; }

@@ -7,7 +7,7 @@ columns aligned as the template asks (and wrapped to fit); struck text keeps its
 between ``~~`` (plain text cannot strike through, and dropping the marks would say the
 opposite of the letter); a footnote is ``[1]`` in the text and numbered at the end,
 under a line. Render rules are a table keyed by node type
-(:data:`RULES`), one rule for each type of :data:`letterforge.document.NODE_TYPES`:
+(:data:`RULES`), one rule for each type of :data:`letterforge.parse.NODE_TYPES`:
 a block rule returns blocks (each a list of lines), an inline rule returns text.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from ..document import image_alt
+from ..parse import image_alt
 
 WIDTH = 72
 

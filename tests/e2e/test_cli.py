@@ -35,7 +35,7 @@ def test_version(runner: CliRunner) -> None:
 def _commands() -> list[str]:
     import typer.main
 
-    return sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    return sorted(typer.main.get_command(app).list_commands(None))  # type: ignore[attr-defined]
 
 
 def test_every_command_is_listed() -> None:
@@ -173,7 +173,7 @@ def test_internal_error_shows_traceback_and_asks_for_a_report(
     def boom(*a, **k):
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr("letterforge.pipeline.render_batch", boom)
+    monkeypatch.setattr("letterforge.render.render_batch", boom)
     result = runner.invoke(app, ["render", "--year", "2013"])
     assert result.exit_code == 70
     assert "Traceback" in result.stderr and "this is a bug" in result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from letterforge.cli import app
-from letterforge.output import STAT_CACHE
+from letterforge.incremental import STAT_CACHE
 
 ROWS = [
     "2013,Mexico,Mexico,mission.mexico@example.org,Latin American and Caribbean States",

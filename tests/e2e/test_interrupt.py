@@ -147,7 +147,7 @@ SWAP_SCENARIO = r"""
 import os, signal, sys
 from pathlib import Path
 
-import letterforge.output as output
+import letterforge.batch as batch
 from letterforge.errors import Interrupted
 from letterforge.manifest import LetterEntry, Manifest
 
@@ -157,7 +157,7 @@ root = Path(sys.argv[1])
 def commit(files):
     target = root / "2013"
     previous = Manifest.read(target)
-    with output.BatchWriter(target) as writer:
+    with batch.BatchWriter(target) as writer:
         entries = tuple(writer.write(rel, data) for rel, data in files.items())
         writer.commit(Manifest("0", 2013, ("pdf",), {}, [
             LetterEntry("X", "X", "x", "c:2", "k", entries)]), previous)
@@ -178,7 +178,7 @@ def rename(src, dst):
         os.kill(os.getpid(), signal.SIGINT)
 
 
-output.os.rename = rename
+batch.os.rename = rename
 try:
     commit({"pdf/x.pdf": b"new"})
     print("no interrupt")
@@ -187,7 +187,7 @@ except Interrupted as exc:
 print((root / "2013" / "pdf" / "x.pdf").read_bytes().decode(), listing())
 
 calls["n"] = -100  # a Ctrl-C just before the swap: the previous batch stays
-real_write = output._write
+real_write = batch.write_synced
 
 
 def write_then_interrupt(path, data):
@@ -196,7 +196,7 @@ def write_then_interrupt(path, data):
         os.kill(os.getpid(), signal.SIGINT)
 
 
-output._write = write_then_interrupt
+batch.write_synced = write_then_interrupt
 try:
     commit({"pdf/x.pdf": b"newer"})
     print("no interrupt")

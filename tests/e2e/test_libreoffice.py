@@ -13,8 +13,8 @@ import pytest
 from docx_references import hostile_reference
 
 from conftest import page_lines, page_starts, pdf_pages, pdf_text
-from letterforge.document import Document, parse_markdown
 from letterforge.models import Assets, Candidate, Source
+from letterforge.parse import Document, parse_markdown
 from letterforge.writers import WRITERS
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

@@ -117,7 +117,7 @@ def test_an_edited_logo_shows_in_the_next_render_of_a_long_lived_process(
     """The preview's case: the same letter rendered again in one process after one
     colour of the letterhead's logo changed is the PDF a fresh process makes."""
     from letterforge.config import Inputs, Options
-    from letterforge.pipeline import prepare
+    from letterforge.plan import prepare
 
     folder = tmp_path / "campaign"
     shutil.copytree(FULL_LETTER, folder)

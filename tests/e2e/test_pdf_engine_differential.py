@@ -219,7 +219,7 @@ class EngineDifferential(RuleBasedStateMachine):
     def _render_and_compare(self, which: int) -> None:
         from letterforge.config import Inputs, Options
         from letterforge.errors import LetterforgeError
-        from letterforge.pipeline import prepare
+        from letterforge.plan import prepare
 
         self._write()
         old = Path.cwd()

@@ -114,9 +114,9 @@ def test_a_remote_resource_stops_the_render_with_a_clear_error(tmp_path: Path) -
     import pytest
     from markdown_it.tree import SyntaxTreeNode
 
-    from letterforge.document import Document, parser
     from letterforge.errors import RenderError
     from letterforge.models import Assets, Candidate, Source
+    from letterforge.parse import Document, parser
     from letterforge.writers.pdf import render as pdf
 
     cand = Candidate(2013, "X", "X", ("a@example.org",), "x", {}, Source("c.csv", 2))

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from conftest import docx_text, normalise, pdf_text
 from letterforge.config import Inputs, Options
 from letterforge.errors import ValidationFailed
-from letterforge.pipeline import prepare
+from letterforge.plan import prepare
 
 TEMPLATE = "---\nlang: en-GB\ndate: 2013-11-05\ntitle: T\n---\n{{ candidate.name }}\n\n" \
            "{{ candidate.note }}\n"

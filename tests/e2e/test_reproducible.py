@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from letterforge.cli import app
-from letterforge.output import STAT_CACHE
+from letterforge.incremental import STAT_CACHE
 
 SMALL = ("year,name,short_name,email\n"
          "2013,Mexico,Mexico,mission.mexico@example.org\n"
@@ -223,7 +223,7 @@ def test_a_letter_with_a_variable_font_is_the_same_bytes_every_time(
     import fontTools.ttLib.tables._h_e_a_d as head
 
     from letterforge.config import Inputs, Options
-    from letterforge.pipeline import prepare
+    from letterforge.plan import prepare
     from letterforge.writers import WRITERS
 
     _variable_font(sample / "templates" / "Varitest.ttf")

@@ -77,7 +77,8 @@ def test_a_docx_saved_from_word_during_a_render_is_not_lost(small: Path) -> None
     letter saved from Word while the new batch was being rendered stops the render."""
     from letterforge.config import Inputs, Options
     from letterforge.errors import ValidationFailed
-    from letterforge.pipeline import prepare, render_batch
+    from letterforge.plan import prepare
+    from letterforge.render import render_batch
 
     assert invoke("render", "--year", "2013", "-j", "1", "-f", "docx").exit_code == 0
     docx = small / "out" / "2013" / "docx" / "cuba.docx"

@@ -27,7 +27,9 @@ from typer.testing import CliRunner
 
 from conftest import ROOT, invoke_in
 from letterforge.cli import app
-from letterforge.send import SendError, SmtpConfig, batch_lock, connect
+from letterforge.errors import SendError
+from letterforge.send.ledger import batch_lock
+from letterforge.send.smtp import SmtpConfig, connect
 
 
 class Recorder:
@@ -188,7 +190,7 @@ def test_dry_run_table_fits_the_terminal_in_the_order_of_the_csv(batch: Path, se
     assert [n.split()[0] for n in names] == [f.split()[0] for f in firsts]
     assert names[0] != sorted(names)[0] or names[1] != sorted(names)[1]  # not alphabetical
     wide = run(batch, port, env={"COLUMNS": "250"}).stdout.splitlines()
-    assert len(wide) == 18
+    assert len(wide) == 19  # the header, its rule and a line per letter
 
 
 def test_quiet_prints_nothing_but_errors(batch: Path, server) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from letterforge.cli import app
-from letterforge.output import STAT_CACHE
+from letterforge.incremental import STAT_CACHE
 
 SMALL = ("year,name,short_name,email\n"
          "2013,Cuba,Cuba,cu@example.org\n"

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from letterforge.campaign import new_year
 from letterforge.config import (
     CAMPAIGN_FILE,
     Inputs,
@@ -34,6 +33,7 @@ from letterforge.errors import InputError
 from letterforge.load import read_table
 from letterforge.manifest import Manifest
 from letterforge.models import Candidate, Signatory, Source
+from letterforge.new_year import new_year
 
 # ----- the campaign file ----------------------------------------------------------------
 
@@ -107,7 +107,7 @@ SIGS_UTF8 = "year,name\n2013,Red Nacional de Promoción de la Mujer, RNPM-Perú\
 def test_encoding_applies_only_to_the_files_that_are_not_utf8(write) -> None:
     """--encoding cp1252 with a cp1252 candidates file and a UTF-8 signatories file: both
     read right (it used to garble the UTF-8 one, with exit 0)."""
-    from letterforge.pipeline import prepare
+    from letterforge.plan import prepare
 
     write("candidates.csv", "year,name,short_name,email\n2013,Côte d'Ivoire,Côte d'Ivoire,"
           "a@example.org\n", "cp1252")

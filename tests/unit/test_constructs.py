@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from letterforge.document import Document, parse, parse_markdown
 from letterforge.errors import RenderError
 from letterforge.load import read_template
 from letterforge.merge import Merger
 from letterforge.models import Assets, Candidate, Settings, Signatory, Source
+from letterforge.parse import Document, parse, parse_markdown
 from letterforge.writers import WRITERS
 from letterforge.writers.html import render_page
 from letterforge.writers.text import WIDTH, render_text

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from letterforge.document import (
+from letterforge.errors import RenderError
+from letterforge.load import read_template
+from letterforge.merge import Merger
+from letterforge.models import Candidate, Settings, Signatory, Source
+from letterforge.parse import (
     MAX_NESTING,
     NODE_TYPES,
     check_tree,
     parse_markdown,
     template_line_of,
 )
-from letterforge.errors import RenderError
-from letterforge.load import read_template
-from letterforge.merge import Merger
-from letterforge.models import Candidate, Settings, Signatory, Source
 
 
 @pytest.mark.parametrize("module", ["html", "text", "docx"])
@@ -91,7 +91,7 @@ def test_nesting_within_the_limit_keeps_every_line() -> None:
     text = "\n".join("  " * i + f"- level {i}" for i in range(MAX_NESTING)) + "\n\nEnd.\n"
     tree = parse_markdown(text)
     check_tree(tree, text, None)
-    from letterforge.document import plain_text
+    from letterforge.parse import plain_text
 
     assert "level 7" in plain_text(tree) and "End." in plain_text(tree)
 
@@ -105,7 +105,7 @@ def test_template_line_of_maps_through_loops_and_expressions() -> None:
 
 
 def test_a_line_of_a_thousand_stars_is_an_error_with_its_line(tmp_path: Path) -> None:
-    from letterforge.document import parse
+    from letterforge.parse import parse
 
     template = _template(tmp_path, "Dear {{ candidate.name }},\n\n" + "*" * 500 + "x"
                          + "*" * 500 + "\n")

@@ -12,10 +12,10 @@ import pytest
 from docx_references import hostile_reference
 from lxml import etree
 
-from letterforge.document import Document, parse_markdown
 from letterforge.models import Assets, Candidate, Source
+from letterforge.parse import Document, parse_markdown
 from letterforge.writers import WRITERS
-from letterforge.writers.layout import layout
+from letterforge.writers.docx.stylesheet import layout
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -119,7 +119,7 @@ def test_the_first_page_top_margin_is_read_for_the_letterhead() -> None:
 def test_an_infinite_size_in_the_stylesheet_is_refused_not_a_traceback(
         tmp_path: Path) -> None:
     """1e400pt is infinity: the DOCX and the PDF writers both stopped with a traceback."""
-    from letterforge.validate import stylesheet_problems
+    from letterforge.validate.stylesheet import stylesheet_problems
 
     css = "p {\n  margin-top: 1e400pt;\n  line-height: 1e400;\n}\n"
     (problem,) = stylesheet_problems(css, tmp_path / "letter.css", tmp_path)

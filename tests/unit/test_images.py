@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from letterforge.document import Document, check_tree, parse, parse_markdown
 from letterforge.errors import RenderError
 from letterforge.images import ImageProblem, inspect
 from letterforge.load import read_assets, read_template
 from letterforge.models import Assets, Candidate, Letter, Source
-from letterforge.validate import letterhead_problems
+from letterforge.parse import Document, check_tree, parse, parse_markdown
+from letterforge.validate.front_matter import letterhead_problems
 from letterforge.writers import WRITERS
 from letterforge.writers.html import render_page
 from letterforge.writers.text import render_text

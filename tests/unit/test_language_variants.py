@@ -11,7 +11,7 @@ import pytest
 
 from letterforge.config import Inputs, Options
 from letterforge.errors import ValidationFailed
-from letterforge.pipeline import prepare
+from letterforge.plan import prepare
 
 FRONT = "---\nlang: {lang}\ndate: 2013-11-05\nsubject: \"{subject}\"\n---\n"
 
@@ -137,7 +137,7 @@ def test_each_language_keeps_its_own_date_when_rendered(tmp_path: Path) -> None:
     fr.write_text(fr.read_text(encoding="utf-8").replace("date: 2013-11-05",
                                                          "date: 2013-11-07"), encoding="utf-8")
     plan = prepare(inputs, Options(2013, formats=("docx",)))
-    from letterforge.pipeline import make_renderer
+    from letterforge.letter import make_renderer
 
     renderer = make_renderer(plan.job)  # as a worker process builds it
     france = next(c for c in plan.candidates if c.slug == "france")

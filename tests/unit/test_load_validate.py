@@ -6,7 +6,7 @@ import pytest
 
 from letterforge.errors import InputError
 from letterforge.load import read_table
-from letterforge.validate import (
+from letterforge.validate.rows import (
     bad_character,
     candidates_for_year,
     signatories_for_year,
@@ -160,7 +160,7 @@ def test_a_fonts_characters_are_its_cmaps_but_controls(family: str) -> None:
     from fontTools.ttLib import TTFont
 
     from letterforge.load import fonts_codepoints
-    from letterforge.validate import drawn
+    from letterforge.validate.stylesheet import drawn
 
     if shutil.which("fc-match") is None:
         pytest.skip("no fontconfig")

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from letterforge.document import parse, parse_markdown, plain_text, walk
 from letterforge.errors import RenderError
 from letterforge.load import read_template
 from letterforge.merge import Merger, md_escape
 from letterforge.models import Candidate, Settings, Signatory, Source
+from letterforge.parse import parse, parse_markdown, plain_text, walk
 from letterforge.writers.html import render_page
 
 

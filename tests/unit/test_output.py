@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from letterforge.batch import BatchWriter
 from letterforge.errors import OutputError
 from letterforge.manifest import LetterEntry, Manifest
-from letterforge.output import BatchWriter
 
 
 def commit_batch(target: Path, files: dict[str, bytes], manifest: Manifest) -> None:
@@ -50,9 +50,9 @@ def test_failure_part_way_leaves_the_previous_batch(tmp_path: Path,
     commit_batch(target, {"pdf/a.pdf": b"OLD"}, _manifest(["pdf/a.pdf"]))
     before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
 
-    import letterforge.output as output
+    import letterforge.batch as batch
 
-    real = output._write
+    real = batch.write_synced
     calls = {"n": 0}
 
     def failing(path: Path, data: bytes) -> None:
@@ -61,7 +61,7 @@ def test_failure_part_way_leaves_the_previous_batch(tmp_path: Path,
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(output, "_write", failing)
+    monkeypatch.setattr(batch, "write_synced", failing)
     with pytest.raises(OutputError, match="No space left on device.*previous batch is unchanged"):
         commit_batch(target, {"pdf/a.pdf": b"NEW", "pdf/b.pdf": b"NEW"},
                      _manifest(["pdf/a.pdf", "pdf/b.pdf"]))
@@ -74,12 +74,12 @@ def test_interrupt_leaves_the_previous_batch(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "2013"
     commit_batch(target, {"pdf/a.pdf": b"OLD"}, _manifest(["pdf/a.pdf"]))
-    import letterforge.output as output
+    import letterforge.batch as batch
 
     def interrupt(path: Path, data: bytes) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(output, "_write", interrupt)
+    monkeypatch.setattr(batch, "write_synced", interrupt)
     with pytest.raises(KeyboardInterrupt):
         commit_batch(target, {"pdf/a.pdf": b"NEW"}, _manifest(["pdf/a.pdf"]))
     assert (target / "pdf" / "a.pdf").read_bytes() == b"OLD"
@@ -99,14 +99,14 @@ def test_paths_cannot_escape_the_batch(tmp_path: Path) -> None:
      (12, "12"), (None, "")],
 )
 def test_cells_letterforge_writes_never_run_as_formulas(value: object, shown: str) -> None:
-    from letterforge.output import spreadsheet_cell
+    from letterforge.mailfiles import spreadsheet_cell
 
     assert spreadsheet_cell(value) == shown
 
 
 def test_csv_bytes_round_trip_through_our_own_reader(tmp_path: Path) -> None:
     from letterforge.load import read_table
-    from letterforge.output import csv_bytes
+    from letterforge.mailfiles import csv_bytes
 
     path = tmp_path / "x.csv"
     path.write_bytes(csv_bytes(["name", "note"], [["=cmd", "a,b\nc"], ["Côte d'Ivoire", ""]]))
@@ -119,7 +119,7 @@ def _mbox_reference(data: bytes) -> bytes:
     """mbox_chunks' body quoting as first written: line by line."""
     import re
 
-    from letterforge.output import without_bcc
+    from letterforge.mailfiles import without_bcc
 
     out = bytearray()
     body = without_bcc(data).replace(b"\r\n", b"\n")
@@ -139,7 +139,7 @@ def _mbox_reference(data: bytes) -> bytes:
 def test_mbox_quotes_from_lines_as_line_by_line(body: bytes) -> None:
     """The mbox chunk of a message: its From_ line, then the body quoted exactly as the
     line-by-line quoting did (one regular expression over the whole message now)."""
-    from letterforge.output import mbox_chunks
+    from letterforge.mailfiles import mbox_chunks
 
     data = (b"From: a@example.org\r\nTo: b@example.org\r\nBcc: c@example.org\r\n"
             b"Date: Thu, 01 Jan 2026 10:00:00 +0000\r\nSubject: s\r\n\r\n" + body)
@@ -152,7 +152,7 @@ def test_mbox_quotes_from_lines_as_line_by_line(body: bytes) -> None:
 def test_outbox_reads_the_headers_only() -> None:
     """outbox.csv rows come from the headers: a body that looks like headers is not
     read as such, LF-only messages work too."""
-    from letterforge.output import outbox_rows
+    from letterforge.mailfiles import outbox_rows
 
     msg = (b"To: A <a@example.org>\r\nCc: c@example.org\r\nSubject: Hello\r\n\r\n"
            b"To: not@example.org\r\nSubject: no\r\n")

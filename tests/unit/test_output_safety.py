@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from letterforge.batch import BatchWriter, _journal, recover
 from letterforge.manifest import LetterEntry, Manifest
-from letterforge.output import BatchWriter, _journal, recover
 
 
 def commit(target: Path, files: dict[str, bytes]) -> None:
@@ -108,7 +108,7 @@ def test_a_deleted_batch_is_never_brought_back(tmp_path: Path) -> None:
 
 def test_send_never_moves_batches(tmp_path: Path) -> None:
     from letterforge.errors import SendError
-    from letterforge.send import send_batch
+    from letterforge.send.run import send_batch
 
     (tmp_path / ".2013.old-xyz").mkdir()
     (tmp_path / ".2013.old-xyz" / "manifest.json").write_text("{}")
@@ -119,7 +119,7 @@ def test_send_never_moves_batches(tmp_path: Path) -> None:
 
 
 def test_files_written_whole_get_the_mode_a_new_file_gets(tmp_path: Path) -> None:
-    from letterforge.output import write_atomic
+    from letterforge.files import write_atomic
 
     old = os.umask(0o022)
     try:
@@ -131,7 +131,7 @@ def test_files_written_whole_get_the_mode_a_new_file_gets(tmp_path: Path) -> Non
 
 def test_a_render_with_nothing_to_do_still_removes_what_a_killed_one_left(tmp_path: Path
                                                                          ) -> None:
-    from letterforge.output import clean_leftovers
+    from letterforge.batch import clean_leftovers
 
     target = tmp_path / "2013"
     commit(target, {"pdf/x.pdf": b"1"})

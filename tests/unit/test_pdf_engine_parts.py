@@ -112,7 +112,7 @@ def test_the_sample_letters_pages_parse_from_their_skeleton(parsed: Any) -> None
     """Letters of the sample are parsed from their skeleton (not handed to tinyhtml5
     whole), and give tinyhtml5's tree."""
     from letterforge.config import Inputs, Options
-    from letterforge.pipeline import prepare
+    from letterforge.plan import prepare
     from letterforge.writers.html import render_page
 
     old = Path.cwd()

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import letterforge.document as document
 import letterforge.merge as merge
+import letterforge.parse as document
 from conftest import ROOT
 from letterforge.config import Inputs, Options
 from letterforge.errors import UsageError
 from letterforge.models import Candidate, Source
-from letterforge.pipeline import prepare, select, shard
+from letterforge.plan import prepare, select, shard
 
 #: A 1 x 1 PNG (Pillow writes it: a real image the load stage accepts).
 PNG = __import__("base64").b64decode(
@@ -58,7 +58,7 @@ def test_one_letter_checked_then_rendered_is_merged_and_parsed_once(
         monkeypatch: pytest.MonkeyPatch, calls: dict[str, int]) -> None:
     """render --only: the letter the check merged and parsed is the one rendered (the
     check keeps it for the render), once; a second render merges it again."""
-    from letterforge.pipeline import check_letters_of
+    from letterforge.letter_checks import check_letters_of
 
     monkeypatch.chdir(ROOT)
     plan = prepare(Inputs(), Options(2013, only=("Mexico",)), check_letters=False)
@@ -162,7 +162,7 @@ def test_the_key_changes_with_every_input_the_letter_depends_on(
         assert old in text
         (copy / rel).write_text(text.replace(old, new, 1))
     elif change == "version":
-        monkeypatch.setattr("letterforge.pipeline.__version__", "99.0")
+        monkeypatch.setattr("letterforge.incremental.__version__", "99.0")
     elif change == "date":
         options = Options(2013, date=dt.date(2013, 11, 6), only=("Mexico",))
     elif change == "SOURCE_DATE_EPOCH":
@@ -250,7 +250,7 @@ def test_without_fc_match_the_fonts_coverage_is_not_checked(
     from the fonts for that; the check of the letter finds nothing to say."""
     import shutil
 
-    from letterforge.pipeline import check_letters_of
+    from letterforge.letter_checks import check_letters_of
 
     real = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: (

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import letterforge.output as output
+import letterforge.incremental as incremental
+from letterforge.batch import BatchWriter
+from letterforge.incremental import STAT_CACHE, StatCache
 from letterforge.manifest import LetterEntry, Manifest
-from letterforge.output import STAT_CACHE, BatchWriter, StatCache
 
 FILES = {"docx/x.docx": b"rendered letter X", "pdf/x.pdf": b"%PDF of letter X",
          "docx/y.docx": b"rendered letter Y"}
@@ -54,13 +55,13 @@ def render(target: Path, files: dict[str, bytes] = FILES) -> Manifest:
 def hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files the stat cache reads (hashes), in order."""
     seen: list[str] = []
-    real = output.file_sha256
+    real = incremental.file_sha256
 
     def counting(path: Path) -> str | None:
         seen.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(output, "file_sha256", counting)
+    monkeypatch.setattr(incremental, "file_sha256", counting)
     return seen
 
 

@@ -21,9 +21,10 @@ from docx_references import PNG, SECRETS, hostile_reference, reference_with_a_pa
 
 from conftest import ROOT
 from letterforge.config import Inputs, Options
-from letterforge.document import Document, EmailDocument, parse_markdown
+from letterforge.letter import Renderer
 from letterforge.models import Assets, Candidate, Source
-from letterforge.pipeline import Renderer, prepare
+from letterforge.parse import Document, EmailDocument, parse_markdown
+from letterforge.plan import prepare
 from letterforge.writers import WRITERS
 from letterforge.writers.html import render_page
 from letterforge.writers.text import render_text
@@ -312,7 +313,7 @@ def test_docx_refuses_a_reference_that_expands_past_the_limit() -> None:
     import tracemalloc
 
     from letterforge.errors import InputError
-    from letterforge.validate import reference_docx_problems
+    from letterforge.validate.reference import reference_docx_problems
 
     reference = reference_with_a_part(200)
     assert len(reference) < 2 << 20

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...document import Document
 from ...errors import Problem, RenderError, display_path
 from ...models import Assets
+from ...parse import Document
 from ..html import (
     FOOTNOTES_CSS,
     FURNITURE_CSS,

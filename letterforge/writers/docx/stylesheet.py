@@ -36,7 +36,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xml.etree import ElementTree as ET
 
 #: What WeasyPrint's user agent stylesheet (``html5_ua.css``) gives the elements a letter
 #: uses, and the page's initial size and margins.
@@ -181,9 +184,9 @@ def _color(tokens: list[Any]) -> str:
 
 
 def _family(tokens: list[Any]) -> str:
-    from ..validate import GENERIC_FAMILIES, _families
+    from ...validate.stylesheet import GENERIC_FAMILIES, families_of
 
-    names = _families(tokens)
+    names = families_of(tokens)
     generic = {"serif": "Liberation Serif", "sans-serif": "Liberation Sans",
                "monospace": "Liberation Mono"}
     for name in names:
@@ -234,31 +237,44 @@ class _Cascade:
             for rule in tinycss2.parse_stylesheet(css, skip_comments=True,
                                                   skip_whitespace=True):
                 if rule.type == "at-rule" and rule.lower_at_keyword == "page":
-                    prelude = [t for t in rule.prelude if t.type not in ("whitespace",
-                                                                         "comment")]
-                    if [(t.type, getattr(t, "lower_value", getattr(t, "value", "")))
-                            for t in prelude] == [("literal", ":"), ("ident", "first")]:
-                        for name, value, _ in self._declarations(rule.content or []):
-                            self.first_page[name] = value  # the letterhead's page
-                    if prelude:
-                        continue  # @page :first, :left...: the letter's page is the rest
-                    self._page(rule.content or [])
+                    self._page_rule(rule)
                     continue
                 if rule.type != "qualified-rule":
                     continue
-                declarations = self._declarations(rule.content or [])
-                for t in rule.prelude:
-                    if (t.type == "ident" and _after_dot(rule.prelude, t)
-                            and t.value not in self.classes):
-                        self.classes.append(t.value)
-                try:
-                    selectors = cssselect2.compile_selector_list(rule.prelude)
-                except cssselect2.SelectorError:
-                    continue
-                for selector in selectors:
-                    if selector.pseudo_element is None:
-                        order += 1
-                        self.matcher.add_selector(selector, (order, declarations))
+                order = self._style_rule(rule, order)
+
+    def _page_rule(self, rule: Any) -> None:
+        """An ``@page`` rule: ``@page :first`` gives the letterhead's page; any other with
+        a selector (``:left``...) is skipped; the rest is the letter's page."""
+        prelude = [t for t in rule.prelude if t.type not in ("whitespace",
+                                                             "comment")]
+        if [(t.type, getattr(t, "lower_value", getattr(t, "value", "")))
+                for t in prelude] == [("literal", ":"), ("ident", "first")]:
+            for name, value, _ in self._declarations(rule.content or []):
+                self.first_page[name] = value  # the letterhead's page
+        if prelude:
+            return  # @page :first, :left...: the letter's page is the rest
+        self._page(rule.content or [])
+
+    def _style_rule(self, rule: Any, order: int) -> int:
+        """A qualified rule: its classes noted, its selectors added to the matcher after
+        those before it (``order``); returns the order of its last selector."""
+        import cssselect2
+
+        declarations = self._declarations(rule.content or [])
+        for t in rule.prelude:
+            if (t.type == "ident" and _after_dot(rule.prelude, t)
+                    and t.value not in self.classes):
+                self.classes.append(t.value)
+        try:
+            selectors = cssselect2.compile_selector_list(rule.prelude)
+        except cssselect2.SelectorError:
+            return order
+        for selector in selectors:
+            if selector.pseudo_element is None:
+                order += 1
+                self.matcher.add_selector(selector, (order, declarations))
+        return order
 
     @staticmethod
     def _declarations(content: list[Any]) -> list[tuple[str, list[Any], bool]]:
@@ -305,22 +321,25 @@ def _class_style(css_class: str) -> str:
     return " ".join(w.capitalize() for w in css_class.replace("_", "-").split("-") if w)
 
 
-@lru_cache(maxsize=8)
-def layout(css: str, lang: str = "") -> Layout:
-    """The layout of a stylesheet (after WeasyPrint's defaults) for a letter in ``lang``:
-    rules with ``:lang()`` or ``[dir=rtl]`` apply as they do to the letter's page."""
+# ----- the skeleton and its computed values ------------------------------------------------
+
+
+@dataclass
+class _Skeleton:
+    """A small HTML page holding one element for each paragraph style, under
+    html > body > main, and the elements the layout reads besides."""
+
+    html: ET.Element
+    wanted: list[tuple[str, ET.Element, ET.Element | None]]  # (style, el, list)
+    ol: ET.Element  # the plain list and its item
+    li: ET.Element
+    quote: ET.Element
+    class_lists: dict[str, tuple[ET.Element, ET.Element]]  # class -> (ol, li)
+
+
+def _skeleton(lang: str, rtl: bool, classes: list[str]) -> _Skeleton:
     from xml.etree import ElementTree as ET
 
-    import cssselect2
-
-    from .html import FURNITURE_CSS, RTL_LANGUAGES
-
-    # the PDF's own defaults for the letterhead and the footer come before the stylesheet
-    cascade = _Cascade([UA_CSS, FURNITURE_CSS, css])
-    classes = [c for c in _Cascade([css]).classes if re.fullmatch(r"[A-Za-z_][\w-]*", c)]
-
-    # The skeleton: one element for each paragraph style, under html > body > main.
-    rtl = lang.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES
     html = ET.Element("html", {"lang": lang} if lang else {})
     if rtl:
         html.set("dir", "rtl")
@@ -355,109 +374,137 @@ def layout(css: str, lang: str = "") -> Layout:
                        ET.SubElement(head, "p", {"class": f"letterhead-{key}"}), None))
     wanted.append(("Page Footer", ET.SubElement(body, "footer", {"class": "page-footer"}),
                    None))
+    return _Skeleton(html, wanted, ol, li, quote, class_lists)
 
-    root = cssselect2.ElementWrapper.from_html_root(html)
-    by_element = {id(w.etree_element): w for w in root.iter_subtree()}
-    computed: dict[int, dict[str, Any]] = {}
 
-    def compute(el: ET.Element, parent: dict[str, Any] | None) -> dict[str, Any]:
-        declared = cascade.declared(by_element[id(el)])
-        own: dict[str, Any] = {}
-        if parent:
-            own.update({k: v for k, v in parent.items() if k in _INHERITED})
+def _compute(el: ET.Element, parent: dict[str, Any] | None, cascade: _Cascade,
+             by_element: dict[int, Any], computed: dict[int, dict[str, Any]]
+             ) -> dict[str, Any]:
+    """The computed values of ``el`` and of every element under it, into ``computed``
+    (keyed by ``id(element)``)."""
+    declared = cascade.declared(by_element[id(el)])
+    own: dict[str, Any] = {}
+    if parent:
+        own.update({k: v for k, v in parent.items() if k in _INHERITED})
+    else:
+        own.update({"font-size": 12.0, "font-family": "Liberation Serif",
+                    "line-height": ("normal", 0.0), "font-weight": False,
+                    "font-style": False, "color": "", "text-align": "left",
+                    "orphans": 2, "widows": 2})
+    _compute_font(own, declared)
+    _compute_text(own, declared)
+    size = own["font-size"]
+    for prop in ("margin-top", "margin-bottom", "margin-left", "margin-right",
+                 "padding-left", "padding-right"):
+        points = _length(declared[prop], size) if prop in declared else None
+        own[prop] = points or 0.0
+    own["break-after"] = _ident(declared.get("break-after", []))
+    computed[id(el)] = own
+    for child in el:
+        _compute(child, own, cascade, by_element, computed)
+    return own
+
+
+def _compute_font(own: dict[str, Any], declared: dict[str, list[Any]]) -> None:
+    """Font size, family, line height, weight and style."""
+    parent_size = own["font-size"]
+    if "font-size" in declared:
+        value = declared["font-size"]
+        word = _ident(value)
+        size = (float(_KEYWORD_SIZES[word]) if word in _KEYWORD_SIZES
+                else _length(value, parent_size, parent_size, parent_size))
+        if size is not None:
+            own["font-size"] = size
+    size = own["font-size"]
+    if "font-family" in declared:
+        own["font-family"] = _family(declared["font-family"])
+    if "line-height" in declared:
+        value = declared["line-height"]
+        number = [t for t in value if t.type == "number"]
+        if _ident(value) == "normal":
+            own["line-height"] = ("normal", 0.0)
+        elif number and abs(float(number[0].value)) < 1000:
+            own["line-height"] = ("factor", float(number[0].value))
         else:
-            own.update({"font-size": 12.0, "font-family": "Liberation Serif",
-                        "line-height": ("normal", 0.0), "font-weight": False,
-                        "font-style": False, "color": "", "text-align": "left",
-                        "orphans": 2, "widows": 2})
-        parent_size = own["font-size"]
-        if "font-size" in declared:
-            value = declared["font-size"]
-            word = _ident(value)
-            size = (float(_KEYWORD_SIZES[word]) if word in _KEYWORD_SIZES
-                    else _length(value, parent_size, parent_size, parent_size))
-            if size is not None:
-                own["font-size"] = size
-        size = own["font-size"]
-        if "font-family" in declared:
-            own["font-family"] = _family(declared["font-family"])
-        if "line-height" in declared:
-            value = declared["line-height"]
-            number = [t for t in value if t.type == "number"]
-            if _ident(value) == "normal":
-                own["line-height"] = ("normal", 0.0)
-            elif number and abs(float(number[0].value)) < 1000:
-                own["line-height"] = ("factor", float(number[0].value))
-            else:
-                length = _length(value, size, percent_of=size)
-                if length is not None:
-                    own["line-height"] = ("length", length)
-        if "font-weight" in declared:
-            word = _ident(declared["font-weight"])
-            num = [t for t in declared["font-weight"] if t.type == "number"]
-            own["font-weight"] = word in ("bold", "bolder") or bool(num and num[0].value >= 600)
-        if "font-style" in declared:
-            own["font-style"] = _ident(declared["font-style"]) in ("italic", "oblique")
-        if "color" in declared:
-            own["color"] = _color(declared["color"])
-        if "text-align" in declared:
-            word = _ident(declared["text-align"])
-            own["text-align"] = {"start": "left", "end": "right"}.get(word, word) or "left"
-        for key in ("orphans", "widows"):
-            if key in declared:
-                num = [t for t in declared[key] if t.type == "number"]
-                if num:
-                    own[key] = int(num[0].value)
-        for prop in ("margin-top", "margin-bottom", "margin-left", "margin-right",
-                     "padding-left", "padding-right"):
-            points = _length(declared[prop], size) if prop in declared else None
-            own[prop] = points or 0.0
-        own["break-after"] = _ident(declared.get("break-after", []))
-        computed[id(el)] = own
-        for child in el:
-            compute(child, own)
-        return own
+            length = _length(value, size, percent_of=size)
+            if length is not None:
+                own["line-height"] = ("length", length)
+    if "font-weight" in declared:
+        word = _ident(declared["font-weight"])
+        num = [t for t in declared["font-weight"] if t.type == "number"]
+        own["font-weight"] = word in ("bold", "bolder") or bool(num and num[0].value >= 600)
+    if "font-style" in declared:
+        own["font-style"] = _ident(declared["font-style"]) in ("italic", "oblique")
 
-    compute(html, None)
 
+def _compute_text(own: dict[str, Any], declared: dict[str, list[Any]]) -> None:
+    """Colour, alignment, orphans and widows."""
+    if "color" in declared:
+        own["color"] = _color(declared["color"])
+    if "text-align" in declared:
+        word = _ident(declared["text-align"])
+        own["text-align"] = {"start": "left", "end": "right"}.get(word, word) or "left"
+    for key in ("orphans", "widows"):
+        if key in declared:
+            num = [t for t in declared[key] if t.type == "number"]
+            if num:
+                own[key] = int(num[0].value)
+
+
+def _sides(rtl: bool) -> tuple[str, str]:
+    """The margins at the start and at the end of a line."""
     start = "margin-right" if rtl else "margin-left"
     end = "margin-left" if rtl else "margin-right"
+    return start, end
 
-    def box(el: ET.Element, extra_left: float = 0.0, after: float | None = None,
-            extra_right: float = 0.0) -> Box:
-        c = computed[id(el)]
-        align = c["text-align"]
-        if rtl:  # a right-to-left paragraph's alignment is written from its start
-            align = {"left": "right", "right": "left"}.get(align, align)
-        kind, value = c["line-height"]
-        line = {"factor": value * c["font-size"], "length": value}.get(kind, 0.0)
-        return Box(
-            font=c["font-family"], size=round(c["font-size"], 2), line=round(line, 2),
-            bold=c["font-weight"], italic=c["font-style"], color=c["color"],
-            before=round(c["margin-top"], 2),
-            after=round(c["margin-bottom"] if after is None else after, 2),
-            left=round(c[start] + extra_left, 2), right=round(c[end] + extra_right, 2),
-            align=align,
-            keep_with_next=c["break-after"] == "avoid",
-            widow_control=c["orphans"] >= 2 or c["widows"] >= 2,
-        )
 
+def _box(c: dict[str, Any], rtl: bool, extra_left: float = 0.0, after: float | None = None,
+         extra_right: float = 0.0) -> Box:
+    """The :class:`Box` of an element's computed values ``c``."""
+    start, end = _sides(rtl)
+    align = c["text-align"]
+    if rtl:  # a right-to-left paragraph's alignment is written from its start
+        align = {"left": "right", "right": "left"}.get(align, align)
+    kind, value = c["line-height"]
+    line = {"factor": value * c["font-size"], "length": value}.get(kind, 0.0)
+    return Box(
+        font=c["font-family"], size=round(c["font-size"], 2), line=round(line, 2),
+        bold=c["font-weight"], italic=c["font-style"], color=c["color"],
+        before=round(c["margin-top"], 2),
+        after=round(c["margin-bottom"] if after is None else after, 2),
+        left=round(c[start] + extra_left, 2), right=round(c[end] + extra_right, 2),
+        align=align,
+        keep_with_next=c["break-after"] == "avoid",
+        widow_control=c["orphans"] >= 2 or c["widows"] >= 2,
+    )
+
+
+def _styles(skeleton: _Skeleton, cascade: _Cascade, by_element: dict[int, Any],
+            computed: dict[int, dict[str, Any]], rtl: bool
+            ) -> tuple[list[tuple[str, Box]], set[str]]:
+    """Every paragraph style's box, and the class names whose lists are styled apart
+    from a plain list (their items get the class's style)."""
+    start, end = _sides(rtl)
+    quote = skeleton.quote
     styles: list[tuple[str, Box]] = []
     list_classes = set()
-    plain_li = cascade.declared(by_element[id(li)])
-    for name, el, _list in wanted:
+    plain_li = cascade.declared(by_element[id(skeleton.li)])
+    for name, el, _list in skeleton.wanted:
         in_quote = el in quote
         extra = computed[id(quote)][start] if in_quote else 0.0
         extra_right = computed[id(quote)][end] if in_quote else 0.0
-        styles.append((name, box(el, extra, extra_right=extra_right)))
-    for cls, (_c_ol, c_li) in class_lists.items():
+        styles.append((name, _box(computed[id(el)], rtl, extra, extra_right=extra_right)))
+    for cls, (_c_ol, c_li) in skeleton.class_lists.items():
         if cascade.declared(by_element[id(c_li)]) != plain_li:
             name = _class_style(cls)
             styles = [(n, b) for n, b in styles if n != name]
-            styles.append((name, box(c_li)))
+            styles.append((name, _box(computed[id(c_li)], rtl)))
             list_classes.add(name)
+    return styles, list_classes
 
-    page = cascade.page
+
+def _page_size(page: dict[str, list[Any]]) -> tuple[float, float]:
+    """``@page { size }`` in points (A4 when it does not say)."""
     width, height = 595.28, 841.89
     if "size" in page:
         parts = _values(page["size"])
@@ -473,20 +520,50 @@ def layout(css: str, lang: str = "") -> Layout:
             width, height = max(width, height), min(width, height)
         elif "portrait" in words:
             width, height = min(width, height), max(width, height)
+    return width, height
+
+
+def _footer_box(cascade: _Cascade, html_c: dict[str, Any]) -> Box:
+    """The ``@bottom-center`` box's font, size and colour (the page's, by default)."""
+    footer_size = (_length(cascade.footer.get("font-size", []), html_c["font-size"])
+                   if "font-size" in cascade.footer else None) or html_c["font-size"]
+    footer_font = (_family(cascade.footer["font-family"]) if "font-family" in cascade.footer
+                   else html_c["font-family"])
+    return Box(font=footer_font, size=round(footer_size, 2),
+               color=_color(cascade.footer.get("color", [])), align="center")
+
+
+@lru_cache(maxsize=8)
+def layout(css: str, lang: str = "") -> Layout:
+    """The layout of a stylesheet (after WeasyPrint's defaults) for a letter in ``lang``:
+    rules with ``:lang()`` or ``[dir=rtl]`` apply as they do to the letter's page."""
+    import cssselect2
+
+    from ..html import FURNITURE_CSS, RTL_LANGUAGES
+
+    # the PDF's own defaults for the letterhead and the footer come before the stylesheet
+    cascade = _Cascade([UA_CSS, FURNITURE_CSS, css])
+    classes = [c for c in _Cascade([css]).classes if re.fullmatch(r"[A-Za-z_][\w-]*", c)]
+
+    rtl = lang.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES
+    skeleton = _skeleton(lang, rtl, classes)
+    root = cssselect2.ElementWrapper.from_html_root(skeleton.html)
+    by_element = {id(w.etree_element): w for w in root.iter_subtree()}
+    computed: dict[int, dict[str, Any]] = {}
+    _compute(skeleton.html, None, cascade, by_element, computed)
+    styles, list_classes = _styles(skeleton, cascade, by_element, computed, rtl)
+
+    page = cascade.page
+    width, height = _page_size(page)
     margins = [(_length(page.get(f"margin-{s}", []), 12.0, percent_of=width)
                 if f"margin-{s}" in page else None) for s in _SIDES]
     top, right, bottom, left = (m if m is not None else 56.25 for m in margins)
     first = cascade.first_page.get("margin-top")
     first_top = _length(first, 12.0, percent_of=width) if first is not None else None
     first_top = round(first_top, 2) if first_top is not None else None
-    html_c = computed[id(html)]
-    footer_size = (_length(cascade.footer.get("font-size", []), html_c["font-size"])
-                   if "font-size" in cascade.footer else None) or html_c["font-size"]
-    footer_font = (_family(cascade.footer["font-family"]) if "font-family" in cascade.footer
-                   else html_c["font-family"])
-    footer = Box(font=footer_font, size=round(footer_size, 2),
-                 color=_color(cascade.footer.get("color", [])), align="center")
-    ol_c = computed[id(ol)]
+    html_c = computed[id(skeleton.html)]
+    footer = _footer_box(cascade, html_c)
+    ol_c = computed[id(skeleton.ol)]
     return Layout(
         width=round(width, 2), height=round(height, 2), top=round(top, 2),
         right=round(right, 2), bottom=round(bottom, 2), left=round(left, 2),
@@ -496,4 +573,3 @@ def layout(css: str, lang: str = "") -> Layout:
         list_classes=frozenset(list_classes),
         first_top=first_top,
     )
-

@@ -59,7 +59,7 @@ def same_day(day: dt.date, year: int) -> dt.date:
 
 def new_year(inputs: Inputs, year: int, date: dt.date | None = None, *,
              force: bool = False) -> NewYearReport:
-    from .output import write_atomic
+    from .files import write_atomic
 
     if not 1900 <= year <= 9999:
         raise UsageError(f"YEAR: {year} is not a campaign year (write it like 2014)")

@@ -1,80 +1,42 @@
-"""Send a rendered batch over SMTP, each message exactly once.
-
-The send ledger (``send-ledger.jsonl`` in the batch folder) is append-only; every line
-is written and flushed to disk before the step it records goes on:
-
-``sending``  written just before the message's DATA is handed to the server;
-``sent``     the server accepted it for every recipient (its reply is kept);
-``partial``  the server accepted it for some recipients and refused others (each
-             refused address is kept with the server's reply);
-``failed``   the server refused it (the reason is kept); a rerun tries it again;
-``marked-sent``  a person said it arrived (``--mark-sent``).
-
-A message whose last line is ``sending`` was interrupted at the one moment where no
-one can know whether the server took it: it is reported as *unknown* and never sent
-again on its own; check the mailbox, then ``--mark-sent`` or ``--resend`` it. A
-*partial* letter is never sent again on its own either: ``--resend`` sends it to the
-refused recipients only, never again to those who got it. A letter whose .eml changed
-after it was sent is reported, not re-sent (``--resend`` to send the new version); one
-whose DOCX or PDF was edited after rendering is *edited* and not sent (its e-mail
-carries the rendered PDF, not the edits). A ledger with a damaged line stops the run
-before anything is sent: only a last line cut short by a killed run is passed over.
-A lock on the ledger keeps two runs from sending the same batch.
-
-The .eml files keep their stable ``Date``; the message handed to the server is dated
-the moment it is sent (the ledger records that date) and carries no ``Bcc`` header.
-"""
+"""One send run: the batch's messages, each classified against the ledger (pending,
+sent, partial, unknown, changed, edited ...), then sent in order, each exactly once."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import ipaddress
-import json
-import os
-import re
 import shlex
 import smtplib
-import ssl
-import subprocess
-import textwrap
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesHeaderParser
-from email.utils import format_datetime, getaddresses, parseaddr
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from .errors import Problem, SendError, UsageError, display_path
-from .manifest import MANIFEST, Manifest, file_sha256, sha256
-from .output import csv_bytes, without_bcc, write_atomic
-
-LEDGER = "send-ledger.jsonl"
-
-# States of a message when the run starts
-PENDING, SENT, FAILED, UNKNOWN, CHANGED, MODIFIED, STALE, EDITED, PARTIAL = (
-    "pending", "sent", "failed", "unknown", "changed", "modified", "stale", "edited",
-    "partial")
-SKIPPED = "skipped"
-NEEDS_ATTENTION = (UNKNOWN, CHANGED, MODIFIED, STALE, EDITED, PARTIAL)
-#: every state, in the order a summary lists them
-STATES = (PENDING, SENT, PARTIAL, FAILED, UNKNOWN, CHANGED, MODIFIED, EDITED, STALE,
-          SKIPPED)
-# What a ledger line may record
-SENDING, MARKED_SENT = "sending", "marked-sent"
-LEDGER_STATES = frozenset({SENDING, SENT, PARTIAL, FAILED, MARKED_SENT})
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    security: str  # "starttls", "tls" or "none"
-    user: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
+from ..errors import SendError, UsageError, display_path
+from ..manifest import MANIFEST, Manifest, file_sha256, sha256
+from .ledger import (
+    CHANGED,
+    EDITED,
+    FAILED,
+    MARKED_SENT,
+    MODIFIED,
+    NEEDS_ATTENTION,
+    PARTIAL,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    STALE,
+    STATES,
+    UNKNOWN,
+    Ledger,
+    batch_lock,
+    now,
+)
+from .smtp import SmtpConfig, connect, sending_date, text_of, wire_bytes
 
 
 @dataclass
@@ -121,159 +83,12 @@ class SendReport:
         return sum(1 for m in self.messages if m.state in (FAILED, *NEEDS_ATTENTION))
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _render_hint(batch: Path) -> str:
     command = f"letterforge render --year {batch.name}"
     root = display_path(batch.parent)
     if root != "out":
         command += f" --out {shlex.quote(root)}"
     return f"run '{command}' first"
-
-
-# ----- ledger ---------------------------------------------------------------------
-
-_CONFLICT = re.compile(rb"^(<{7}|={7}|>{7}|\|{7})(?:[ \t\r]|$)")
-
-
-def _read_record(line: bytes) -> tuple[dict[str, Any] | None, str]:
-    """A ledger line as a record, or (None, what is wrong with it)."""
-    if _CONFLICT.match(line):
-        return None, ("a git merge-conflict marker: the ledger was merged with conflicts; "
-                      "keep the records of both sides, one per line, and delete the "
-                      "marker lines")
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, "is not UTF-8 text"
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"is not one JSON object ({exc.msg}, column {exc.colno})"
-    if not isinstance(record, dict):
-        return None, "is not a JSON object"
-    if not isinstance(record.get("slug"), str) or not record["slug"]:
-        return None, "has no letter (\"slug\")"
-    if record.get("state") not in LEDGER_STATES:
-        return None, f"has no known state ({record.get('state')!r})"
-    return record, ""
-
-
-def _cut_short_of(line: bytes) -> int | None:
-    """N for a line ``{"cut_short": N, ...}``: line N was cut short by a killed run."""
-    if not line.startswith(b'{"cut_short"'):
-        return None
-    try:
-        value = json.loads(line)["cut_short"]
-    except (ValueError, TypeError, KeyError):
-        return None
-    return value if isinstance(value, int) else None
-
-
-class Ledger:
-    def __init__(self, batch: Path) -> None:
-        self.path = batch / LEDGER
-        self.last: dict[str, dict[str, Any]] = {}
-        self.last_sent: dict[str, dict[str, Any]] = {}  # sent, partial or marked-sent
-        # recipients -> the last letter sent to exactly them (a renamed candidate's
-        # letter has another slug but the same mission)
-        self.sent_to: dict[frozenset[str], dict[str, Any]] = {}
-        self._needs_newline = False
-        self._cut_short: int | None = None  # the number of a last line cut short
-        if self.path.exists():
-            raw = self.path.read_bytes()
-            self._needs_newline = bool(raw) and not raw.endswith(b"\n")
-            for record in self._records(raw):
-                self._remember(record)
-        self._fh: TextIO | None = None
-
-    def _records(self, raw: bytes) -> Iterator[dict[str, Any]]:
-        """Every record of the ledger. A damaged line stops here (SendError), before
-        anything is sent: skipping it could send its letter a second time. Only a last
-        line without its newline, cut short when a run was killed while writing it,
-        is passed over; the next run that appends ends it and says so on the next line
-        (``{"cut_short": LINE}``), so it is passed over from then on too."""
-        lines = raw.split(b"\n")
-        if raw.endswith(b"\n"):
-            lines.pop()  # the empty string after the last newline
-        acknowledged = {k - 1 for k, line in enumerate(lines, 1)
-                        if _cut_short_of(line) == k - 1}
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue  # an empty line records nothing
-            record, why = _read_record(line)
-            if record is not None:
-                yield record
-                continue
-            if number in acknowledged:
-                continue  # cut short by a killed run, ended by the next one
-            if number - 1 in acknowledged and _cut_short_of(line) == number - 1:
-                continue  # says the line before it was cut short
-            if number == len(lines) and self._needs_newline and line.startswith(b"{"):
-                self._cut_short = number
-                continue  # the write a killed run left unfinished
-            raise SendError(Problem(
-                display_path(self.path), number, None,
-                f"{why}. The ledger is damaged, so letterforge cannot tell what was sent: "
-                "repair this line (one JSON object per line, as letterforge wrote it) or "
-                "restore the ledger from a backup, then run send again. Nothing was sent"))
-
-    def _remember(self, record: dict[str, Any]) -> None:
-        slug = record["slug"]
-        self.last[slug] = record
-        if record.get("state") in (SENT, PARTIAL, MARKED_SENT):
-            self.last_sent[slug] = record
-            recipients = record.get("recipients")
-            if isinstance(recipients, list) and recipients:
-                self.sent_to[frozenset(str(r).lower() for r in recipients)] = record
-
-    def append(self, record: dict[str, Any]) -> None:
-        if self._fh is None:
-            created = not self.path.exists()
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-            if created:  # the new ledger's name survives a crash too: sync its folder
-                fd = os.open(self.path.parent, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            if self._needs_newline:  # end a line a killed run left cut short
-                self._fh.write("\n")
-                if self._cut_short is not None:  # and say it was, for the next runs
-                    self._fh.write(json.dumps({"cut_short": self._cut_short,
-                                               "time": _now()}) + "\n")
-                self._needs_newline = False
-        self._fh.write(json.dumps(record, ensure_ascii=True) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._remember(record)
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-
-@contextlib.contextmanager
-def batch_lock(batch: Path) -> Iterator[None]:
-    """The batch's lock (shared with render), so no render replaces the folder, and no
-    other send runs, while this one writes the ledger."""
-    from .errors import OutputError
-    from .output import BatchLock
-
-    try:
-        lock = BatchLock(batch)
-    except OutputError as exc:
-        raise SendError(exc.problems) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-# ----- the batch ------------------------------------------------------------------
 
 
 def _csv_order(manifest: Manifest) -> list[Any]:
@@ -418,93 +233,6 @@ def _select(messages: list[Outgoing], names: Sequence[str], option: str) -> list
     return chosen
 
 
-# ----- SMTP -----------------------------------------------------------------------
-
-
-def password_from(env_var: str, command: str | None) -> str | None:
-    if command:
-        try:
-            result = subprocess.run(shlex.split(command), capture_output=True, text=True,
-                                    timeout=60, stdin=subprocess.DEVNULL)
-        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            raise SendError(f"--password-command could not run: {exc}") from exc
-        if result.returncode != 0:
-            raise SendError(f"--password-command failed (exit {result.returncode}): "
-                            f"{result.stderr.strip()[:200]}")
-        lines = result.stdout.splitlines()
-        return lines[0] if lines else ""
-    return os.environ.get(env_var)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def connect(config: SmtpConfig) -> smtplib.SMTP:
-    where = f"{config.host}:{config.port}"
-    if config.user and config.security == "none" and not _is_loopback(config.host):
-        raise SendError(f"refusing to send the password for {config.user} unencrypted to "
-                        f"{where}: use --security starttls or tls")
-    try:
-        smtp: smtplib.SMTP
-        if config.security == "tls":
-            smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
-                                    context=ssl.create_default_context())
-        else:
-            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
-        smtp.ehlo()
-        if config.security == "starttls":
-            if not smtp.has_extn("starttls"):
-                smtp.close()
-                raise SendError(f"{where} does not offer STARTTLS: use --security tls, or "
-                                "--security none for a server on this machine")
-            smtp.starttls(context=ssl.create_default_context())
-            smtp.ehlo()
-        if config.user:
-            smtp.login(config.user, config.password or "")
-    except smtplib.SMTPAuthenticationError as exc:
-        raise SendError(f"{where}: authentication failed for {config.user} "
-                        f"({exc.smtp_code} {_text(exc.smtp_error)}); nothing was sent") from exc
-    except smtplib.SMTPNotSupportedError as exc:
-        raise SendError(f"{where}: the server does not support login: {exc}") from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"cannot connect to {where}: {exc}; nothing was sent") from exc
-    return smtp
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-_DATE = re.compile(rb"^Date:.*(?:\r\n[ \t].*)*\r\n", re.I | re.M)
-
-
-def wire_bytes(data: bytes, date: str | None = None) -> bytes:
-    """The message as transmitted: the .eml without its Bcc header and, given ``date``,
-    dated then instead of the .eml's stable date. Everything else, the Message-ID
-    included, is the .eml's bytes."""
-    head, sep, body = without_bcc(data).partition(b"\r\n\r\n")
-    head += b"\r\n"
-    if date is not None:
-        line = b"Date: " + date.encode("ascii") + b"\r\n"
-        head, found = _DATE.subn(lambda _: line, head, count=1)
-        if not found:
-            head = line + head
-    return head.rstrip(b"\r\n") + sep + body
-
-
-def sending_date() -> str:
-    """The Date header of a message handed to the server now."""
-    return format_datetime(dt.datetime.now(dt.UTC))
-
-
 class ConnectionLost(Exception):
     pass
 
@@ -544,7 +272,7 @@ def _send_one(smtp: smtplib.SMTP, m: Outgoing, ledger: Ledger) -> Attempt:
                 smtp.rset()
             hint = " (give --user and a password)" if code == 530 else ""
             raise BatchStop(f"the server refused the sender {m.sender}: {code} "
-                            f"{_text(resp)}{hint}")
+                            f"{text_of(resp)}{hint}")
         phase = "rcpt"
         refused: dict[str, str] = {}
         accepted: list[str] = []
@@ -553,19 +281,19 @@ def _send_one(smtp: smtplib.SMTP, m: Outgoing, ledger: Ledger) -> Attempt:
             if code in (250, 251):
                 accepted.append(rcpt)
             else:
-                refused[rcpt] = f"{code} {_text(resp)}"
+                refused[rcpt] = f"{code} {text_of(resp)}"
         if not accepted:
             smtp.rset()
             return Attempt(FAILED, "every recipient refused: " + "; ".join(
                 f"{k}: {v}" for k, v in refused.items()), refused)
         date = sending_date()
-        ledger.append({**_base(m), "state": SENDING, "time": _now(), "date": date})
+        ledger.append({**_base(m), "state": SENDING, "time": now(), "date": date})
         phase = "data"
         code, resp = smtp.data(wire_bytes(m.data, date))
         if code != 250:
             smtp.rset()
-            return Attempt(FAILED, f"message refused: {code} {_text(resp)}")
-        reply = f"{code} {_text(resp)}"
+            return Attempt(FAILED, f"message refused: {code} {text_of(resp)}")
+        reply = f"{code} {text_of(resp)}"
         if refused:
             return Attempt(PARTIAL, reply, refused, accepted)
         return Attempt(SENT, reply, {}, accepted)
@@ -574,7 +302,7 @@ def _send_one(smtp: smtplib.SMTP, m: Outgoing, ledger: Ledger) -> Attempt:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 smtp.rset()
             return Attempt(FAILED, f"message refused: {exc.smtp_code} "
-                           f"{_text(exc.smtp_error)}")
+                           f"{text_of(exc.smtp_error)}")
         raise ConnectionLost(f"{phase}: {exc}") from exc
     except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
         if phase == "data":
@@ -616,7 +344,7 @@ def send_batch(
                         m.state, m.note = SKIPPED, "not in --only"
             for m in _select(messages, mark_sent, "--mark-sent"):
                 if really:
-                    ledger.append({**_base(m), "state": MARKED_SENT, "time": _now(),
+                    ledger.append({**_base(m), "state": MARKED_SENT, "time": now(),
                                    "reply": "marked as sent by hand"})
                 m.state, m.note = SENT, ("marked as sent by hand" if really else
                                          "would be marked as sent (add --send to record it)")
@@ -684,7 +412,7 @@ def _run(
             if sending:
                 m.state, m.note = UNKNOWN, f"connection lost while handing it over: {exc}"
             else:
-                ledger.append({**base, "state": FAILED, "time": _now(),
+                ledger.append({**base, "state": FAILED, "time": now(),
                                "reason": f"connection lost: {exc}"})
                 m.state, m.note = FAILED, f"connection lost: {exc}"
                 report.failed.append(m)
@@ -693,7 +421,7 @@ def _run(
             if on_event:
                 on_event(m.state, m, m.note)
             return
-        record: dict[str, Any] = {**base, "state": attempt.state, "time": _now()}
+        record: dict[str, Any] = {**base, "state": attempt.state, "time": now()}
         sending_record = ledger.last.get(m.slug, {})
         if attempt.state in (SENT, PARTIAL):
             record["date"] = sending_record.get("date")
@@ -716,57 +444,3 @@ def _run(
             report.failed.append(m)
         if on_event:
             on_event(m.state, m, m.note)
-
-
-def export_problems(report: SendReport, path: Path) -> int:
-    """Write the messages that need a retry or a look to a CSV; returns how many. The
-    ``refused`` column lists the addresses the server refused (Bcc ones included: the
-    file is for the campaign staff who fix them)."""
-    rows = [[m.candidate, ", ".join(m.to), m.path, m.state, m.note, ", ".join(m.refused)]
-            for m in report.messages if m.state in (FAILED, *NEEDS_ATTENTION)]
-    write_atomic(path, csv_bytes(["candidate", "to", "file", "state", "reason", "refused"],
-                                 rows))
-    return len(rows)
-
-
-# ----- the dry run's table --------------------------------------------------------
-
-
-def fit_table(header: Sequence[str], rows: Sequence[Sequence[str]], width: int,
-              wrap: Sequence[int] = ()) -> list[str]:
-    """The lines of a table no wider than ``width`` (when it can be: a column keeps at
-    least one character). The columns in ``wrap`` share the room the others leave and
-    are wrapped onto more lines, at spaces where they can. Each is kept as wide as its
-    longest word while there is room for that, the first ones in
-    ``wrap`` first; long words are broken only when there is not."""
-    ncols = len(header)
-    table = [list(header), *[list(r) for r in rows]]
-    natural = [max(len(r[i]) for r in table) for i in range(ncols)]
-    gap = 2
-    room = max(width - gap * (ncols - 1), ncols)
-    widths = list(natural)
-    if sum(widths) > room and wrap:
-        left = room - sum(natural[i] for i in range(ncols) if i not in wrap)
-        for k, i in enumerate(wrap):  # each as wide as its longest word, if it can be
-            words = [len(w) for r in table for w in r[i].split()] or [1]
-            floor = min(natural[i], max(len(header[i]), max(words)))
-            keep = sum(min(natural[j], 8) for j in wrap[k + 1:])  # for the ones after
-            widths[i] = max(min(floor, left - keep), 1)
-            left -= widths[i]
-        pending = sorted(wrap, key=lambda i: natural[i] - widths[i])
-        for k, i in enumerate(pending):  # then the rest shared out, little needs first
-            more = min(natural[i] - widths[i], max(left, 0) // (len(pending) - k))
-            widths[i] += more
-            left -= more
-    while sum(widths) > room:  # still too wide: narrow the widest column
-        i = max(range(ncols), key=lambda k: widths[k])
-        widths[i] -= 1
-    lines = []
-    for row in table:
-        cells = [textwrap.wrap(v, w, break_on_hyphens=False) or [""]
-                 for v, w in zip(row, widths, strict=True)]
-        for k in range(max(len(c) for c in cells)):
-            parts = [(c[k] if k < len(c) else "").ljust(w)
-                     for c, w in zip(cells, widths, strict=True)]
-            lines.append((" " * gap).join(parts).rstrip())
-    return lines

@@ -470,7 +470,7 @@ def _unprintable(text: str) -> str | None:
     """A direction control in the template's own text (typed, or as an entity such as
     &#x202e;): it would not print in the order written. Values from the data are checked
     for them when read."""
-    from .validate import BIDI_CONTROLS
+    from .validate.rows import BIDI_CONTROLS
 
     for ch in text:
         if ch in BIDI_CONTROLS:

@@ -1,0 +1,62 @@
+"""``letterforge proof``: a sign-off sheet of a rendered batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import (
+    InEncodingOpt,
+    InSignatoriesOpt,
+    JsonOpt,
+    QuietOpt,
+    batch_year,
+    emit,
+    err,
+    handle_errors,
+    open_campaign,
+)
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@app.command("proof")
+@handle_errors
+def proof(
+    year: Annotated[int | None, typer.Option(
+        "--year", "-y", metavar="YEAR", help="Year of the batch to proofread (OUT/YEAR; "
+        "default: the newest batch in the output folder).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="DIR", help="Folder the batch was rendered into (default: "
+        "the campaign file's, else out).")] = None,
+    signatories: InSignatoriesOpt = None,
+    encoding: InEncodingOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write a proof sheet of a rendered batch for sign-off: proof.html and proof.pdf in
+    OUT/YEAR.
+
+    A summary of the batch (letters, formats, the inputs' hashes, signatories, date),
+    then per letter a thumbnail of its first page, the candidate, the recipients, the
+    number of pages and the words that differ from the other letters, highlighted.
+    Reads the batch; renders no letter again. Needs pypdfium2 (the preview extra).
+    """
+    campaign = open_campaign()
+    out = campaign.out_root(out)
+    year = batch_year(year, out)
+    signatories = campaign.inputs(None, signatories, None, None, encoding).signatories
+    from ..preview import require
+
+    require("proof", ("pypdfium2",))
+    from ..proof import write_proof
+
+    result = write_proof(out / str(year), signatories, encoding)
+    emit({"ok": True, "year": year, "letters": result.letters,
+           "html": str(result.html), "pdf": str(result.pdf),
+           "warnings": [p.as_json() for p in result.warnings]})
+    for w in result.warnings:
+        err(f"warning: {w}")
+    err(f"Proof sheet of {result.letters} letters: {result.html} and {result.pdf}")
