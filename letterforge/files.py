@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -60,14 +61,31 @@ def fill_and_replace(fd: int, tmp: str | Path, path: str | Path, data: bytes) ->
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """One file, replaced whole or not at all."""
+    """One file, replaced whole or not at all. What stands at ``path`` is never replaced
+    by something else: a symbolic link stays one (the file it points to is replaced); a
+    FIFO, a device or a terminal (``/dev/stdout``, ``/proc/self/fd/1``) is written into,
+    as other tools do; a folder is refused."""
     path = path.absolute()
+    shown = display_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        fill_and_replace(fd, tmp, path, data)
+        found = os.stat(path)  # through symbolic links
+    except FileNotFoundError:
+        found = None
     except OSError as exc:
-        raise OutputError(f"{display_path(path)}: cannot be written ({exc.strerror})") from exc
+        raise OutputError(f"{shown}: cannot be written ({exc.strerror})") from exc
+    try:
+        if found is not None and stat.S_ISDIR(found.st_mode):
+            raise OutputError(f"{shown}: is a folder: give a file name")
+        if found is not None and not stat.S_ISREG(found.st_mode):
+            with open(path, "wb") as fh:  # a FIFO, a device: written into, not replaced
+                fh.write(data)
+            return
+        target = Path(os.path.realpath(path)) if path.is_symlink() else path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        fill_and_replace(fd, tmp, target, data)
+    except OSError as exc:
+        raise OutputError(f"{shown}: cannot be written ({exc.strerror})") from exc
 
 
 def discard(fd: int, *names: str | Path) -> None:

@@ -14,6 +14,7 @@ its ``width``/``height`` (any CSS unit) or its ``viewBox`` (in CSS pixels).
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ MAX_IMAGE_PIXELS = 25_000_000
 MAX_SVG_ELEMENTS = 20_000
 MAX_SVG_TEXT = 20_000
 MAX_SVG_PATH_DATA = 1_000_000
+#: An SVG's print size, in points, is between these (a page is 842 points high).
+MIN_PRINT = 0.01
+MAX_PRINT = 14_400
 #: Resolution assumed when a PNG or JPEG does not say its own.
 DEFAULT_DPI = 96.0
 
@@ -46,7 +50,6 @@ XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _UNITS = {"": 0.75, "px": 0.75, "pt": 1.0, "pc": 12.0, "in": 72.0, "cm": 72 / 2.54,
           "mm": 72 / 25.4, "q": 72 / 101.6}
 _LENGTH = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*$")
-_CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]*)\1\s*\)|@import", re.I)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ def _raster_size(name: str, data: bytes, kind: str) -> tuple[float, float]:
     return w * 72 / dx, h * 72 / dy
 
 
+# Complexity over 20, kept: one refusal per way an SVG escapes a letter (entities, the
+# network, other files, scripts, its size), each with its own message.
 def _svg_size(name: str, data: bytes) -> tuple[float, float]:
     from lxml import etree
 
@@ -175,10 +180,10 @@ def _svg_size(name: str, data: bytes) -> tuple[float, float]:
                 raise ImageProblem(_external(name, value))
             if local == "href" or key == XLINK_HREF:
                 _check_data_url(name, value)
-            if local == "style" or "url(" in value:
+            elif "(" in value or "\\" in value or "@" in value:
                 _check_css(name, value)
         if etree.QName(el).localname == "style" and el.text:
-            _check_css(name, el.text)
+            _check_css(name, el.text, sheet=True)
         if etree.QName(el).localname in ("foreignObject", "script"):
             raise ImageProblem(f"{name!r} contains <{etree.QName(el).localname}>, which a "
                                "letter cannot show: save the SVG again without it")
@@ -200,13 +205,23 @@ def _svg_size(name: str, data: bytes) -> tuple[float, float]:
     if not width or not height:
         raise ImageProblem(f"{name!r} has no usable size: give its <svg> element width and "
                            "height (e.g. width=\"40mm\" height=\"12mm\")")
+    if not all(math.isfinite(v) and MIN_PRINT <= v <= MAX_PRINT for v in (width, height)):
+        raise ImageProblem(f"{name!r} is {_shown(width)} x {_shown(height)} points: give "
+                           "its <svg> element a size a page can hold (e.g. width=\"40mm\" "
+                           "height=\"12mm\")")
     return width, height
+
+
+def _shown(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else "infinitely many"
 
 
 _NUMBER = re.compile(r"[-+]?(?:[0-9]*\.)?[0-9]+")
 _FRAGMENT_URL = re.compile(r"url\(\s*['\"]?#([^'\")\s]+)")
 
 
+# Complexity over 20, kept: one walk over the drawing, counting each kind of cost as the
+# PDF writer would pay it.
 def _check_budget(name: str, root: Any) -> None:
     """Refuse an SVG that would make the PDF writer draw more than the MAX_SVG_ limits,
     counting each copy ``<use href="#x">`` and ``url(#x)`` make (a chain of ``<use>``
@@ -242,32 +257,53 @@ def _check_budget(name: str, root: Any) -> None:
             stack.extend(ids[t] for t in targets if t in ids for _ in range(copies))
 
 
-def _check_data_url(name: str, value: str) -> None:
-    """An image embedded in an SVG as a ``data:`` URL is checked as one read from a file
-    (its size in pixels: a small file can hold a huge picture); an SVG in an SVG is
-    refused."""
+def _data_url_bytes(name: str, value: str) -> bytes:
+    """The bytes a ``data:`` URL holds, whatever media type it declares (or none)."""
     import base64
     import binascii
     from urllib.parse import unquote_to_bytes
 
     head, _, body = value.strip().partition(",")
-    mime = head[5:].split(";")[0].strip().lower()
-    if not head.lower().startswith("data:") or not mime.startswith("image/"):
+    try:
+        if ";base64" in head.lower():
+            return base64.b64decode(unquote_to_bytes(body), validate=False)
+        return unquote_to_bytes(body)
+    except (binascii.Error, ValueError):
+        raise ImageProblem(f"{name!r} holds data that is not valid base64: export the SVG "
+                           "again") from None
+
+
+def _check_data_url(name: str, value: str) -> None:
+    """What an SVG embeds as a ``data:`` URL is judged by its bytes, not by the media type
+    it declares (``data:;base64,`` declares none): a PNG or JPEG is checked as one read
+    from a file (its size in pixels: a small file can hold a huge picture); an SVG in an
+    SVG is refused (it would escape this image's limits), and so is anything else."""
+    if not value.strip().lower().startswith("data:"):
         return
-    if "svg" in mime:
+    data = _data_url_bytes(name, value)
+    kind = sniff(data)
+    if kind == "svg" or b"<svg" in data[:65536].lower():
         raise ImageProblem(f"{name!r} holds another SVG as a data: URL: draw it in the "
                            "image itself, or export the image as PNG")
-    try:
-        data = (base64.b64decode(body) if head.lower().endswith(";base64")
-                else unquote_to_bytes(body))
-    except (binascii.Error, ValueError):
-        raise ImageProblem(f"{name!r} holds an image that is not valid base64: export the "
-                           "SVG again") from None
-    kind = sniff(data)
     if kind not in ("png", "jpeg"):
-        raise ImageProblem(f"{name!r} holds an embedded image that is not PNG or JPEG: "
+        raise ImageProblem(f"{name!r} holds embedded data that is not a PNG or JPEG image: "
                            "export the SVG again with PNG or JPEG images")
     _raster_size(f"{name} (an image inside it)", data, kind)
+
+
+def inspect_data_url(name: str, url: str) -> None:
+    """An image a stylesheet holds as a ``data:`` URL, judged by its bytes: a PNG, JPEG
+    or SVG is checked as the same image read from a file; other data (a font) is left to
+    what reads it."""
+    data = _data_url_bytes(name, url)
+    kind = sniff(data)
+    if kind is None:
+        return
+    as_file = f"{name}.{'jpg' if kind == 'jpeg' else kind}"
+    try:
+        inspect(as_file, data)
+    except ImageProblem as exc:  # named as the user knows it, not as a file
+        raise ImageProblem(str(exc).replace(repr(as_file), name)) from None
 
 
 def _local_ref(value: str) -> bool:
@@ -280,12 +316,43 @@ def _external(name: str, ref: str) -> str:
             "letter must hold everything it draws (embed the picture or the font)")
 
 
-def _check_css(name: str, css: str) -> None:
-    for m in _CSS_URL.finditer(css):
-        if m.group(0).lower() == "@import":
+def css_references(css: str, sheet: bool) -> list[str]:
+    """Every reference a piece of CSS makes, read as a browser reads it (tinycss2: any
+    case, CSS escapes resolved): ``url(...)`` in either form, ``src()``, ``image()`` and
+    ``image-set()`` strings, and ``@import`` (given as "@import"). ``sheet``: a whole
+    stylesheet (a ``<style>`` element), else a value or declarations (an attribute)."""
+    import tinycss2
+
+    from .css import tokens
+
+    found: list[str] = []
+    if sheet:
+        rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+        values: list[Any] = []
+        for rule in rules:
+            if rule.type == "at-rule" and rule.lower_at_keyword == "import":
+                found.append("@import")
+            if rule.type in ("at-rule", "qualified-rule"):
+                values += [*rule.prelude, *(rule.content or [])]
+    else:
+        values = tinycss2.parse_component_value_list(css, skip_comments=True)
+    for t in tokens(values):
+        if t.type == "url":
+            found.append(t.value)
+        elif t.type == "at-keyword" and t.lower_value == "import":
+            found.append("@import")
+        elif t.type == "function" and t.lower_name in ("url", "src", "image", "image-set"):
+            found += [arg.value for arg in t.arguments if arg.type == "string"]
+    return found
+
+
+def _check_css(name: str, css: str, sheet: bool = False) -> None:
+    for ref in css_references(css, sheet):
+        if ref == "@import":
             raise ImageProblem(_external(name, "@import"))
-        if not _local_ref(m.group(2)):
-            raise ImageProblem(_external(name, m.group(2)))
+        if not _local_ref(ref):
+            raise ImageProblem(_external(name, ref))
+        _check_data_url(name, ref)
 
 
 def _length(value: str | None) -> float | None:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from .errors import Problem, RenderError, display_path
 from .filters import FILTERS, Markdown
@@ -36,6 +36,7 @@ from .models import (
     Template,
     TemplateText,
 )
+from .sandbox import LimitedEnvironment, render_bounded
 from .validate.rows import bad_character, split_emails
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
@@ -163,7 +164,7 @@ class _Body:
         return text, path, lambda: True
 
     def _environment(self, markdown: bool) -> jinja2.Environment:
-        env = ImmutableSandboxedEnvironment(
+        env = LimitedEnvironment(
             loader=jinja2.FunctionLoader(self._load),
             undefined=_Undefined,
             autoescape=False,
@@ -173,6 +174,7 @@ class _Body:
             finalize=_finalize if markdown else None,
         )
         env.filters.update(FILTERS)
+        env.filters.update(LimitedEnvironment.checked_filters())
         return env
 
     def _compile_value(self, value: Any) -> Any:
@@ -187,7 +189,7 @@ class _Body:
 
 def _render_value(value: Any, ctx: Mapping[str, Any]) -> Any:
     if isinstance(value, jinja2.Template):
-        return value.render(ctx)
+        return render_bounded(value, ctx)
     if isinstance(value, dict):
         return {k: _render_value(v, ctx) for k, v in value.items()}
     if isinstance(value, list):
@@ -229,12 +231,19 @@ class Merger:
             raise RenderError(Problem(
                 self.shown, None, "date",
                 "the letter has no date: add 'date: YYYY-MM-DD' to the front matter"))
+        if date > LATEST_DATE:
+            raise RenderError(Problem(
+                self.shown, None, "date",
+                f"{date.isoformat()} is past {LATEST_DATE.isoformat()}, the last day a DOCX "
+                "(a zip file) can record: date the letter earlier"))
         self.date: dt.date = date
         self.timestamp = _timestamp(date, settings.source_date_epoch)
         try:
             self.letter = _Body(template, markdown=True)
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(_syntax_problem(exc, template)) from exc
+        except RecursionError:
+            raise RenderError(_too_deep(template)) from None
         self.email: _Body | None = None
         self.email_own: dict[str, Any] = {}
         if email_template is not None:
@@ -248,6 +257,8 @@ class Merger:
                 self.email = _Body(combined, markdown=True)
             except jinja2.TemplateSyntaxError as exc:
                 raise RenderError(_syntax_problem(exc, email_template)) from exc
+            except RecursionError:
+                raise RenderError(_too_deep(email_template)) from None
         self.signatories = tuple(Columns(s.context()) for s in signatories)
         sources = [template.body, *(text for _, text in template.includes.values())]
         sources += [v for v in _strings(template.front_matter)]
@@ -293,7 +304,7 @@ class Merger:
 
     def _render(self, body: _Body, ctx: Mapping[str, Any], candidate: Candidate) -> str:
         try:
-            return body.compiled.render(ctx)
+            return render_bounded(body.compiled, ctx)
         except jinja2.UndefinedError as exc:
             raise RenderError(self._undefined(exc, body, candidate)) from exc
         except SecurityError as exc:
@@ -506,9 +517,26 @@ def _syntax_problem(exc: jinja2.TemplateSyntaxError, template: Template) -> Prob
                    "{% %} tags on this line)")
 
 
+def _too_deep(template: Template) -> Problem:
+    return Problem(display_path(template.path), None, None,
+                   "the template's {{ }} or {% %} are nested too deeply to read (brackets "
+                   "or {% if %} blocks inside each other dozens of times): write them "
+                   "flatter")
+
+
+#: The last day a zip file (a DOCX) can record: its dates hold years 1980 to 2107.
+LATEST_DATE = dt.date(2107, 12, 31)
+
+
 def _timestamp(date: dt.date, epoch: int | None) -> dt.datetime:
     """The time values writers embed: SOURCE_DATE_EPOCH when set, else the letter's date."""
     if epoch is not None:
+        latest = dt.datetime(2107, 12, 31, 23, 59, 58, tzinfo=dt.UTC)
+        if epoch > latest.timestamp():
+            raise RenderError(Problem(
+                "", None, "SOURCE_DATE_EPOCH",
+                f"{epoch} is past {latest:%Y-%m-%d}, the last day a DOCX (a zip file) can "
+                "record: set it to the time of the letter (seconds since 1970), or unset it"))
         return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
     return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
 

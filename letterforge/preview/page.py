@@ -76,7 +76,7 @@ async function showDocx(view) {
   images([], '');
   $('note').hidden = false;
   setText($('note'), 'LibreOffice is laying out the DOCX…');
-  const r = await fetch(`/api/docx/${view.id}`);
+  const r = await fetch(`/api/docx/${view.id}`, {method: 'POST', headers: writing});
   const d = await r.json();
   if (shown !== key) return;
   $('note').hidden = !d.note;
@@ -154,6 +154,10 @@ function render() {
   }
 }
 
+// what the server asks of every request that changes something or does heavy work
+const writing = {'Content-Type': 'application/json',
+                 'X-Letterforge-Token': document.body.dataset.token};
+
 async function load() {
   const r = await fetch('/api/state');
   state = await r.json();
@@ -162,8 +166,8 @@ async function load() {
 
 $('candidate').addEventListener('change', async (e) => {
   setText($('status'), 'rendering…');
-  const r = await fetch('/api/candidate', {method: 'POST',
-    headers: {'Content-Type': 'application/json'}, body: JSON.stringify({slug: e.target.value})});
+  const r = await fetch('/api/candidate', {method: 'POST', headers: writing,
+    body: JSON.stringify({slug: e.target.value})});
   state = await r.json();
   window.scrollTo(0, 0);
   render();
@@ -180,7 +184,7 @@ load();
 """
 
 
-def html(year: int) -> str:
+def html(year: int, token: str = "") -> str:
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -189,7 +193,7 @@ def html(year: int) -> str:
 <title>letterforge preview {year}</title>
 <style>{STYLE}</style>
 </head>
-<body data-revision="0">
+<body data-revision="0" data-token="{escape(token)}">
 <header>
   <h1>letterforge preview {escape(str(year))}</h1>
   <label>Letter to <select id="candidate" aria-label="Candidate"></select></label>

@@ -3,7 +3,7 @@ and signature of the letter."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import Problem
@@ -67,6 +67,9 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
+Say = Callable[[str, str | None, str], None]  # (section, key, message)
+
+
 def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[str],
                         line_of: Any = None) -> list[Problem]:
     """What is wrong with the front matter's ``letterhead``, ``footer`` and the signer's
@@ -79,60 +82,9 @@ def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[s
         line = line_of(section, key or section) if line_of is not None else None
         out.append(Problem(shown, line, f"{section}.{key}" if key else section, message))
 
-    head = front.get("letterhead")
-    if head is not None:
-        if not isinstance(head, dict):
-            problem("letterhead", None, "must be keys and values: logo, logo_alt, name, "
-                    "address (lines), contact")
-        else:
-            for key in head:
-                if key not in LETTERHEAD_KEYS:
-                    problem("letterhead", str(key), f"unknown key {key!r}: the letterhead "
-                            f"takes {', '.join(LETTERHEAD_KEYS)}")
-            for key in ("address", "contact"):
-                value = head.get(key)
-                if value is not None and not (_is_text(value) or isinstance(value, list)
-                                              and all(_is_text(v) for v in value)):
-                    problem("letterhead", key, f"write the {key} as lines of text: a list "
-                            "(- Rue de l'Exemple 1) or one line (in quotes if it is yes, "
-                            "no, true, false or a date)")
-            for key in ("logo", "logo_alt", "name"):
-                if head.get(key) is not None and not _is_text(head[key]):
-                    problem("letterhead", key, _NOT_TEXT)
-            for key in ("name", "address", "contact"):
-                _too_long(problem, "letterhead", key, head.get(key))
-            if head.get("logo") and not str(head.get("logo_alt") or "").strip():
-                problem("letterhead", "logo", "the logo has no alt text: add 'logo_alt: "
-                        "<what the logo shows>' (the PDF must stay accessible, PDF/UA-1)")
-    footer = front.get("footer")
-    if isinstance(footer, str):
-        _too_long(problem, "footer", None, footer)
-    if footer is not None and not isinstance(footer, str):
-        if not isinstance(footer, dict):
-            problem("footer", None, "write the footer as one line (the organisation) or as "
-                    "text: and pages: keys")
-        else:
-            for key in footer:
-                if key not in FOOTER_KEYS:
-                    problem("footer", str(key), f"unknown key {key!r}: the footer takes "
-                            f"{', '.join(FOOTER_KEYS)}")
-            if footer.get("text") is not None and not _is_text(footer["text"]):
-                problem("footer", "text", _NOT_TEXT)
-            for key in ("text", "pages"):
-                _too_long(problem, "footer", key, footer.get(key))
-            pages = footer.get("pages")
-            if pages is not None and ("{page}" not in str(pages) or "{pages}" not in str(pages)):
-                problem("footer", "pages", f"{pages!r} must hold {{page}} and {{pages}}, "
-                        "e.g. 'page {page} of {pages}'")
-    signer = front.get("signer")
-    for key in ("signature", "signature_alt"):
-        if isinstance(signer, dict) and signer.get(key) is not None \
-                and not _is_text(signer[key]):
-            problem("signer", key, _NOT_TEXT)
-    if isinstance(signer, dict) and signer.get("signature") \
-            and not str(signer.get("signature_alt") or "").strip():
-        problem("signer", "signature", "the signature image has no alt text: add "
-                "'signature_alt: Signature of <name>' (the PDF must stay accessible)")
+    _letterhead(front.get("letterhead"), problem)
+    _footer(front.get("footer"), problem)
+    _signature(front.get("signer"), problem)
     if "docx" in formats:
         for image in images.values():
             if image.kind == "svg" and image.fallback is None:
@@ -142,3 +94,66 @@ def letterhead_problems(front: Any, images: Any, shown: str, formats: Sequence[s
                     f"({png}): Word and LibreOffice show it where they cannot draw SVG; "
                     "export one from the drawing program, or use a PNG")))
     return out
+
+
+def _letterhead(head: Any, problem: Say) -> None:
+    if head is None:
+        return
+    if not isinstance(head, dict):
+        problem("letterhead", None, "must be keys and values: logo, logo_alt, name, "
+                "address (lines), contact")
+        return
+    for key in head:
+        if key not in LETTERHEAD_KEYS:
+            problem("letterhead", str(key), f"unknown key {key!r}: the letterhead "
+                    f"takes {', '.join(LETTERHEAD_KEYS)}")
+    for key in ("address", "contact"):
+        value = head.get(key)
+        if value is not None and not (_is_text(value) or isinstance(value, list)
+                                      and all(_is_text(v) for v in value)):
+            problem("letterhead", key, f"write the {key} as lines of text: a list "
+                    "(- Rue de l'Exemple 1) or one line (in quotes if it is yes, "
+                    "no, true, false or a date)")
+    for key in ("logo", "logo_alt", "name"):
+        if head.get(key) is not None and not _is_text(head[key]):
+            problem("letterhead", key, _NOT_TEXT)
+    for key in ("name", "address", "contact"):
+        _too_long(problem, "letterhead", key, head.get(key))
+    if head.get("logo") and not str(head.get("logo_alt") or "").strip():
+        problem("letterhead", "logo", "the logo has no alt text: add 'logo_alt: "
+                "<what the logo shows>' (the PDF must stay accessible, PDF/UA-1)")
+
+
+def _footer(footer: Any, problem: Say) -> None:
+    if isinstance(footer, str):
+        _too_long(problem, "footer", None, footer)
+        return
+    if footer is None:
+        return
+    if not isinstance(footer, dict):
+        problem("footer", None, "write the footer as one line (the organisation) or as "
+                "text: and pages: keys")
+        return
+    for key in footer:
+        if key not in FOOTER_KEYS:
+            problem("footer", str(key), f"unknown key {key!r}: the footer takes "
+                    f"{', '.join(FOOTER_KEYS)}")
+    if footer.get("text") is not None and not _is_text(footer["text"]):
+        problem("footer", "text", _NOT_TEXT)
+    for key in ("text", "pages"):
+        _too_long(problem, "footer", key, footer.get(key))
+    pages = footer.get("pages")
+    if pages is not None and ("{page}" not in str(pages) or "{pages}" not in str(pages)):
+        problem("footer", "pages", f"{pages!r} must hold {{page}} and {{pages}}, "
+                "e.g. 'page {page} of {pages}'")
+
+
+def _signature(signer: Any, problem: Say) -> None:
+    if not isinstance(signer, dict):
+        return
+    for key in ("signature", "signature_alt"):
+        if signer.get(key) is not None and not _is_text(signer[key]):
+            problem("signer", key, _NOT_TEXT)
+    if signer.get("signature") and not str(signer.get("signature_alt") or "").strip():
+        problem("signer", "signature", "the signature image has no alt text: add "
+                "'signature_alt: Signature of <name>' (the PDF must stay accessible)")

@@ -152,6 +152,13 @@ def _year_of(table: Table, row: Row, problems: list[Problem]) -> int | None:
         return None
 
 
+#: The longest run of characters without a space a cell may hold: an e-mail address's
+#: longest (RFC 5321). A line of a letter holds about 90 characters; a longer word is
+#: broken anywhere, and WeasyPrint took minutes to lay out one of 130,000.
+MAX_WORD = 254
+_LONG_WORD = re.compile(rf"\S{{{MAX_WORD + 1},}}")
+
+
 def _check_cells(table: Table, row: Row, problems: list[Problem]) -> bool:
     ok = True
     for column, value in row.cells.items():
@@ -162,9 +169,18 @@ def _check_cells(table: Table, row: Row, problems: list[Problem]) -> bool:
                                     + (" (this value goes into e-mail headers and file names)"
                                        if column in HEADER_COLUMNS else "")))
             ok = False
+            continue
+        long_word = _LONG_WORD.search(value)
+        if long_word:
+            problems.append(Problem(table.display, row.line, column,
+                                    f"holds {len(long_word.group()):,} characters without a "
+                                    f"space ({long_word.group()[:20]}...): a word may have "
+                                    f"{MAX_WORD} at most; put spaces in it, or shorten it"))
+            ok = False
     return ok
 
 
+# Complexity over 20, kept: one check per column of a candidate's row, each with its own message.
 def candidates_for_year(table: Table, year: int) -> tuple[list[Candidate], list[Problem]]:
     problems = _missing_columns(table, CANDIDATE_COLUMNS)
     if problems:
@@ -182,10 +198,11 @@ def candidates_for_year(table: Table, year: int) -> tuple[list[Candidate], list[
             continue
         before = len(problems)
         _check_cells(table, row, problems)
-        for column in ("name", "short_name", "email"):
+        for column, what in (("name", "a name"), ("short_name", "a short name"),
+                             ("email", "an e-mail address")):
             if not row.cells.get(column):
                 problems.append(Problem(table.display, row.line, column,
-                                        f"empty cell: every candidate needs a {column}"))
+                                        f"empty cell: every candidate needs {what}"))
         emails = split_emails(row.cells.get("email", ""))
         for address in emails:
             reason = check_email(address)

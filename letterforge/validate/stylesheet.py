@@ -4,7 +4,6 @@ characters a letter has that none of its fonts draws."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -12,9 +11,7 @@ from typing import Any
 
 from ..css import css_rules, css_urls, tokens
 from ..errors import Problem, display_path
-
-_SVG_HREF = re.compile(r"""(?:xlink:)?href\s*=\s*["']?\s*([^"'\s>]+)""", re.I)
-
+from ..images import ImageProblem, inspect_data_url
 
 #: No size or number in a letter's stylesheet comes near this; 1e400pt is infinity, which
 #: stopped the PDF writer with a traceback.
@@ -52,13 +49,10 @@ def stylesheet_problems(css: str, css_path: Path, root: Path) -> list[Problem]:
         if not ref:
             continue
         if ref.lower().startswith("data:"):
-            body = unquote(ref.partition(",")[2])
-            for href in _SVG_HREF.findall(body):
-                if not href.startswith("#"):
-                    problems.append(Problem(shown, line, None,
-                                            f"an inline data: image names {href!r}: an inline "
-                                            "image may only use what it contains; put the "
-                                            "file in the templates folder instead"))
+            try:
+                inspect_data_url("an inline data: image", ref)
+            except ImageProblem as exc:
+                problems.append(Problem(shown, line, None, str(exc)))
             continue
         parsed = urlparse(ref)
         if parsed.scheme and parsed.scheme != "file":
