@@ -42,9 +42,10 @@ done
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 fontconfig
           fonts-noto-core fonts-noto-cjk)
 if [ "$with_test" = 1 ]; then
-  # pdftotext reads the PDFs back, LibreOffice opens every DOCX, munpack every .eml.
+  # pdftotext reads the PDFs back, LibreOffice opens every DOCX (Writer) and saves the
+  # sample's candidates as .xlsx and .ods (Calc), munpack opens every .eml.
   # chromium: the browser tests of preview and proof drive it with Playwright.
-  packages+=(poppler-utils libreoffice-writer-nogui mpack chromium)
+  packages+=(poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui mpack chromium)
 fi
 
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
@@ -58,9 +59,13 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     fi
     say "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq || die "apt-get update failed; install by hand: apt-get install ${missing[*]}"
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-      die "apt-get install failed; install by hand: apt-get install ${missing[*]}"
+    # another apt run (unattended upgrades, a second set-up) holds dpkg's lock: wait for it
+    # up to 10 minutes instead of failing at once
+    lock=(-o DPkg::Lock::Timeout=600)
+    $sudo apt-get "${lock[@]}" update -qq ||
+      die "apt-get update failed (see above: the network, or a package source that does not answer); then run ./setup.sh again, or install by hand: apt-get install ${missing[*]}"
+    $sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+      die "apt-get install failed (see above; if another package manager held the lock for 10 minutes, let it finish); then run ./setup.sh again, or install by hand: apt-get install ${missing[*]}"
   fi
 else
   # Not Debian: check what we can and say what to install.

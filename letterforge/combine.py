@@ -40,6 +40,7 @@ def combine(parts: Sequence[Path], out_root: Path, *, force: bool = False
                            "render that part again") from exc
 
 
+# Complexity over 20, kept: one refusal per way parts can disagree, each with its message.
 def _combine(manifests: list[tuple[Path, Manifest]], out_root: Path,
              force: bool) -> tuple[Path, Manifest]:
     first_part, first = manifests[0]

@@ -10,6 +10,7 @@ paths are relative to its own folder. Options given on the command line win over
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -38,6 +39,11 @@ class Inputs:
     encodings: Mapping[str, str] = field(default_factory=dict)
     #: the folder paths are recorded relative to (the campaign folder; else the working one)
     root: Path | None = None
+    #: per spreadsheet (.xlsx, .ods), the sheet to read: {"candidates": "2013"}
+    sheets: Mapping[str, str] = field(default_factory=dict)
+    #: the template was given on the command line (--template): used as it is, never
+    #: swapped for an archived year's (see :func:`letterforge.plan.prepare`)
+    template_given: bool = False
 
     @property
     def email_template_path(self) -> Path:
@@ -47,6 +53,11 @@ class Inputs:
         """The encoding to read the CSV file ``name`` ("candidates", "signatories") with
         when it is not UTF-8."""
         return self.encodings.get(name) or self.encoding
+
+    def sheet_of(self, name: str) -> str | None:
+        """The sheet to read of the spreadsheet ``name`` ("candidates", "signatories"),
+        when the campaign file names one."""
+        return self.sheets.get(name)
 
     def record(self) -> dict[str, Any]:
         """The inputs as the manifest records them: paths relative to the campaign folder
@@ -70,7 +81,14 @@ class Inputs:
             enc = self.encoding_of(name)
             if enc:
                 out[f"{name}_encoding"] = enc
+            if self.sheet_of(name):
+                out[f"{name}_sheet"] = self.sheet_of(name)
         return out
+
+
+#: Where new-year keeps last year's templates: templates/archive/<year>/ (the commands of
+#: a past year read them from there).
+ARCHIVE = "archive"
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,9 @@ class Options:
     formats: tuple[str, ...] = DEFAULT_FORMATS
     only: tuple[str, ...] = ()
     shard: tuple[int, int] | None = None
+    #: the time every embedded date takes, when the batch recorded one (verify); None:
+    #: SOURCE_DATE_EPOCH from the environment, if set
+    source_date_epoch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,7 @@ class Campaign:
     email_template: Path | None = None
     encoding: str | None = None
     encodings: Mapping[str, str] = field(default_factory=dict)
+    sheets: Mapping[str, str] = field(default_factory=dict)
     out: Path | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
@@ -138,6 +160,8 @@ class Campaign:
             else self.email_template if template is None else None,
             encodings={} if encoding else dict(self.encodings),
             root=root,
+            sheets=dict(self.sheets),
+            template_given=template is not None,
         )
 
     def out_root(self, given: Path | None) -> Path:
@@ -158,6 +182,8 @@ CAMPAIGN_KEYS: dict[str, dict[str, tuple[type, str]]] = {
         "encoding": (str, "the encoding of a CSV file that is not UTF-8"),
         "candidates_encoding": (str, "the encoding of the candidates CSV if not UTF-8"),
         "signatories_encoding": (str, "the encoding of the signatories CSV if not UTF-8"),
+        "candidates_sheet": (str, "the sheet of a candidates spreadsheet that has several"),
+        "signatories_sheet": (str, "the sheet of a signatories spreadsheet that has several"),
     },
     "output": {"folder": (str, "the output root (batches go to FOLDER/YEAR)")},
     "smtp": {
@@ -177,6 +203,8 @@ template = "templates/letter.md"
 # email_template = "templates/email.md"
 # encoding = "cp1252"              # for a CSV file that is not UTF-8
 # signatories_encoding = "cp1252"  # or per file
+# candidates = "candidates.xlsx"   # a spreadsheet (.xlsx, .ods) is read directly
+# candidates_sheet = "2013"        # its sheet, when it has several
 
 [output]
 folder = "out"
@@ -228,6 +256,7 @@ def _line_of(lines: list[str], section: str | None, key: str | None) -> int | No
     return None
 
 
+# Complexity over 20, kept: one check per key of the campaign file, each with its own message.
 def parse_campaign(data: bytes, path: Path) -> Campaign:
     """Check and resolve a campaign file; any mistake is an error naming its line."""
     shown = display_path(path)
@@ -235,6 +264,10 @@ def parse_campaign(data: bytes, path: Path) -> Campaign:
     try:
         text = data.decode("utf-8-sig")
         doc = tomllib.loads(text)
+    except RecursionError:
+        raise InputError(Problem(shown, None, None, "is nested too deeply to read (arrays "
+                                 "or tables inside each other hundreds of times): a "
+                                 "campaign file holds flat settings")) from None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(Problem(shown, line, None, "is not UTF-8 text: save the campaign "
@@ -286,6 +319,7 @@ def parse_campaign(data: bytes, path: Path) -> Campaign:
         problems.append(Problem(shown, _line_of(lines, "smtp", "security"), None,
                                 f"[smtp] security is {security!r}: write starttls, tls or "
                                 "none"))
+    problems.extend(_path_problems(values, lines, shown, root))
     if problems:
         raise InputError(problems)
 
@@ -301,10 +335,46 @@ def parse_campaign(data: bytes, path: Path) -> Campaign:
         encoding=inputs.get("encoding"),
         encodings={name: inputs[f"{name}_encoding"] for name in ("candidates", "signatories")
                    if f"{name}_encoding" in inputs},
+        sheets={name: inputs[f"{name}_sheet"] for name in ("candidates", "signatories")
+                if f"{name}_sheet" in inputs},
         out=resolve(values.get("output", {}).get("folder")),
         smtp=SmtpSettings(smtp.get("host"), smtp.get("port"), smtp.get("security"),
                           smtp.get("user")),
     )
+
+
+#: The settings that name a file or folder, by section.
+PATH_SETTINGS = {"inputs": ("candidates", "signatories", "template", "email_template"),
+                 "output": ("folder",)}
+
+
+def _path_problems(values: dict[str, dict[str, Any]], lines: list[str], shown: str,
+                   root: Path) -> list[Problem]:
+    """Paths must name something inside the campaign folder (the folder of the campaign
+    file): a campaign file copied from elsewhere cannot make letterforge read, show or
+    write outside it. A file elsewhere is given on the command line (--candidates,
+    --out ...), where the person running the command sees it."""
+    out = []
+    base = os.path.normpath(root.absolute())
+    for section, keys in PATH_SETTINGS.items():
+        for key in keys:
+            value = values.get(section, {}).get(key)
+            if value is None:
+                continue
+            where = _line_of(lines, section, key)
+            if not value.strip() or any(ord(ch) < 32 for ch in value):
+                out.append(Problem(shown, where, None, f"[{section}] {key} is not a file "
+                                   "name: write the path in quotes, without control "
+                                   "characters"))
+                continue
+            full = os.path.normpath(os.path.join(base, value))
+            if full != base and not full.startswith(base + os.sep):
+                flag = "--out" if key == "folder" else f"--{key.replace('_', '-')}"
+                out.append(Problem(shown, where, None, f"[{section}] {key} = {value!r} is "
+                                   "outside the campaign folder (the folder of this file): "
+                                   f"keep the campaign's files in it, or give {flag} on the "
+                                   "command line"))
+    return out
 
 
 def _known_encoding(name: str) -> bool:
@@ -360,9 +430,13 @@ def parse_date(value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--date: {value!r} is not a date: write YYYY-MM-DD") from None
+    if day.year > 2107:
+        raise UsageError(f"--date: {value} is past 2107-12-31, the last day a DOCX (a zip "
+                         "file) can record")
+    return day
 
 
 def batch_inputs(campaign: Campaign, recorded: Mapping[str, Any], *,
@@ -382,13 +456,19 @@ def batch_inputs(campaign: Campaign, recorded: Mapping[str, Any], *,
         candidates or was("candidates"), signatories or was("signatories"),
         template or was("template"),
         email_template or (was("email_template") if template is None else None), encoding)
+    # the recorded template is what the batch asked for, not a --template of this run: a
+    # past year's may be read from the archive (see plan.prepare)
+    inputs = dataclasses.replace(inputs, template_given=template is not None)
     if encoding is None:
         recorded_enc = {name: str(recorded[f"{name}_encoding"])
                         for name in ("candidates", "signatories")
                         if recorded.get(f"{name}_encoding")}
         if recorded_enc:
-            inputs = Inputs(inputs.candidates, inputs.signatories, inputs.template, None,
-                            inputs.email_template, recorded_enc, inputs.root)
+            inputs = dataclasses.replace(inputs, encoding=None, encodings=recorded_enc)
+    recorded_sheets = {name: str(recorded[f"{name}_sheet"]) for name in ("candidates",
+                       "signatories") if recorded.get(f"{name}_sheet")}
+    if recorded_sheets:
+        inputs = dataclasses.replace(inputs, sheets={**inputs.sheets, **recorded_sheets})
     if date is None and isinstance(recorded.get("date"), str):
         date = parse_date(recorded["date"])
     return inputs, date

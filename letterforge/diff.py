@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Inputs
+from .config import ARCHIVE, Inputs
 from .errors import ValidationFailed, display_path
 from .models import Candidate, Settings, Signatory
-from .new_year import ARCHIVE
 
 PLACEHOLDER = "«candidate»"
 PARAGRAPH = "¶"
@@ -165,11 +164,11 @@ def _letter_text(template_path: Path, signatories: list[Signatory], candidate: C
 
 
 def diff_years(inputs: Inputs, old_year: int, new_year: int) -> YearDiff:
-    from .load import read_table
+    from .load import read_input
     from .validate.rows import candidates_for_year, signatories_for_year
 
-    cand_table = read_table(inputs.candidates, encoding=inputs.encoding_of("candidates"))
-    sig_table = read_table(inputs.signatories, encoding=inputs.encoding_of("signatories"))
+    cand_table = read_input(inputs, "candidates")
+    sig_table = read_input(inputs, "signatories")
     problems = []
     cands: dict[int, list[Candidate]] = {}
     sigs: dict[int, list[Signatory]] = {}

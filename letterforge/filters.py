@@ -7,9 +7,10 @@ in the Jinja environment under the names in :data:`FILTERS`:
 ``possessive``
     ``{{ candidate.name | possessive }}``: "the Russian Federation’s", "Mexico’s",
     and "Maldives’" (a name ending in *s* takes the apostrophe alone), with the
-    typographic apostrophe the rest of the letter gets (``possessive("'")`` for a
-    straight one). English letters only: in another language it is an error naming the
-    template line.
+    typographic apostrophe the rest of the letter gets; a name written with a straight
+    apostrophe keeps its style: "Côte d'Ivoire's", never "Côte d'Ivoire’s" (the same
+    rule as ``de``; ``possessive("'")`` or ``possessive("’")`` to choose). English
+    letters only: in another language it is an error naming the template line.
 ``capfirst``
     ``{{ candidate.name | capfirst }}``: "The Russian Federation" at the start of a
     sentence. Only the first letter changes ("the former Yugoslav Republic of
@@ -57,14 +58,15 @@ def _lang(context: Any) -> str:
 
 
 @jinja2.pass_context
-def possessive(context: Any, value: Any, apostrophe: str = "\u2019") -> str:
-    """The possessive form of a name: add ``'s``, or ``'`` alone after a final *s*."""
+def possessive(context: Any, value: Any, apostrophe: str | None = None) -> str:
+    """The possessive form of a name: add ``'s``, or ``'`` alone after a final *s*; the
+    apostrophe the name is written with, else the typographic one."""
     lang = _lang(context)
     if not lang.lower().startswith("en"):
         raise jinja2.TemplateRuntimeError(
             f"possessive is for English letters; this letter is in {lang!r}: write the "
             "sentence with the language's own construction (de, a ...)")
-    return english_possessive(value, apostrophe)
+    return english_possessive(value, _apostrophe_for(str(value), apostrophe))
 
 
 def english_possessive(value: Any, apostrophe: str = "'") -> str:

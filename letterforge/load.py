@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from .config import Inputs
 from .errors import InputError, Problem, display_path
 from .models import Assets, Row, Table, Template
 
@@ -138,8 +139,34 @@ def _sniff_delimiter(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def read_table(path: Path, *, encoding: str | None = None) -> Table:
-    """Read a CSV file into normalised rows; raise :class:`InputError` on what cannot be read."""
+#: Spreadsheets read directly (python-calamine): Excel's and LibreOffice's own formats.
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
+#: A spreadsheet's size and its sheet's cells at most (a sign-on form of thousands of
+#: rows is far inside; a zip bomb or a sheet of a million rows is not).
+MAX_SPREADSHEET_BYTES = 64 * 2**20
+MAX_CELLS = 2_000_000
+
+
+def read_table(path: Path, *, encoding: str | None = None, sheet: str | None = None,
+               role: str = "") -> Table:
+    """Read a CSV file or a spreadsheet (``.xlsx``, ``.ods``: ``sheet``, or the one sheet
+    named ``role`` or the only one) into normalised rows; raise :class:`InputError` on
+    what cannot be read."""
+    if path.suffix.lower() in SPREADSHEETS:
+        return read_spreadsheet(path, sheet, role)
+    return _read_csv(path, encoding)
+
+
+def read_input(inputs: Inputs, role: str) -> Table:
+    """The candidates or the signatories (``role``) as ``inputs`` name them: the file,
+    its encoding (a CSV) or its sheet (a spreadsheet)."""
+    path = inputs.candidates if role == "candidates" else inputs.signatories
+    return read_table(path, encoding=inputs.encoding_of(role), sheet=inputs.sheet_of(role),
+                      role=role)
+
+
+# Complexity over 20, kept: one check per way a spreadsheet export goes wrong, each with its line.
+def _read_csv(path: Path, encoding: str | None) -> Table:
     shown = display_path(path)
     decoded = read_text_file(path, encoding)
     data, text = decoded.data, decoded.text
@@ -216,6 +243,127 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
         sha256=hashlib.sha256(data).hexdigest(),
         codec=decoded.codec,
     )
+
+
+def read_spreadsheet(path: Path, sheet: str | None, role: str) -> Table:
+    """A sheet of a workbook as a table, its rows numbered as the spreadsheet numbers
+    them and named ``file:sheet:row``; numbers and dates as the user typed them (``2013``,
+    not ``2013.0``; ``2013-11-05``)."""
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    shown = display_path(path)
+    data = _spreadsheet_bytes(path, shown)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        name = _chosen_sheet(shown, book, sheet, role)
+        found = book.get_sheet_by_name(name)
+        if found.height * max(found.width, 1) > MAX_CELLS:
+            raise InputError(Problem(f"{shown}:{name}", None, None, f"has more than "
+                                     f"{MAX_CELLS:,} cells: a campaign's list is far smaller; "
+                                     "delete the unused rows and columns"))
+        grid = found.to_python(skip_empty_area=False)
+    except InputError:
+        raise
+    except Exception as exc:  # calamine's own errors: a damaged or encrypted file
+        raise InputError(Problem(shown, None, None, "is not a spreadsheet letterforge can "
+                                 f"read ({exc}): save it again from Excel or LibreOffice, "
+                                 "or as CSV UTF-8")) from None
+    where = f"{shown}:{name}"
+    raw_headers, rows = _sheet_rows(where, grid)
+    return Table(path=path, display=where, headers=tuple(normalise_header(h)
+                                                         for h in raw_headers),
+                 raw_headers=tuple(h.strip() for h in raw_headers), rows=tuple(rows),
+                 delimiter=",", sha256=hashlib.sha256(data).hexdigest(),
+                 codec=path.suffix.lower().lstrip("."))
+
+
+def _spreadsheet_bytes(path: Path, shown: str) -> bytes:
+    try:
+        if path.stat().st_size > MAX_SPREADSHEET_BYTES:
+            raise InputError(Problem(shown, None, None, f"is larger than "
+                                     f"{MAX_SPREADSHEET_BYTES // 2**20} MB: a campaign's list "
+                                     "is far smaller; save the sheet alone, or as CSV"))
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(Problem(shown, None, None, "file not found")) from None
+    except IsADirectoryError:
+        raise InputError(Problem(shown, None, None, "is a folder, not a spreadsheet")) from None
+    except OSError as exc:
+        raise InputError(Problem(shown, None, None, f"cannot be read: {exc.strerror}")) from None
+
+
+def _sheet_rows(where: str, grid: list[list[Any]]) -> tuple[list[str], list[Row]]:
+    """(the header as written, the rows under it) of a sheet's cells."""
+    raw_headers: list[str] | None = None
+    headers: list[str] = []
+    rows: list[Row] = []
+    for i, values in enumerate(grid):
+        record = [_cell_text(v) for v in values]
+        if not any(c.strip() for c in record):
+            continue
+        if raw_headers is None:
+            raw_headers = record
+            while raw_headers and not raw_headers[-1].strip():
+                raw_headers.pop()
+            headers = [normalise_header(h) for h in raw_headers]
+            _check_headers(where, i + 1, raw_headers, headers)
+            continue
+        if any(c.strip() for c in record[len(headers):]):
+            raise InputError(Problem(where, i + 1, None,
+                                     f"this row has cells past the header's {len(headers)} "
+                                     "columns: give those columns a header, or empty them"))
+        rows.append(Row(i + 1, {h: _clean(record[j]) if j < len(record) else ""
+                                for j, h in enumerate(headers) if h}))
+    if raw_headers is None:
+        raise InputError(Problem(where, None, None, "is empty: it needs a header row"))
+    return raw_headers, rows
+
+
+def _chosen_sheet(shown: str, book: Any, sheet: str | None, role: str) -> str:
+    """The sheet asked for; else the one named like the data ("Candidates"); else the
+    only one with cells."""
+    names = list(book.sheet_names)
+    setting = f"{role}_sheet" if role else "the sheet setting"
+    if sheet is not None:
+        if sheet in names:
+            return sheet
+        raise InputError(Problem(shown, None, None, f"has no sheet {sheet!r} (its sheets: "
+                                 f"{', '.join(names)}): correct {setting} in "
+                                 "letterforge.toml"))
+    named = [n for n in names if role and n.strip().lower() == role]
+    if named:
+        return named[0]
+    used = [n for n in names if book.get_sheet_by_name(n).height > 0]
+    if len(used) == 1:
+        return used[0]
+    if not used:
+        raise InputError(Problem(shown, None, None, "is empty: it needs a header row"))
+    raise InputError(Problem(shown, None, None, f"has {len(used)} sheets with cells "
+                             f"({', '.join(used)}): name the one to read "
+                             f"{role.capitalize() or 'after its data'}, or choose it with "
+                             f"{setting} = \"...\" under [inputs] in letterforge.toml"))
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as the user typed it: whole numbers without ".0", dates as YYYY-MM-DD,
+    times and date-times in ISO form, booleans as TRUE/FALSE (as the spreadsheet shows)."""
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
 
 
 def _clean(cell: str) -> str:
@@ -306,6 +454,10 @@ def read_template(path: Path, what: str = "template") -> Template:
         yaml_text = "\n".join(lines[1:end])
         try:
             loaded = yaml.load(yaml_text, Loader=_FrontMatterLoader) if yaml_text.strip() else {}
+        except RecursionError:
+            raise InputError(Problem(shown, 2, None, "the front matter is nested too deeply "
+                                     "to read (lists or keys inside each other hundreds of "
+                                     "times): write it as 'key: value' lines")) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 2 if mark is not None else 1
@@ -350,8 +502,8 @@ def _read_includes(body: str, path: Path) -> dict[str, tuple[str, str]]:
         source = todo.pop()
         try:
             ast = jinja2.Environment().parse(source)
-        except jinja2.TemplateSyntaxError:
-            continue  # the merge stage reports it with its line
+        except (jinja2.TemplateSyntaxError, RecursionError):
+            continue  # the merge stage reports it (with its line when it has one)
         for name in jinja2.meta.find_referenced_templates(ast):
             if name is None or name in found:
                 continue
@@ -365,6 +517,21 @@ def _read_includes(body: str, path: Path) -> dict[str, tuple[str, str]]:
             found[name] = (str(target), text)
             todo.append(text)
     return found
+
+
+def _stylesheet_image_problems(rel: str, data: bytes, css_path: Path, line: int
+                               ) -> list[Problem]:
+    """An image the stylesheet names is checked as one the template names (its size, an
+    SVG's references and what it draws)."""
+    from .images import ImageProblem, inspect, kind_of_name
+
+    if kind_of_name(rel) is None:
+        return []  # a font, say: WeasyPrint reads it, and the fonts check names it
+    try:
+        inspect(rel, data)
+    except ImageProblem as exc:
+        return [Problem(display_path(css_path), line, None, str(exc))]
+    return []
 
 
 def read_assets(template: Template) -> tuple[Assets, list[Problem]]:
@@ -406,6 +573,8 @@ def read_assets(template: Template) -> tuple[Assets, list[Problem]]:
             except OSError as exc:
                 problems.append(Problem(display_path(css_path), line, None,
                                         f"{ref!r} cannot be read: {exc.strerror}"))
+                continue
+            problems.extend(_stylesheet_image_problems(rel, files[rel], css_path, line))
     reference: bytes | None = None
     ref_name = template.front_matter.get("reference_docx")
     ref_path = _inside(root, str(ref_name or "reference.docx"))

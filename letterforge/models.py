@@ -36,6 +36,19 @@ class Table:
     sha256: str
     codec: str = "utf-8-sig"  # what the file was read with
 
+    def year_sha256(self, year: int) -> str:
+        """A hash of what a year's batch reads of this file: its headers and the rows of
+        that year, cell by cell (another year's rows, added by new-year or for next year,
+        leave it as it was)."""
+        import hashlib
+        import json
+
+        rows = [dict(sorted(r.cells.items())) for r in self.rows
+                if r.cells.get("year", "").strip() == str(year)]
+        doc = {"headers": list(self.headers), "year": year, "rows": rows}
+        return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True)
+                              .encode()).hexdigest()
+
     @property
     def years(self) -> list[int]:
         """The years of the rows, in the order they first appear (rows whose year is not

@@ -201,6 +201,16 @@ class Pool:
             raise RenderError("a rendering process died (out of memory? try --jobs 1): "
                               f"{exc}; nothing was written") from exc
 
+    def abandon(self) -> None:
+        """Stop a pool whose workers hold nothing of the command's (the PDF helper, which
+        renders into memory only): killed at once, not waited for while they import
+        WeasyPrint (they take SIGTERM only once started)."""
+        if self.executor is not None:
+            for process in list(getattr(self.executor, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    process.kill()
+        self.close(failed=True)
+
     def close(self, failed: bool = False) -> None:
         """Stop the pool; after an error or Ctrl-C, without waiting for the letters the
         workers are still rendering."""
@@ -268,7 +278,7 @@ def start_pdf_helper(formats: Sequence[str], jobs: int | None) -> Pool | None:
     early, _EARLY = _EARLY, None
     if "pdf" not in formats or jobs == 1:
         if early is not None:
-            early.close(failed=True)
+            early.abandon()
         return None
     return early if early is not None else _pdf_helper()
 
@@ -309,7 +319,7 @@ def stop_early_pdf_helper() -> None:
     global _EARLY
     early, _EARLY = _EARLY, None
     if early is not None:
-        early.close(failed=True)
+        early.abandon()
 
 
 def _pdf_helper() -> Pool | None:
@@ -333,6 +343,10 @@ def _by_name(spec: tuple[str, str]) -> Callable[[Any], Any]:
     import importlib
 
     module, factory = spec
+    # The helper imports WeasyPrint on a chance: on a busy machine (two cores, a CI
+    # job beside) it must not slow the command that may find nothing to render.
+    with contextlib.suppress(OSError):
+        os.nice(5)
     made: Callable[[Any], Any] = getattr(importlib.import_module(module), factory)()
     return made
 

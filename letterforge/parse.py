@@ -29,7 +29,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -66,6 +66,9 @@ NODE_NAMES = {
     "image": "an image", "html_block": "raw HTML", "html_inline": "raw HTML",
     "math_inline": "math ($...$)", "math_block": "math ($$...$$)",
     "math_block_label": "math ($$...$$)", "dl": "a definition list",
+    "fence": "a code block", "code_block": "a code block", "bullet_list": "a list",
+    "ordered_list": "a numbered list", "blockquote": "a quote", "table": "a table",
+    "heading": "a heading", "hr": "a line (---)",
 }
 
 #: What to do instead, for a construct that is refused.
@@ -129,6 +132,12 @@ def _dashes(state: Any) -> None:
 _FOOTNOTE_LIKE = re.compile(r"\[\^[^\]\n]+\]")
 #: ``[text](target)`` left as text: markdown-it refuses the target (its validateLink).
 _LINK_LIKE = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)")
+#: ``~text~``: GFM's single-tilde strikethrough, which CommonMark prints as typed.
+_SINGLE_TILDES = re.compile(r"(?<![~\w])~(?=[^\s~])[^~\n]*?(?<=[^\s~])~(?![~\w])")
+#: Three or more unescaped tildes in a line: markdown-it pairs some and drops them.
+_TILDE_RUN = re.compile(r"(?<!\\)~{3,}")
+#: A task list item's box: ``[ ]``, ``[x]`` at the start of an item.
+_TASK = re.compile(r"\[[ xX]\](?:\s|$)")
 #: A line that starts and ends with an unescaped ``|``: a table row.
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*(?<!\\)\|[ \t]*$")
 
@@ -137,99 +146,140 @@ _TABLE_ROW = re.compile(r"^[ \t]*\|.*(?<!\\)\|[ \t]*$")
 LITERAL = "letterforge_literal_markup"
 
 
+class _Literal:
+    """The walk of :func:`_literal_markup`: what it has seen so far."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self.tokens = state.tokens
+        self.found: list[tuple[int | None, str]] = state.env.setdefault(LITERAL, [])
+        self.refs = state.env.get("footnotes", {}).get("refs", {})
+        self.source = state.src.split("\n")
+        self.line: int | None = None
+        self.in_definition = 0
+        self.defined: set[str] = set()
+        self.used: set[str] = set()
+        self.columns = 0
+
+    def say(self, line: int | None, message: str) -> None:
+        self.found.append((line, message))
+
+    def next_line(self, i: int) -> int | None:
+        return next((t.map[0] for t in self.tokens[i:] if t.map), self.line)
+
+    def rows(self, i: int, token: Any) -> None:
+        """A table's rows and a heading's line (see :func:`_row_problem`)."""
+        if token.type == "table_open":
+            self.columns = 0
+            for t in self.tokens[i:]:
+                if t.type == "thead_close":
+                    break
+                self.columns += t.type == "th_open"
+        if token.map and (token.type == "tr_open" or token.type == "heading_open"
+                          and token.markup.startswith("#")):
+            at = token.map[0]
+            text = self.source[at] if at < len(self.source) else ""
+            problem = _row_problem(text, self.columns if token.type == "tr_open" else 0)
+            if problem:
+                self.say(at, problem)
+
+    def definition(self, i: int, token: Any) -> None:
+        """A footnote's definition: defined twice, empty, or never used."""
+        self.in_definition += 1
+        label = token.meta.get("label", "")
+        at = self.next_line(i)
+        if label in self.defined:
+            self.say(at, f"the footnote [^{label}] is defined twice, and one definition "
+                         "would be dropped: give each note a label of its own, or remove one")
+        self.defined.add(label)
+        end = next((j for j in range(i, len(self.tokens))
+                    if self.tokens[j].type == "footnote_reference_close"), len(self.tokens))
+        if not any(t.type == "inline" and t.content.strip() for t in self.tokens[i + 1:end]):
+            self.say(at, f"the footnote [^{label}] is empty: write its text after "
+                         f"'[^{label}]: '")
+        if self.refs.get(":" + label, -1) == -1:
+            self.say(at, f"the footnote [^{label}] is defined here but never used: add "
+                         f"[^{label}] where the note belongs, or remove the definition")
+
+    def text(self, child: Any) -> None:
+        """A run of text that holds what looks like a link or a footnote reference."""
+        if _LINK_LIKE.search(child.content):
+            self.say(self.line, "this looks like a link but is not one, and would print as "
+                                "typed: its target is not an address a letter may link to "
+                                "(javascript:, file:, data: and vbscript: are refused; write "
+                                "a space as %20); link to an https:// address, or write \\[ "
+                                "to print the brackets")
+        if _SINGLE_TILDES.search(child.content):
+            self.say(self.line, "~text~ strikes text through on GitHub but not in a letter, "
+                                "where it would print its tildes: write ~~text~~ to strike "
+                                "it through, or \\~ for a tilde")
+        ref = _FOOTNOTE_LIKE.search(child.content)
+        if ref and re.search(r"\s", ref.group()):
+            dashed = re.sub(r"\s+", "-", ref.group())
+            self.say(self.line, f"the footnote label {ref.group()} has a space, which a "
+                                f"footnote label may not have: write it without, e.g. "
+                                f"{dashed}")
+        elif ref:
+            self.say(self.line, f"the footnote {ref.group()} has no definition: add a line "
+                                f"'{ref.group()}: the note's text' below the paragraph, or "
+                                "write \\[ to print the brackets")
+
+    def inline(self, token: Any, first_in_item: bool = False) -> None:
+        if first_in_item and _TASK.match(token.content):
+            self.say(self.line, "a task list item ([ ] or [x]) is not supported in a letter, "
+                                "where its box would print as brackets: write the item as "
+                                "text, or \\[x] to print the brackets")
+        if _TILDE_RUN.search(token.content):
+            self.say(self.line, "a run of three or more tildes (~~~) inside a line would "
+                                "lose some of them: write ~~text~~ for struck-through text, "
+                                "or \\~ for each tilde to print")
+        for child in token.children or ():
+            if child.type == "footnote_ref" and self.in_definition:
+                self.say(self.line, "a footnote inside a footnote is not supported: write "
+                                    "the note's text in the footnote itself")
+            if child.type == "text":
+                self.text(child)
+        self.used.update(str(c.attrs.get("href") or c.attrs.get("src") or "")
+                         for c in token.children or () if c.type in ("link_open", "image"))
+        rows = [n for n, row in enumerate(token.content.split("\n")) if _TABLE_ROW.match(row)]
+        if rows:
+            at = token.map[0] + rows[0] if token.map else self.line
+            self.say(at, "this looks like a table row but is not part of a table: a table "
+                         "needs a header row, then a delimiter row such as | --- | :---: | "
+                         "---: | with as many cells; write \\| for a | that is text")
+
+    def references(self) -> None:
+        """Link definitions no text uses, and footnote labels with a space."""
+        for label, ref in self.state.env.get("references", {}).items():
+            at = (ref.get("map") or [None])[0]
+            raw = (self.source[at].strip().split("]:")[0] + "]" if at is not None
+                   else f"[{label}]")
+            if label.startswith("^"):
+                dashed = re.sub(r"\s+", "-", raw)
+                self.say(at, f"the footnote label {raw} has a space, which a footnote label "
+                             f"may not have: write it without, e.g. {dashed}")
+            elif ref.get("href") not in self.used:
+                self.say(at, f"this line is a link definition ({raw}: ...) that no text "
+                             "uses: it would not print; write \\[ at its start to print "
+                             f"it, or link to it with [text]{raw}")
+
+
 def _literal_markup(state: Any) -> None:
     """Find markup CommonMark would print as its characters, or drop: runs after the
     inline parse (escapes are still tokens of their own) and before footnote_tail (which
     drops the definitions no reference uses)."""
-    found: list[tuple[int | None, str]] = state.env.setdefault(LITERAL, [])
-    line: int | None = None
-    refs = state.env.get("footnotes", {}).get("refs", {})
-    in_definition = 0
-    defined: set[str] = set()
-    used: set[str] = set()
-    columns = 0
-    source = state.src.split("\n")
+    walk = _Literal(state)
     for i, token in enumerate(state.tokens):
         if token.map:
-            line = token.map[0]
-        if token.type == "table_open":
-            columns = 0
-            for t in state.tokens[i:]:
-                if t.type == "thead_close":
-                    break
-                columns += t.type == "th_open"
-        if token.map and (token.type == "tr_open" or token.type == "heading_open"
-                          and token.markup.startswith("#")):
-            text = source[token.map[0]] if token.map[0] < len(source) else ""
-            problem = _row_problem(text, columns if token.type == "tr_open" else 0)
-            if problem:
-                found.append((token.map[0], problem))
+            walk.line = token.map[0]
+        walk.rows(i, token)
         if token.type == "footnote_reference_open":
-            in_definition += 1
-            label = token.meta.get("label", "")
-            at = next((t.map[0] for t in state.tokens[i:] if t.map), line)
-            if label in defined:
-                found.append((at, f"the footnote [^{label}] is defined twice, and one "
-                                  "definition would be dropped: give each note a label of "
-                                  "its own, or remove one"))
-            defined.add(label)
-            body = state.tokens[i + 1:next((j for j in range(i, len(state.tokens)) if
-                                            state.tokens[j].type == "footnote_reference_close"),
-                                           len(state.tokens))]
-            if not any(t.type == "inline" and t.content.strip() for t in body):
-                found.append((at, f"the footnote [^{label}] is empty: write its text after "
-                                  f"'[^{label}]: '"))
-            if refs.get(":" + label, -1) == -1:
-                at = next((t.map[0] for t in state.tokens[i:] if t.map), line)
-                found.append((at, f"the footnote [^{label}] is defined here but never "
-                                  f"used: add [^{label}] where the note belongs, or remove "
-                                  "the definition"))
+            walk.definition(i, token)
         elif token.type == "footnote_reference_close":
-            in_definition -= 1
-        if token.type != "inline":
-            continue
-        for child in token.children or ():
-            if child.type == "footnote_ref" and in_definition:
-                found.append((line, "a footnote inside a footnote is not supported: write "
-                                    "the note's text in the footnote itself"))
-            if child.type != "text":
-                continue
-            if _LINK_LIKE.search(child.content):
-                found.append((line, "this looks like a link but is not one, and would print "
-                                    "as typed: its target is not an address a letter may "
-                                    "link to (javascript:, file:, data: and vbscript: are "
-                                    "refused; write a space as %20); link to an https:// "
-                                    "address, or write \\[ to print the brackets"))
-            ref = _FOOTNOTE_LIKE.search(child.content)
-            if ref and re.search(r"\s", ref.group()):
-                dashed = re.sub(r"\s+", "-", ref.group())
-                found.append((line, f"the footnote label {ref.group()} has a space, which "
-                                    f"a footnote label may not have: write it without, e.g. "
-                                    f"{dashed}"))
-            elif ref:
-                found.append((line, f"the footnote {ref.group()} has no definition: add a "
-                                    f"line '{ref.group()}: the note's text' below the "
-                                    f"paragraph, or write \\[ to print the brackets"))
-        used.update(str(c.attrs.get("href") or c.attrs.get("src") or "")
-                    for c in token.children or () if c.type in ("link_open", "image"))
-        rows = [n for n, row in enumerate(token.content.split("\n")) if _TABLE_ROW.match(row)]
-        if rows:
-            at = token.map[0] + rows[0] if token.map else line
-            found.append((at, "this looks like a table row but is not part of a table: a "
-                              "table needs a header row, then a delimiter row such as "
-                              "| --- | :---: | ---: | with as many cells; write \\| for "
-                              "a | that is text"))
-    for label, ref in state.env.get("references", {}).items():
-        at = (ref.get("map") or [None])[0]
-        raw = source[at].strip().split("]:")[0] + "]" if at is not None else f"[{label}]"
-        if label.startswith("^"):
-            dashed = re.sub(r"\s+", "-", raw)
-            found.append((at, f"the footnote label {raw} has a space, which a footnote label "
-                              f"may not have: write it without, e.g. {dashed}"))
-        elif ref.get("href") not in used:
-            found.append((at, f"this line is a link definition ({raw}: ...) that no text "
-                              "uses: it would not print; write \\[ at its start to print it, "
-                              f"or link to it with [text]{raw}"))
+            walk.in_definition -= 1
+        if token.type == "inline":
+            walk.inline(token, i >= 2 and state.tokens[i - 2].type == "list_item_open")
+    walk.references()
 
 
 def _row_problem(text: str, columns: int) -> str | None:
@@ -298,30 +348,43 @@ def _checked_tree(text: str, lang: str, template: Template | None,
     env: dict[str, Any] = {}
     tokens = parser(lang).parse(text, env)
     for at, problem in env.get(LITERAL, ())[:1]:
-        line = at + 1 if at is not None else None
-        if template is None:
-            where = f" (line {line} of the merged text)" if line else ""
-            raise RenderError(Problem("", None, None, problem + where))
-        raise RenderError(Problem(
-            display_path(template.path),
-            template_line_of(line, text, template.body) if line else None, None,
-            f"{problem} (letter to {candidate.label})"))
+        _refuse(at + 1 if at is not None else None, problem, text, template, candidate)
     if signature is not None:
         _insert_signature(tokens, *signature, template, candidate)
     for token in tokens:
+        line = token.map[0] + 1 if token.map else None
+        if token.type == "fence" and not _fence_closed(token):
+            _refuse(line, f"this code block ({token.markup}) is never closed: everything "
+                    "after it, to the end of its block, would print as code, the signatories "
+                    f"too; end it with a line of {token.markup} (or write \\{token.markup[0]} "
+                    "for a character that starts no code block)", text, template, candidate)
         depth = max((t.level for t in token.children or ()), default=0)
         if depth > MAX_INLINE_NESTING:
-            line = token.map[0] + 1 if token.map else None
-            problem = (f"emphasis, links or code are nested {depth} deep on this line; a "
-                       f"letter may nest them {MAX_INLINE_NESTING} deep at most: check the "
-                       "* and _ characters (write \\* for a star that is not emphasis)")
-            if template is None:
-                raise RenderError(Problem("", None, None, problem))
-            raise RenderError(Problem(
-                display_path(template.path),
-                template_line_of(line, text, template.body) if line else None, None,
-                f"{problem} (letter to {candidate.label})"))
+            _refuse(line, f"emphasis, links or code are nested {depth} deep on this line; a "
+                    f"letter may nest them {MAX_INLINE_NESTING} deep at most: check the "
+                    "* and _ characters (write \\* for a star that is not emphasis)",
+                    text, template, candidate)
     return SyntaxTreeNode(tokens)
+
+
+def _fence_closed(token: Token) -> bool:
+    """Whether a fenced code block has its closing fence. CommonMark runs an unclosed
+    one to the end of its container (the letter, a quote, a list item): its lines are
+    the opening fence and the content, one fewer than a closed block's."""
+    assert token.map is not None
+    return token.map[1] - token.map[0] == token.content.count("\n") + 2
+
+
+def _refuse(line: int | None, problem: str, text: str, template: Template | None,
+            candidate: Candidate) -> NoReturn:
+    """A RenderError for ``line`` of the merged text, named as the template's line."""
+    if template is None:
+        where = f" (line {line} of the merged text)" if line else ""
+        raise RenderError(Problem("", None, None, problem + where))
+    raise RenderError(Problem(
+        display_path(template.path),
+        template_line_of(line, text, template.body) if line else None, None,
+        f"{problem} (letter to {candidate.label})"))
 
 
 #: The class of the paragraph that holds the signer's signature image (DOCX: the
@@ -382,6 +445,7 @@ def parse(letter: Letter, template: Template | None = None,
     return Document(tree=tree, meta=letter.meta, candidate=letter.candidate, email=email)
 
 
+# Complexity over 20, kept: one test per node type, in the order the writers need them.
 def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
                candidate: Candidate | None = None, images: Collection[str] | None = None,
                email: bool = False) -> None:
@@ -412,6 +476,8 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
                        f"{MAX_TABLE_COLUMNS} at most (narrower columns print their words "
                        "over one another): split it into several tables, or swap its "
                        "rows and columns")
+        elif node.type in ("ordered_list", "list_item") and _list_problem(node):
+            problem = _list_problem(node)
         elif node.type == "text" and _unprintable(node.content):
             problem = _unprintable(node.content)
         elif depth > MAX_NESTING:
@@ -427,6 +493,33 @@ def check_tree(tree: SyntaxTreeNode, merged: str, template: Template | None,
         line = template_line_of(merged_line, merged, template.body) if merged_line else None
         raise RenderError(Problem(display_path(template.path), line, None,
                                   problem + for_whom))
+
+
+#: The largest number a numbered list may start at: Word's limit (LibreOffice keeps
+#: 16 bits: 123456789 showed as 52501).
+MAX_LIST_START = 32_767
+
+
+def list_start(node: SyntaxTreeNode) -> int:
+    """The number an ordered list starts at, as written (``0.`` starts at 0)."""
+    start = node.attrs.get("start")
+    return int(start) if start is not None else 1
+
+
+def _list_problem(node: SyntaxTreeNode) -> str | None:
+    """What of a list the PDF and the DOCX would number differently: a start past
+    MAX_LIST_START, or an item that begins with something other than text (a code
+    block, another list, a quote: the PDF puts its number beside it, Word on the next
+    paragraph)."""
+    if node.type == "ordered_list" and list_start(node) > MAX_LIST_START:
+        return (f"this list starts at {list_start(node)}; a numbered list may start at "
+                f"{MAX_LIST_START} at most (Word cannot show more): number it from a "
+                "smaller number, or write the numbers as text (\\. after each)")
+    if node.type == "list_item" and node.children and node.children[0].type != "paragraph":
+        first = NODE_NAMES.get(node.children[0].type, node.children[0].type.replace("_", " "))
+        return (f"this list item begins with {first}, which the PDF and the DOCX would "
+                "number differently: begin the item with a line of text")
+    return None
 
 
 def image_src(node: SyntaxTreeNode) -> str:

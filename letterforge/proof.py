@@ -11,8 +11,9 @@ batch, highlighted.
 
 Both files go into the batch folder, written whole or not at all. The manifest does not
 list them, so a later ``render`` carries them over as it does any file of the user's: a
-proof describes the batch it was made from (its manifest's sha256 is on the first page);
-run ``proof`` again after a render.
+proof describes the batch it was made from (its manifest's sha256 is on the first page,
+and in both files' keywords); after a render that changed the batch, ``render`` says the
+proof is out of date (:func:`outdated_proofs`): run ``proof`` again.
 """
 
 from __future__ import annotations
@@ -33,10 +34,19 @@ from .files import write_atomic
 from .lock import BatchLock
 from .manifest import MANIFEST, LetterEntry, Manifest, file_sha256
 from .preview import compare
-from .preview.pages import PageImage, page_count, page_images, pdf_created, pdf_text
+from .preview.pages import (
+    PageImage,
+    UnreadablePDF,
+    page_count,
+    page_images,
+    pdf_created,
+    pdf_text,
+)
 
 PROOF_HTML = "proof.html"
 PROOF_PDF = "proof.pdf"
+#: the keyword naming the manifest a proof was made from (HTML ``<meta>``, PDF Keywords)
+MADE_FROM = "letterforge-manifest-sha256:"
 THUMB_WIDTH = 260  # pixels
 MAX_SNIPPETS = 6  # per letter; the rest are counted
 
@@ -75,7 +85,8 @@ class ProofResult:
     warnings: list[Problem]
 
 
-def write_proof(batch: Path, signatories: Path, encoding: str | None = None) -> ProofResult:
+def write_proof(batch: Path, signatories: Path, encoding: str | None = None,
+                sheet: str | None = None) -> ProofResult:
     """Read the batch, write proof.html and proof.pdf into it."""
     manifest_path = batch / MANIFEST
     if not manifest_path.is_file():
@@ -89,7 +100,7 @@ def write_proof(batch: Path, signatories: Path, encoding: str | None = None) -> 
         summary = Summary(
             year=manifest.year, letters=len(manifest.letters), formats=manifest.formats,
             inputs=dict(manifest.inputs),
-            signatories=_signatories(signatories, encoding, manifest),
+            signatories=_signatories(signatories, encoding, sheet, manifest),
             letters_date=_letters_date(batch, manifest),
             letterforge=manifest.letterforge,
             manifest_sha256=file_sha256(manifest_path) or "",
@@ -100,6 +111,49 @@ def write_proof(batch: Path, signatories: Path, encoding: str | None = None) -> 
         write_atomic(batch / PROOF_HTML, page.encode("utf-8"))
         write_atomic(batch / PROOF_PDF, pdf)
     return ProofResult(batch / PROOF_HTML, batch / PROOF_PDF, len(letters), warnings)
+
+
+def outdated_proofs(batch: Path) -> list[str]:
+    """The proof files in ``batch`` made from another manifest than the batch's (a proof
+    from before the last render), by name. A proof that does not say which manifest it
+    was made from (an older letterforge's) counts when it is older than the manifest."""
+    manifest = batch / MANIFEST
+    current = file_sha256(manifest)
+    found = []
+    for name in (PROOF_HTML, PROOF_PDF):
+        path = batch / name
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        made_from = _made_from(name, data)
+        if made_from is None:
+            try:
+                older = path.stat().st_mtime < manifest.stat().st_mtime
+            except OSError:
+                older = False
+            if older:
+                found.append(name)
+        elif made_from != current:
+            found.append(name)
+    return found
+
+
+def _made_from(name: str, data: bytes) -> str | None:
+    """The manifest sha256 a proof file names, if it names one."""
+    import re
+
+    if name == PROOF_PDF:
+        from .preview.pages import pdf_keywords
+
+        try:
+            text = pdf_keywords(data)
+        except UnreadablePDF:
+            return None
+    else:
+        text = data[:4096].decode("utf-8", "replace")
+    m = re.search(re.escape(MADE_FROM) + r"([0-9a-f]{64})", text)
+    return m[1] if m else None
 
 
 def read_letters(batch: Path, manifest: Manifest) -> tuple[list[LetterProof], list[Problem]]:
@@ -134,6 +188,14 @@ def read_letters(batch: Path, manifest: Manifest) -> tuple[list[LetterProof], li
             warnings.append(Problem(entry.source, None, None, f"the letter to "
                                     f"{entry.candidate} is stale: render it again"))
         if "pdf" in data:
+            try:
+                page_count(data["pdf"])
+            except UnreadablePDF as exc:
+                pdf_path = next(f.path for f in entry.files if f.format == "pdf")
+                missing.append(Problem(display_path(batch / pdf_path), None, None,
+                                       f"is not a PDF that can be read ({exc}): render it "
+                                       f"again (letterforge render --year {manifest.year})"))
+                continue
             found.append((entry, data["pdf"], data.get("eml"), notes))
     if missing:
         raise ManifestError(missing)
@@ -165,15 +227,16 @@ def _recipients(eml: bytes | None) -> tuple[str, str]:
     return str(msg["To"] or ""), str(msg["Cc"] or "")
 
 
-def _signatories(path: Path, encoding: str | None, manifest: Manifest) -> str:
+def _signatories(path: Path, encoding: str | None, sheet: str | None,
+                 manifest: Manifest) -> str:
     from .load import read_table
     from .validate.rows import signatories_for_year
 
     try:
-        table = read_table(path, encoding=encoding)
+        table = read_table(path, encoding=encoding, sheet=sheet, role="signatories")
     except LetterforgeError:
         return f"not known ({display_path(path)} cannot be read)"
-    if table.sha256 != manifest.inputs.get("signatories"):
+    if table.year_sha256(manifest.year) != manifest.inputs.get("signatories"):
         return (f"not known: {display_path(path)} has changed since the batch was rendered "
                 "(render again, then make the proof)")
     rows, _ = signatories_for_year(table, manifest.year)
@@ -186,7 +249,7 @@ def _letters_date(batch: Path, manifest: Manifest) -> str | None:
             if f.format == "pdf":
                 try:
                     return pdf_created((batch / f.path).read_bytes())
-                except OSError:
+                except (OSError, UnreadablePDF):
                     return None
     return None
 
@@ -247,6 +310,7 @@ def proof_html(summary: Summary, letters: Sequence[LetterProof]) -> str:
 <meta charset="utf-8">
 <title>{e(title)}</title>
 <meta name="generator" content="letterforge {e(__version__)}">
+<meta name="keywords" content="{MADE_FROM}{e(summary.manifest_sha256)}">
 <style>{STYLE}</style>
 </head>
 <body>

@@ -69,67 +69,93 @@ def render_batch(
             check.close()
 
 
+def _kept(plan: Plan, out_dir: Path, old: Manifest | None, current: dict[str, Candidate],
+          keys: dict[str, str], outdated: set[str]) -> dict[str, LetterEntry]:
+    """The letters of the batch on disk that this render keeps as they are: the selected
+    ones that are up to date, and with ``--only`` the others, unless their candidate left
+    the data (one whose inputs changed since is marked stale: send refuses it until it
+    is rendered again)."""
+    kept: dict[str, LetterEntry] = {}
+    if old is None:
+        return kept
+    index = old.index()
+    for c in plan.candidates:
+        entry = index.get(c.slug)
+        if c.slug not in outdated and entry is not None:
+            kept[c.slug] = _refreshed(entry, c)
+    if not plan.options.only:
+        return kept
+    for entry in old.letters:
+        if entry.slug in keys or entry.slug not in current:
+            continue
+        files = tuple(f for f in entry.files if (out_dir / f.path).is_file())
+        if files:
+            c = current[entry.slug]
+            fresh = entry.key == plan.key(c, old.formats)
+            kept[entry.slug] = LetterEntry(c.short_name, c.name, entry.slug, _source(c),
+                                           entry.key, files, stale=not fresh)
+    return kept
+
+
+def _up_to_date(out_dir: Path, old: Manifest, base: Manifest,
+                kept: dict[str, LetterEntry], check: StatCache | None) -> BatchResult | None:
+    """The result of a render with nothing to do, when the batch on disk is what it
+    would write (its manifest the same, its batch files intact); None otherwise."""
+    unchanged = base.with_letters(kept.values())
+    unchanged.batch_files = old.batch_files
+    if not unchanged.same_bytes(old) or (old.batch_files
+                                          and not intact(out_dir, old.batch_files, check)):
+        return None
+    if check is not None:  # what this run hashed and found intact, for next time
+        check.save(old.paths())
+    clean_leftovers(out_dir)  # what a killed render left, even when nothing changed
+    files = sum(len(e.files) for e in kept.values()) + len(old.batch_files)
+    return BatchResult(out_dir, len(kept), 0, len(kept), files, 0, old, changed=False)
+
+
+def _renderers(plan: Plan, todo: list[Candidate], jobs: int | None,
+               helper: parallel.Pool | None
+               ) -> tuple[Callable[[Job], Callable[[Candidate], RenderedLetter]], int]:
+    """How the letters are rendered: on a pool of ``jobs`` processes, or here (one letter,
+    --jobs 1) with the templates prepare compiled; one letter's PDF by the helper that
+    ``render --only`` started, while this process makes the rest."""
+    n_jobs = parallel.effective_jobs(jobs, len(todo)) if len(todo) > 1 else 1
+    make: Callable[[Job], Callable[[Candidate], RenderedLetter]] = (
+        make_renderer if n_jobs > 1 else lambda job: plan.renderer())
+    if helper is None:
+        return make, n_jobs
+    if len(todo) != 1 or "pdf" not in plan.job.formats:
+        helper.abandon()  # not needed: its CPU is the pool's
+        return make, n_jobs
+    # its stylesheets and fonts first, while the letter is checked, merged and parsed
+    helper.submit(plan.job.variants[plan.job.variant_key(todo[0])].assets)
+
+    def start(doc: Document, assets: Assets) -> Any:
+        return helper.submit((doc, assets))
+
+    renderer = plan.renderer()
+    return (lambda job: functools.partial(renderer, elsewhere={"pdf": start})), n_jobs
+
+
 def _render_batch(plan: Plan, out_dir: Path, old: Manifest | None,
                   current: dict[str, Candidate], keys: dict[str, str],
                   check: StatCache | None, *, force: bool, jobs: int | None,
                   on_letter: Callable[[Candidate], None] | None,
                   helper: parallel.Pool | None = None) -> BatchResult:
     formats = plan.job.formats
-    partial = bool(plan.options.only)
     outdated = (old.outdated(out_dir, keys, check) if old is not None and not force
                 else set(keys))
     todo = [c for c in plan.candidates if c.slug in outdated]
-    kept: dict[str, LetterEntry] = {}
-    if old is not None:
-        index = old.index()
-        for c in plan.candidates:
-            entry = index.get(c.slug)
-            if c.slug not in outdated and entry is not None:
-                kept[c.slug] = _refreshed(entry, c)
-        if partial:
-            # --only: the other letters stay, unless their candidate left the data; a letter
-            # whose inputs changed since is marked stale (send refuses it) until rendered.
-            for entry in old.letters:
-                if entry.slug in keys or entry.slug not in current:
-                    continue
-                files = tuple(f for f in entry.files if (out_dir / f.path).is_file())
-                if files:
-                    c = current[entry.slug]
-                    fresh = entry.key == plan.key(c, old.formats)
-                    kept[entry.slug] = LetterEntry(
-                        c.short_name, c.name, entry.slug, _source(c),
-                        entry.key, files, stale=not fresh)
+    kept = _kept(plan, out_dir, old, current, keys, outdated)
+    every = {c.slug for c in plan.all_candidates} <= {*kept, *(c.slug for c in todo)}
     base = Manifest(letterforge=__version__, year=plan.settings.year, formats=formats,
-                    inputs=plan.input_hashes, shard=plan.shard, options=plan.recorded())
+                    inputs=plan.input_hashes, shard=plan.shard,
+                    options=plan.recorded(complete=every and plan.shard is None))
     if not todo and old is not None:
-        unchanged = base.with_letters(kept.values())
-        unchanged.batch_files = old.batch_files
-        if unchanged.same_bytes(old) and (
-                not old.batch_files or intact(out_dir, old.batch_files, check)):
-            if check is not None:  # what this run hashed and found intact, for next time
-                check.save(old.paths())
-            clean_leftovers(out_dir)  # what a killed render left, even when nothing changed
-            return BatchResult(out_dir, len(kept), 0, len(kept),
-                               sum(len(e.files) for e in kept.values()) + len(old.batch_files),
-                               0, old, changed=False)
-
-    n_jobs = parallel.effective_jobs(jobs, len(todo)) if len(todo) > 1 else 1
-    # in this process (one letter, --jobs 1), with the templates prepare compiled
-    make: Callable[[Job], Callable[[Candidate], RenderedLetter]] = (
-        make_renderer if n_jobs > 1 else lambda job: plan.renderer())
-    if helper is not None:
-        if len(todo) == 1 and "pdf" in formats:  # its PDF there, the rest here meanwhile
-            # its stylesheets and fonts first, while the letter is checked, merged and parsed
-            helper.submit(plan.job.variants[plan.job.variant_key(todo[0])].assets)
-
-            def start(doc: Document, assets: Assets) -> Any:
-                assert helper is not None
-                return helper.submit((doc, assets))
-
-            renderer = plan.renderer()
-            make = lambda job: functools.partial(renderer, elsewhere={"pdf": start})  # noqa: E731
-        else:
-            helper.close(failed=True)  # not needed: its CPU is the pool's
+        done = _up_to_date(out_dir, old, base, kept, check)
+        if done is not None:
+            return done
+    make, n_jobs = _renderers(plan, todo, jobs, helper)
     with parallel.Pool(make, plan.job, n_jobs) as pool:  # workers start now
         replaced = [WRITERS[fmt].path(c.slug) for c in todo for fmt in formats]
         kept_paths = {f.path for e in kept.values() for f in e.files}

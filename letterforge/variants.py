@@ -64,6 +64,8 @@ def language_file(main: Path, lang: str) -> Path | None:
     return None
 
 
+# Complexity over 20, kept: the fallbacks of one language (its file, its base,
+# the main one) read in one place.
 def language_variants(inputs: Inputs, options: Options, candidates: Sequence[Candidate],
                        variants: dict[str, Variant], mergers: dict[str, Merger],
                        signatories: Sequence[Signatory], settings: Settings,

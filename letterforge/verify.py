@@ -72,7 +72,9 @@ def verify_recorded_batch(campaign: Any, out_root: Path, year: int, *,
                                 candidates=candidates, signatories=signatories,
                                 template=template, email_template=email_template,
                                 encoding=encoding, date=date)
-    return verify_batch(inputs, Options(year, when), out_root, jobs)
+    epoch = recorded.options.get("source_date_epoch") if recorded else None
+    return verify_batch(inputs, Options(year, when, source_date_epoch=epoch if isinstance(
+        epoch, int) else None), out_root, jobs)
 
 
 def verify_batch(inputs: Inputs, options: Options, out_root: Path,
@@ -121,8 +123,42 @@ def verify_batch(inputs: Inputs, options: Options, out_root: Path,
         # the manifest is compared too, but counted apart: "N files", as render says
         if (batch / MANIFEST).read_bytes() != (fresh_dir / MANIFEST).read_bytes():
             report.differences.append(Difference(MANIFEST, None, "differs from the manifest "
-                                                 "the inputs produce now"))
+                                                 "the inputs produce now: "
+                                                 + manifest_changes(manifest, fresh)))
     return report
+
+
+#: How a manifest names its inputs, for people.
+_INPUT_NAMES = {"candidates": "the candidates file", "signatories": "the signatories file",
+                "template": "the letter template", "stylesheet": "the stylesheet",
+                "email_template": "the e-mail template"}
+
+
+def manifest_changes(old: Manifest, new: Manifest) -> str:
+    """What differs between the batch's manifest and the one the inputs produce now,
+    in words: which input files changed, the options, letterforge's version."""
+    said = []
+    for key in sorted(set(old.inputs) | set(new.inputs)):
+        if old.inputs.get(key) != new.inputs.get(key):
+            lang = key.partition(".")[2]
+            name = _INPUT_NAMES.get(key.partition(".")[0], key)
+            what = f"{name} in {lang!r}" if lang else name
+            path = new.options.get(key) or old.options.get(key)
+            said.append(f"{what}{f' ({path})' if path else ''} changed since the batch "
+                        "was rendered")
+    if old.options != new.options:
+        keys = sorted(k for k in set(old.options) | set(new.options)
+                      if old.options.get(k) != new.options.get(k))
+        said.append("the options it was rendered with differ (" + ", ".join(keys) + ")")
+    if old.letterforge != new.letterforge:
+        said.append(f"it was rendered by letterforge {old.letterforge}, this is "
+                    f"{new.letterforge}")
+    if (old.formats, old.shard) != (new.formats, new.shard):
+        said.append("its formats or its shard differ")
+    if not said:
+        said.append("the letters' keys differ (letterforge's code, the libraries that "
+                    "write the files, or SOURCE_DATE_EPOCH changed since)")
+    return "; ".join(said)
 
 
 def verify_files(files: Sequence[Path], manifest_path: Path) -> VerifyReport:

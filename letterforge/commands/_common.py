@@ -213,9 +213,9 @@ def year_of(year: int | None, inputs: Inputs) -> tuple[int, str]:
     if year is not None:
         return year, f"{year}"
     from ..errors import UsageError, display_path
-    from ..load import read_table
+    from ..load import read_input
 
-    table = read_table(inputs.candidates, encoding=inputs.encoding_of("candidates"))
+    table = read_input(inputs, "candidates")
     years = table.years
     if not years:
         raise UsageError(f"--year: {display_path(inputs.candidates)} has no row with a year: "

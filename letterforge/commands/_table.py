@@ -20,15 +20,19 @@ from typing import Any
 
 from ._common import progress_allowed
 
+#: The width of a table written into a pipe or a file: as wide as its content (a
+#: spreadsheet or grep reads it; nothing wraps).
+UNLIMITED = 10_000
+
 
 def console_width() -> int:
-    """COLUMNS when set, else the terminal's width, else 80."""
+    """COLUMNS when set, else the terminal's width; in a pipe or a file, no limit."""
     value = os.environ.get("COLUMNS", "")
     if value.isdigit() and int(value) > 0:
         return int(value)
     if sys.stdout.isatty():
         return shutil.get_terminal_size((80, 24)).columns
-    return 80
+    return UNLIMITED
 
 
 def column_widths(header: Sequence[str], rows: Sequence[Sequence[str]], room: int

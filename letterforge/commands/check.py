@@ -51,6 +51,7 @@ def check(
     from babel.dates import format_date
 
     from ..config import Options, parse_date
+    from ..errors import display_path
     from ..plan import prepare
 
     campaign = open_campaign()
@@ -67,6 +68,7 @@ def check(
            "warnings": [p.as_json() for p in plan.warnings]})
     err(
         f"OK: {plural(n, 'candidate')} and {plural(m, 'signatory', 'signatories')} "
-        f"for {said}; template {plan.template.path} ({plan.merger.lang}, dated {when}). "
+        f"for {said}; template {display_path(plan.template.path)} ({plan.merger.lang}, "
+        f"dated {when}). "
         "Nothing was written."
     )

@@ -56,10 +56,15 @@ def newyear_of(
     inputs = campaign.inputs(None, signatories, template, None, encoding)
     report = run(inputs, year, parse_date(date), force=force)
     emit({"ok": True, **report.as_json()})
-    err(f"Copied {plural(report.signatories_added, 'signatory', 'signatories')} of "
-         f"{report.previous} to {year} in {display_path(inputs.signatories)}"
-         + (f" ({report.signatories_kept} were there already)"
-            if report.signatories_kept else ""))
+    if report.signatories_to_copy:
+        err(f"Left {plural(report.signatories_to_copy, 'signatory', 'signatories')} of "
+            f"{report.previous} to copy to {year} in the spreadsheet "
+            f"{display_path(inputs.signatories)} (see below)")
+    else:
+        err(f"Copied {plural(report.signatories_added, 'signatory', 'signatories')} of "
+            f"{report.previous} to {year} in {display_path(inputs.signatories)}"
+            + (f" ({report.signatories_kept} were there already)"
+               if report.signatories_kept else ""))
     if report.archive is not None:
         err(f"Kept {report.previous}'s templates in {display_path(report.archive)}/")
     if report.old_date != report.new_date:

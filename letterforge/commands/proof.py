@@ -47,13 +47,14 @@ def proof(
     campaign = open_campaign()
     out = campaign.out_root(out)
     year = batch_year(year, out)
-    signatories = campaign.inputs(None, signatories, None, None, encoding).signatories
+    inputs = campaign.inputs(None, signatories, None, None, encoding)
     from ..preview import require
 
     require("proof", ("pypdfium2",))
     from ..proof import write_proof
 
-    result = write_proof(out / str(year), signatories, encoding)
+    result = write_proof(out / str(year), inputs.signatories,
+                         inputs.encoding_of("signatories"), inputs.sheet_of("signatories"))
     emit({"ok": True, "year": year, "letters": result.letters,
            "html": str(result.html), "pdf": str(result.pdf),
            "warnings": [p.as_json() for p in result.warnings]})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -29,6 +30,10 @@ from ._common import (
     year_of,
 )
 from ._table import progress
+
+if TYPE_CHECKING:
+    from ..models import Candidate
+    from ..render import BatchResult
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -98,15 +103,14 @@ def render(
                                   pdf_helper=helper)
     finally:
         if helper is not None:  # stopped, not waited for: unused, it may still be importing
-            helper.close(failed=True)
+            helper.abandon()
     emit({"ok": True, "year": year, "out_dir": str(result.out_dir), "formats": list(fmts),
           "letters": result.letters, "rendered": result.rendered, "up_to_date": result.reused,
           "changed": result.changed, "files": result.files,
           "manifest": str(result.out_dir / "manifest.json")})
     for_year = f" for {said}" if said != str(year) else ""  # said when --year was not given
     if not result.changed:
-        err(f"Nothing to do{for_year}: the {plural(result.letters, 'letter')} in "
-            f"{result.out_dir}/ are up to date (--force renders them again)")
+        err(f"Nothing to do{for_year}: {_up_to_date(plan.candidates if only else None, result)}")
         return
     stale = sum(1 for e in result.manifest.letters if e.stale)
     fresh = result.reused - stale
@@ -118,3 +122,27 @@ def render(
         err(f"warning: {plural(stale, 'letter')} kept from before but stale: their inputs "
             "changed since they were rendered, and send refuses them; render the batch "
             "without --only")
+
+    from ..proof import outdated_proofs
+
+    proofs = outdated_proofs(result.out_dir)
+    if proofs:
+        err(f"warning: {' and '.join(proofs)} in {result.out_dir}/ "
+            f"describe{'s' if len(proofs) == 1 else ''} the batch before this render: make "
+            f"the proof again before sign-off (letterforge proof --year {year})")
+
+
+def _up_to_date(selected: Sequence[Candidate] | None, result: BatchResult) -> str:
+    """What a render with nothing to do found up to date: the letters ``--only`` chose,
+    by name, else the batch."""
+    where = f"in {result.out_dir}/"
+    if selected is None or len(selected) > 3:
+        n = len(selected) if selected is not None else result.letters
+        return (f"the {plural(n, 'letter')} {where} {'is' if n == 1 else 'are'} up to date "
+                f"(--force renders {'it' if n == 1 else 'them'} again)")
+    names = [c.short_name for c in selected]
+    named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    letters = "letter" if len(names) == 1 else "letters"
+    verb = "is" if len(names) == 1 else "are"
+    return (f"the {letters} to {named} {where} {verb} up to date "
+            f"(--force renders {'it' if len(names) == 1 else 'them'} again)")

@@ -122,34 +122,34 @@ def send(
     except KeyboardInterrupt:
         raise Interrupted("every message handed to the server so far is in the send "
                           "ledger; run the same command again to send the rest") from None
-    if report.dry_run and not as_json and not quiet:
+    shown = report.dry_run and not as_json and not quiet
+    if shown:
         show(table(("Candidate", "Recipients", "State", "Note"),
                    [(m.candidate, ", ".join(m.recipients), m.state, m.note)
                     for m in report.messages]), nl=False)
     if export_failed is not None:
         n = export_problems(report, export_failed)
         err(f"{plural(n, 'letter')} to retry or check written to {export_failed}")
-    counts = report.counts()
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
-    attention = report.needs_attention()
+    _summary(report, shown, year, out)
+    emit(report.as_json())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _summary(report: Any, shown: bool, year: int, out: Path) -> None:
+    """What the run did, on stderr; why it exits 1, even with --quiet."""
+    summary = ", ".join(f"{n} {s}" for s, n in report.counts().items())
     if report.dry_run:
         err(f"Dry run, nothing sent: {summary}. Add --send to send the pending ones.")
     else:
         err(f"Sent {plural(len(report.sent), 'letter')} this run; now {summary}.")
     if report.stopped:
         typer.echo(f"stopped: {report.stopped}", err=True)
-    if attention:  # the reason for exit 1: said even with --quiet
-        where = ("see the Note column above" if report.dry_run and not quiet and not as_json
-                 else f"the dry run (letterforge send --year {year}"
-                 + (f" --out {out}" if out != Path("out") else "") + ") says why")
+    attention = report.needs_attention()
+    if attention:
+        where = "see the Note column above"
+        if not shown:
+            again = f" --out {out}" if out != Path("out") else ""
+            where = f"the dry run (letterforge send --year {year}{again}) says why"
         typer.echo(f"{plural(attention, 'letter')} need{'s' if attention == 1 else ''} a "
                    f"look: {where}", err=True)
-    emit({"ok": not (report.stopped or attention),
-          "dry_run": report.dry_run, "batch": str(batch), "sent_this_run": len(report.sent),
-          "counts": counts, "stopped": report.stopped,
-          "messages": [{"candidate": m.candidate, "slug": m.slug, "file": m.path,
-                        "recipients": m.recipients, "state": m.state, "note": m.note,
-                        **({"refused": m.refused} if m.refused else {})}
-                       for m in report.messages]})
-    if report.stopped or attention:
-        raise typer.Exit(1)

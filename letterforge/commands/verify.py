@@ -99,8 +99,14 @@ def verify(
     if report.identical:
         err(f"Verified: {plural(report.checked, 'file')} and the manifest identical to "
              f"what the inputs produce, for {said}" if not files else
-             f"Verified: {plural(report.checked, 'file')} match the manifest")
+             f"Verified: {plural(report.checked, 'file')} "
+             f"{'matches' if report.checked == 1 else 'match'} the manifest")
         return
-    typer.echo(f"{len(report.differences)} of {plural(report.checked, 'file')} differ",
-               err=True)
+    # the manifest is compared apart from the files: "N of M files", as render counts
+    changed = [d for d in report.differences if d.path != "manifest.json"]
+    verb = "differs" if len(changed) == 1 else "differ"
+    summary = f"{len(changed)} of {plural(report.checked, 'file')} {verb}"
+    if len(changed) < len(report.differences):
+        summary += ", and the manifest" if changed else "; the manifest differs"
+    typer.echo(summary, err=True)
     raise typer.Exit(1)

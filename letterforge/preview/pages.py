@@ -14,6 +14,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PDFIUM_LOCK = threading.RLock()
 
@@ -28,13 +29,26 @@ class PageImage:
     height: int
 
 
-def page_images(pdf: bytes, width: int = 900, first: int | None = None) -> list[PageImage]:
-    """The pages of ``pdf`` as PNG images ``width`` pixels wide (the first ``first`` only)."""
+class UnreadablePDF(ValueError):
+    """The bytes are not a PDF pdfium can read (a damaged or truncated file)."""
+
+
+def _open(pdf: bytes) -> Any:
+    """pdfium's document of ``pdf`` (call holding PDFIUM_LOCK); UnreadablePDF when it is
+    not one."""
     import pypdfium2 as pdfium
 
+    try:
+        return pdfium.PdfDocument(pdf)
+    except pdfium.PdfiumError as exc:
+        raise UnreadablePDF(str(exc)) from exc
+
+
+def page_images(pdf: bytes, width: int = 900, first: int | None = None) -> list[PageImage]:
+    """The pages of ``pdf`` as PNG images ``width`` pixels wide (the first ``first`` only)."""
     out = []
     with PDFIUM_LOCK:
-        doc = pdfium.PdfDocument(pdf)
+        doc = _open(pdf)
         try:
             for i in range(len(doc) if first is None else min(first, len(doc))):
                 page = doc[i]
@@ -50,10 +64,8 @@ def page_images(pdf: bytes, width: int = 900, first: int | None = None) -> list[
 
 
 def page_count(pdf: bytes) -> int:
-    import pypdfium2 as pdfium
-
     with PDFIUM_LOCK:
-        doc = pdfium.PdfDocument(pdf)
+        doc = _open(pdf)
         try:
             return len(doc)
         finally:
@@ -62,11 +74,9 @@ def page_count(pdf: bytes) -> int:
 
 def pdf_text(pdf: bytes) -> str:
     """The text of every page, the page-number footers left out."""
-    import pypdfium2 as pdfium
-
     parts = []
     with PDFIUM_LOCK:
-        doc = pdfium.PdfDocument(pdf)
+        doc = _open(pdf)
         try:
             for page in doc:
                 textpage = page.get_textpage()
@@ -81,16 +91,24 @@ def pdf_text(pdf: bytes) -> str:
 
 def pdf_created(pdf: bytes) -> str | None:
     """The PDF's creation date as YYYY-MM-DD (the letter's date), if it has one."""
-    import pypdfium2 as pdfium
-
     with PDFIUM_LOCK:
-        doc = pdfium.PdfDocument(pdf)
+        doc = _open(pdf)
         try:
             value = doc.get_metadata_dict().get("CreationDate", "")
         finally:
             doc.close()
     m = re.match(r"D:(\d{4})(\d{2})(\d{2})", value or "")
     return f"{m[1]}-{m[2]}-{m[3]}" if m else None
+
+
+def pdf_keywords(pdf: bytes) -> str:
+    """The PDF's Keywords (document information), "" when it has none."""
+    with PDFIUM_LOCK:
+        doc = _open(pdf)
+        try:
+            return str(doc.get_metadata_dict().get("Keywords", "") or "")
+        finally:
+            doc.close()
 
 
 def soffice() -> str | None:

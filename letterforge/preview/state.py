@@ -21,6 +21,7 @@ from typing import Any
 from ..config import Inputs, Options
 from ..errors import LetterforgeError, UsageError
 from ..models import Candidate
+from ..writers.eml import attachment_names
 from . import compare
 from .pages import ConversionFailed, PageImage, docx_to_pdf, page_images, soffice
 
@@ -44,7 +45,7 @@ class EmailView:
         body = msg.get_body(("plain",))
         text = body.get_content() if isinstance(body, EmailMessage) else ""
         text = text.replace("\r\n", "\n")
-        names = tuple(str(part.get_filename()) for part in msg.iter_attachments())
+        names = attachment_names(data)
         return cls(headers, text, names)
 
 

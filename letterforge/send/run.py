@@ -82,6 +82,19 @@ class SendReport:
         any, dry run or not."""
         return sum(1 for m in self.messages if m.state in (FAILED, *NEEDS_ATTENTION))
 
+    @property
+    def ok(self) -> bool:
+        return not (self.stopped or self.needs_attention())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "dry_run": self.dry_run, "batch": str(self.batch),
+                "sent_this_run": len(self.sent), "counts": self.counts(),
+                "stopped": self.stopped,
+                "messages": [{"candidate": m.candidate, "slug": m.slug, "file": m.path,
+                              "recipients": m.recipients, "state": m.state, "note": m.note,
+                              **({"refused": m.refused} if m.refused else {})}
+                             for m in self.messages]}
+
 
 def _render_hint(batch: Path) -> str:
     command = f"letterforge render --year {batch.name}"
@@ -337,39 +350,8 @@ def send_batch(
         ledger = Ledger(batch)
         try:
             classify(messages, ledger)
-            if only:
-                chosen = _select(messages, only, "--only")
-                for m in messages:
-                    if m not in chosen and m.state == PENDING:
-                        m.state, m.note = SKIPPED, "not in --only"
-            for m in _select(messages, mark_sent, "--mark-sent"):
-                if really:
-                    ledger.append({**_base(m), "state": MARKED_SENT, "time": now(),
-                                   "reply": "marked as sent by hand"})
-                m.state, m.note = SENT, ("marked as sent by hand" if really else
-                                         "would be marked as sent (add --send to record it)")
-            for m in _select(messages, resend, "--resend"):
-                if m.state == MODIFIED:
-                    raise UsageError(f"--resend {m.candidate}: its .eml was edited after "
-                                     "rendering; render the batch again first")
-                if m.state == STALE:
-                    raise UsageError(f"--resend {m.candidate}: its inputs changed after it "
-                                     "was rendered (kept by a render --only), so it would "
-                                     "go out with old words; render the batch again first")
-                m.envelope = _resend_to(m, ledger)
-                if m.envelope is not None:
-                    m.note = ("resend asked for: to the recipients who were refused only ("
-                              f"{', '.join(m.envelope)})")
-                elif m.state == EDITED:
-                    m.note = "resend asked for: the rendered PDF as is, without the edits"
-                else:
-                    m.note = "resend asked for"
-                m.state = PENDING
-            todo = [m for m in messages if m.state == PENDING]
-            if limit is not None:
-                for m in todo[limit:]:
-                    m.state, m.note = SKIPPED, "over --limit"
-                todo = todo[:limit]
+            todo = _choose(messages, ledger, really=really, only=only, resend=resend,
+                           mark_sent=mark_sent, limit=limit)
             if not really or not todo:
                 return report
             assert config is not None
@@ -382,6 +364,53 @@ def send_batch(
         finally:
             ledger.close()
     return report
+
+
+def _choose(messages: list[Outgoing], ledger: Ledger, *, really: bool,
+            only: Sequence[str], resend: Sequence[str], mark_sent: Sequence[str],
+            limit: int | None) -> list[Outgoing]:
+    """The messages this run sends, in order, after ``--only``, ``--mark-sent``,
+    ``--resend`` and ``--limit``; the others say why they wait."""
+    if only:
+        chosen = _select(messages, only, "--only")
+        for m in messages:
+            if m not in chosen and m.state == PENDING:
+                m.state, m.note = SKIPPED, "not in --only"
+    for m in _select(messages, mark_sent, "--mark-sent"):
+        if really:
+            ledger.append({**_base(m), "state": MARKED_SENT, "time": now(),
+                           "reply": "marked as sent by hand"})
+        m.state, m.note = SENT, ("marked as sent by hand" if really else
+                                 "would be marked as sent (add --send to record it)")
+    for m in _select(messages, resend, "--resend"):
+        _to_resend(m, ledger)
+    todo = [m for m in messages if m.state == PENDING]
+    if limit is not None:
+        for m in todo[limit:]:
+            m.note = "not sent this run: over --limit"  # still pending
+        todo = todo[:limit]
+    return todo
+
+
+def _to_resend(m: Outgoing, ledger: Ledger) -> None:
+    """``--resend``: the letter goes again (to the refused recipients only, when it was
+    partly refused), unless what it would send is not what was rendered."""
+    if m.state == MODIFIED:
+        raise UsageError(f"--resend {m.candidate}: its .eml was edited after "
+                         "rendering; render the batch again first")
+    if m.state == STALE:
+        raise UsageError(f"--resend {m.candidate}: its inputs changed after it "
+                         "was rendered (kept by a render --only), so it would "
+                         "go out with old words; render the batch again first")
+    m.envelope = _resend_to(m, ledger)
+    if m.envelope is not None:
+        m.note = ("resend asked for: to the recipients who were refused only ("
+                  f"{', '.join(m.envelope)})")
+    elif m.state == EDITED:
+        m.note = "resend asked for: the rendered PDF as is, without the edits"
+    else:
+        m.note = "resend asked for"
+    m.state = PENDING
 
 
 def _run(

@@ -54,17 +54,117 @@ def render(doc: Document, assets: Assets, needed: Mapping[str, bytes]) -> bytes:
     msg.set_content(text, cte="quoted-printable")
     msg.add_alternative(html, subtype="html", cte="quoted-printable")
     name = h["attachment"]
-    msg.add_attachment(needed["pdf"], maintype="application", subtype="pdf",
-                       filename=f"{name}.pdf")
+    slug = doc.candidate.slug
+    _attach(msg, needed["pdf"], "pdf", f"{name}.pdf", slug)
     if doc.email.attach_docx:
-        msg.add_attachment(needed["docx"], maintype="application", subtype=DOCX_TYPE,
-                           filename=f"{name}.docx")
+        _attach(msg, needed["docx"], DOCX_TYPE, f"{name}.docx", slug)
     msg["Content-Language"] = str(doc.meta.get("lang", "en"))
     _fix_boundaries(msg)
     raw = msg.as_bytes()
     if not h["subject"].isascii():
         raw = _refold_subject(raw, h["subject"])
     return raw
+
+
+def _attach(msg: EmailMessage, data: bytes, subtype: str, filename: str,
+            fallback: str) -> None:
+    """An attachment named ``filename``. A name beyond ASCII is given twice, as RFC 2231
+    allows: ``filename*=`` in UTF-8 for the clients that read it, and a plain ASCII
+    ``filename=`` (accents dropped: "Cote d'Ivoire.pdf"; ``fallback``, the candidate's
+    slug, for a name in another script) for older ones, which would otherwise show
+    "attachment.pdf" or nothing; ``name=`` on the Content-Type too."""
+    msg.add_attachment(data, maintype="application", subtype=subtype, filename=filename)
+    if filename.isascii():
+        return
+    *_, part = msg.iter_attachments()
+    plain = ascii_filename(filename, fallback)
+    # stored as written (``set_raw``): the header classes would merge the two names
+    del part["Content-Disposition"]
+    part.set_raw("Content-Disposition", _disposition(filename, plain))
+    part.set_param("name", plain)
+
+
+def _disposition(filename: str, plain: str, width: int = 76) -> str:
+    """``attachment; filename="PLAIN"; filename*0*=utf-8''...`` folded into lines of at
+    most ``width``: the UTF-8 name in RFC 2231 continuations, the plain one on a line of its
+    own (:func:`ascii_filename` keeps it short enough)."""
+    from urllib.parse import quote
+
+    lines = ["attachment;", f' filename="{plain}";']
+    encoded = "utf-8''" + quote(filename, safe="")
+    chunk = width - len(" filename*00*=;")
+    pieces = []
+    while encoded:
+        cut = min(chunk, len(encoded))
+        while "%" in encoded[max(0, cut - 2):cut]:  # never inside a %XX
+            cut -= 1
+        pieces.append(encoded[:cut])
+        encoded = encoded[cut:]
+    for n, piece in enumerate(pieces):
+        end = ";" if n < len(pieces) - 1 else ""
+        lines.append(f" filename*{n}*={piece}{end}")
+    return "\n".join(lines)
+
+
+#: typographic punctuation as ASCII (NFKD leaves it as it is)
+_PLAIN_PUNCTUATION = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": "", "\u201d": "",
+                                    "\u00ab": "", "\u00bb": "", "\u2013": "-", "\u2014": "-",
+                                    "\u00a0": " ", "\u202f": " "})
+#: the longest plain name: ``filename="..."`` stays within a header line of 78
+MAX_ASCII_NAME = 60
+
+
+def ascii_filename(filename: str, fallback: str) -> str:
+    """``filename`` in ASCII for a header's quoted string: letters without their
+    accents, other characters (quotes, backslashes, symbols) as ``_``, cut at a space to
+    at most MAX_ASCII_NAME characters; ``fallback`` instead when no Latin letter is left
+    (a name in Arabic or Chinese). The extension kept."""
+    import re
+    import unicodedata
+
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    stem = stem.translate(_PLAIN_PUNCTUATION)
+    decomposed = unicodedata.normalize("NFKD", stem)
+    latin = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = re.sub(r'[^\x20-\x7e]|["\\]', "_", latin)
+    plain = re.sub(r" +", " ", re.sub(r"_+", "_", plain)).strip(" _")
+    letters = sum(ch.isalpha() for ch in plain)
+    if letters < sum(ch.isalpha() for ch in stem) / 2:  # mostly another script
+        plain = fallback
+    room = MAX_ASCII_NAME - len(dot) - len(ext)
+    if len(plain) > room:
+        cut = plain.rfind(" ", 0, room + 1)
+        plain = plain[:cut if cut > room // 2 else room].rstrip(" _-,;:")
+    return f"{plain}{dot}{ext}"
+
+
+def attachment_names(eml: bytes) -> tuple[str, ...]:
+    """The file names of an e-mail's attachments as its sender wrote them: the RFC 2231
+    ``filename*`` (full Unicode) rather than the plain ``filename=`` fallback beside
+    it, which the standard library's ``get_filename`` returns."""
+    import re
+    from email import message_from_bytes
+    from urllib.parse import unquote
+
+    names = []
+    for part in message_from_bytes(eml, policy=policy.compat32).walk():
+        raw = re.sub(r"\r?\n[ \t]", " ", str(part.get("Content-Disposition", "")))
+        if not raw.lower().startswith("attachment"):
+            continue
+        pieces = sorted((int(n or 0), v.strip().strip('"')) for n, v in
+                        re.findall(r"filename\*(?:(\d+)\*?)?=([^;]*)", raw, re.I))
+        joined = "".join(v for _, v in pieces)
+        if joined.count("'") >= 2:
+            charset, _, value = joined.split("'", 2)
+            try:
+                names.append(unquote(value, encoding=charset or "us-ascii", errors="replace"))
+            except LookupError:  # a charset Python does not know
+                names.append(unquote(value, encoding="utf-8", errors="replace"))
+        else:
+            names.append(str(part.get_filename() or ""))
+    return tuple(names)
 
 
 def _refold_subject(raw: bytes, subject: str) -> bytes:

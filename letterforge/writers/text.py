@@ -19,7 +19,7 @@ from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from ..parse import image_alt
+from ..parse import image_alt, list_start
 
 WIDTH = 72
 
@@ -70,7 +70,7 @@ def _paragraph(node: SyntaxTreeNode, indent: str) -> Blocks:
 
 def _list(node: SyntaxTreeNode, indent: str) -> Blocks:
     ordered = node.type == "ordered_list"
-    start = int(node.attrs.get("start", 1) or 1) if ordered else 1
+    start = list_start(node) if ordered else 1
     items: list[str] = []
     for i, item in enumerate(node.children):
         marker = f"{start + i}. " if ordered else "- "
@@ -116,6 +116,7 @@ def _cell_text(cell: SyntaxTreeNode) -> str:
     return " ".join(_inline_children(cell).split())
 
 
+# Complexity over 20, kept: the column widths and alignments of a plain-text table, in one pass.
 def _table(node: SyntaxTreeNode, indent: str) -> Blocks:
     """The table drawn with | between columns and a line of - under the header row,
     each column as wide as its widest cell; when that is wider than the page, the widest

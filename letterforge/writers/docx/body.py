@@ -28,7 +28,7 @@ from typing import Any
 from markdown_it.tree import SyntaxTreeNode
 
 from ...errors import Problem, RenderError
-from ...parse import SIGNATURE_IMAGE, classes
+from ...parse import SIGNATURE_IMAGE, classes, list_start
 from ..html import RTL_LANGUAGES, column_weights
 from .images import SIGNATURE_MAX_HEIGHT, Pictures, drawing_xml
 from .package import XML_DECLARATION, Part, R, W, xml_text
@@ -70,6 +70,7 @@ class Ctx:
     block_style: list[str] = field(default_factory=list)  # style inherited from a quote
     first_in_item: bool = False
     spacing_at: int = -1  # where the last paragraph's w:spacing goes in ``out``
+    style_at: int = -1  # the last paragraph's w:pStyle in ``out`` (w:keepNext follows it)
     last_style: str = ""  # the last paragraph's style name
     space_before: str = ""  # the last paragraph's w:before attribute, if any
     fmt: Fmt = field(default_factory=Fmt)
@@ -200,6 +201,7 @@ def _open_paragraph(ctx: Ctx, style: str, numbered: int | None = None,
     """<w:p><w:pPr> in schema order: pStyle, numPr, bidi, ind, jc, rPr (the mark's).
     ``indent``: the start side only (lists); ``both``: both sides (quotes)."""
     out = ctx.out
+    ctx.style_at = len(out)
     out.append(f'<w:p><w:pPr><w:pStyle w:val="{xml_text(ctx.style_id(style))}"/>')
     if numbered is not None:
         out.append(f'<w:numPr><w:ilvl w:val="{ctx.list_depth - 1}"/>'
@@ -265,7 +267,7 @@ def _heading(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 def _list(node: SyntaxTreeNode, ctx: Ctx) -> None:
     ordered = node.type == "ordered_list"
-    start = int(node.attrs.get("start", 1) or 1) if ordered else 1
+    start = list_start(node) if ordered else 1
     num_id = _new_list(ctx, ordered, start, ctx.list_depth)
     cls = classes(node)
     item_style = style_name(cls[0]) if cls else "List Paragraph"
@@ -281,10 +283,14 @@ def _list(node: SyntaxTreeNode, ctx: Ctx) -> None:
 
 def _end_list(ctx: Ctx) -> None:
     """The list's bottom margin collapses with its last item's, as in CSS: the last
-    paragraph gets the larger as its space after (only when the stylesheet lays out)."""
+    paragraph gets the larger as its space after (only when the stylesheet lays out).
+    A list kept together (its items each kept with the next) lets its last item go: what
+    follows the list may begin a page."""
     page = ctx.base.page
     if page is None or ctx.spacing_at < 0:
         return
+    if ctx.last_style in page.kept_lists:
+        ctx.out[ctx.style_at] += '<w:keepNext w:val="0"/>'
     box = page.style(ctx.last_style)
     own = box.after if box is not None else 0.0
     if page.list_after > own:

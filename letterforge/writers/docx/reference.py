@@ -138,7 +138,7 @@ def base(reference: bytes | None, lang: str, css: str | None = None) -> Base:
     for name in PARAGRAPH_STYLE_DEFAULTS:
         _ensure_paragraph_style(d, name)
     for name in CHARACTER_STYLES:
-        _ensure_character_style(d, name)
+        _ensure_character_style(d, name, page)
     _set_language(d, lang)
     taker = _Taker()
 

@@ -116,7 +116,9 @@ def _ensure_paragraph_style(d: Any, name: str) -> None:
             'w:color="auto"/></w:pBdr>'))
 
 
-def _ensure_character_style(d: Any, name: str) -> None:
+def _ensure_character_style(d: Any, name: str, page: Layout | None = None) -> None:
+    """Add the character style ``name`` unless the document has it; a link as the
+    stylesheet's ``page`` colours and underlines it (Word's blue, underlined, without)."""
     from docx.enum.style import WD_STYLE_TYPE
     from docx.shared import RGBColor
 
@@ -127,8 +129,10 @@ def _ensure_character_style(d: Any, name: str) -> None:
     if name == "Footnote Reference":
         style.font.superscript = True
     elif name == "Hyperlink":
-        style.font.color.rgb = RGBColor(0x05, 0x63, 0xC1)
-        style.font.underline = True
+        color, underline = page.link if page is not None else ("0563C1", True)
+        if color:
+            style.font.color.rgb = RGBColor.from_string(color)
+        style.font.underline = underline
     elif name == "Verbatim Char":
         style.font.name = "Liberation Mono"
 

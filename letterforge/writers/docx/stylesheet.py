@@ -16,9 +16,10 @@ agent stylesheet gives, so an empty stylesheet lays out as WeasyPrint lays it ou
 
 Only what a letter's paragraph needs is computed: font family, size, weight, style and
 colour, line height, margins (top, bottom, left), the list's padding, text alignment,
-``break-after: avoid`` and ``orphans``/``widows``; ``@page`` gives size, margins and the
-footer's font size and colour. Values are in points; the DOCX writer turns them into
-twentieths of a point.
+``break-after: avoid``, a class list's ``break-inside: avoid`` (its items kept together:
+each with the next), a link's colour and underline, and ``orphans``/``widows``;
+``@page`` gives size, margins and the footer's font size and colour. Values are in
+points; the DOCX writer turns them into twentieths of a point.
 
 Two differences between CSS and WordprocessingML are bridged here:
 
@@ -34,7 +35,7 @@ Two differences between CSS and WordprocessingML are bridged here:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,7 @@ ol, ul { margin: 1em 0; padding-left: 40px; }
 li > p { margin: 1em 0; }
 blockquote { margin: 1em 40px; }
 pre { font-family: monospace; margin: 1em 0; }
+a { color: #0563c1; text-decoration: underline; }
 """
 
 PAPER = {"a3": (297, 420), "a4": (210, 297), "a5": (148, 210), "b4": (250, 353),
@@ -108,6 +110,10 @@ class Layout:
     list_indent: float  # ol/ul padding-left: where an item's text starts
     list_after: float  # the list's own bottom margin (collapses with its last item's)
     list_classes: frozenset[str] = field(default_factory=frozenset)  # DOCX style names
+    #: a link's colour ("RRGGBB", "" for black) and underline: the "Hyperlink" style
+    link: tuple[str, bool] = ("0563C1", True)
+    #: the class lists (DOCX style names) whose items are kept on one page together
+    kept_lists: frozenset[str] = field(default_factory=frozenset)
     first_top: float | None = None  # @page :first's top margin (the letterhead's page)
 
     def style(self, name: str) -> Box | None:
@@ -215,8 +221,8 @@ _SIDES = ("top", "right", "bottom", "left")
 def _expand(name: str, value: list[Any]) -> list[tuple[str, list[Any]]]:
     if name in ("margin", "padding"):
         return [(f"{name}-{side}", v) for side, v in zip(_SIDES, _box_sides(value), strict=False)]
-    if name == "page-break-after":
-        return [("break-after", value)]
+    if name in ("page-break-after", "page-break-inside"):
+        return [(name[5:], value)]
     return [(name, value)]
 
 
@@ -335,6 +341,7 @@ class _Skeleton:
     li: ET.Element
     quote: ET.Element
     class_lists: dict[str, tuple[ET.Element, ET.Element]]  # class -> (ol, li)
+    link: ET.Element  # a link in a paragraph
 
 
 def _skeleton(lang: str, rtl: bool, classes: list[str]) -> _Skeleton:
@@ -346,7 +353,9 @@ def _skeleton(lang: str, rtl: bool, classes: list[str]) -> _Skeleton:
     body = ET.SubElement(html, "body")
     main = ET.SubElement(body, "main")
     wanted: list[tuple[str, ET.Element, ET.Element | None]] = []  # (style, el, list)
-    wanted.append(("Normal", ET.SubElement(main, "p"), None))
+    paragraph = ET.SubElement(main, "p")
+    wanted.append(("Normal", paragraph, None))
+    link = ET.SubElement(paragraph, "a", {"href": "https://example.org/"})
     for n in range(1, 7):
         wanted.append((f"Heading {n}", ET.SubElement(main, f"h{n}"), None))
     ol = ET.SubElement(main, "ol")
@@ -374,7 +383,7 @@ def _skeleton(lang: str, rtl: bool, classes: list[str]) -> _Skeleton:
                        ET.SubElement(head, "p", {"class": f"letterhead-{key}"}), None))
     wanted.append(("Page Footer", ET.SubElement(body, "footer", {"class": "page-footer"}),
                    None))
-    return _Skeleton(html, wanted, ol, li, quote, class_lists)
+    return _Skeleton(html, wanted, ol, li, quote, class_lists, link)
 
 
 def _compute(el: ET.Element, parent: dict[str, Any] | None, cascade: _Cascade,
@@ -399,6 +408,7 @@ def _compute(el: ET.Element, parent: dict[str, Any] | None, cascade: _Cascade,
         points = _length(declared[prop], size) if prop in declared else None
         own[prop] = points or 0.0
     own["break-after"] = _ident(declared.get("break-after", []))
+    own["break-inside"] = _ident(declared.get("break-inside", []))
     computed[id(el)] = own
     for child in el:
         _compute(child, own, cascade, by_element, computed)
@@ -439,7 +449,7 @@ def _compute_font(own: dict[str, Any], declared: dict[str, list[Any]]) -> None:
 
 def _compute_text(own: dict[str, Any], declared: dict[str, list[Any]]) -> None:
     """Colour, alignment, orphans and widows."""
-    if "color" in declared:
+    if "color" in declared and _ident(declared["color"]) not in ("inherit", "currentcolor"):
         own["color"] = _color(declared["color"])
     if "text-align" in declared:
         word = _ident(declared["text-align"])
@@ -481,26 +491,31 @@ def _box(c: dict[str, Any], rtl: bool, extra_left: float = 0.0, after: float | N
 
 def _styles(skeleton: _Skeleton, cascade: _Cascade, by_element: dict[int, Any],
             computed: dict[int, dict[str, Any]], rtl: bool
-            ) -> tuple[list[tuple[str, Box]], set[str]]:
-    """Every paragraph style's box, and the class names whose lists are styled apart
-    from a plain list (their items get the class's style)."""
+            ) -> tuple[list[tuple[str, Box]], set[str], set[str]]:
+    """Every paragraph style's box, the class names whose lists are styled apart from a
+    plain list (their items get the class's style), and those of them kept together
+    (``break-inside: avoid``: each item kept with the next)."""
     start, end = _sides(rtl)
     quote = skeleton.quote
     styles: list[tuple[str, Box]] = []
-    list_classes = set()
+    list_classes, kept = set(), set()
     plain_li = cascade.declared(by_element[id(skeleton.li)])
     for name, el, _list in skeleton.wanted:
         in_quote = el in quote
         extra = computed[id(quote)][start] if in_quote else 0.0
         extra_right = computed[id(quote)][end] if in_quote else 0.0
         styles.append((name, _box(computed[id(el)], rtl, extra, extra_right=extra_right)))
-    for cls, (_c_ol, c_li) in skeleton.class_lists.items():
-        if cascade.declared(by_element[id(c_li)]) != plain_li:
+    for cls, (c_ol, c_li) in skeleton.class_lists.items():
+        together = computed[id(c_ol)]["break-inside"] == "avoid"
+        if cascade.declared(by_element[id(c_li)]) != plain_li or together:
             name = _class_style(cls)
             styles = [(n, b) for n, b in styles if n != name]
-            styles.append((name, _box(computed[id(c_li)], rtl)))
+            box = _box(computed[id(c_li)], rtl)
+            styles.append((name, replace(box, keep_with_next=True) if together else box))
             list_classes.add(name)
-    return styles, list_classes
+            if together:
+                kept.add(name)
+    return styles, list_classes, kept
 
 
 def _page_size(page: dict[str, list[Any]]) -> tuple[float, float]:
@@ -551,7 +566,7 @@ def layout(css: str, lang: str = "") -> Layout:
     by_element = {id(w.etree_element): w for w in root.iter_subtree()}
     computed: dict[int, dict[str, Any]] = {}
     _compute(skeleton.html, None, cascade, by_element, computed)
-    styles, list_classes = _styles(skeleton, cascade, by_element, computed, rtl)
+    styles, list_classes, kept = _styles(skeleton, cascade, by_element, computed, rtl)
 
     page = cascade.page
     width, height = _page_size(page)
@@ -564,12 +579,22 @@ def layout(css: str, lang: str = "") -> Layout:
     html_c = computed[id(skeleton.html)]
     footer = _footer_box(cascade, html_c)
     ol_c = computed[id(skeleton.ol)]
+    link = (computed[id(skeleton.link)]["color"],
+            _underlined(cascade.declared(by_element[id(skeleton.link)])))
     return Layout(
         width=round(width, 2), height=round(height, 2), top=round(top, 2),
         right=round(right, 2), bottom=round(bottom, 2), left=round(left, 2),
         footer=footer, styles=tuple(styles),
         list_indent=round(ol_c["padding-right" if rtl else "padding-left"], 2),
         list_after=round(ol_c["margin-bottom"], 2),
-        list_classes=frozenset(list_classes),
-        first_top=first_top,
+        list_classes=frozenset(list_classes), kept_lists=frozenset(kept),
+        first_top=first_top, link=link,
     )
+
+
+def _underlined(declared: dict[str, list[Any]]) -> bool:
+    """Whether ``text-decoration`` (or ``text-decoration-line``) underlines."""
+    for key in ("text-decoration-line", "text-decoration"):
+        if key in declared:
+            return "underline" in {t.lower_value for t in declared[key] if t.type == "ident"}
+    return False

@@ -74,6 +74,8 @@ def _page_streams(pdf: Any) -> list[Any]:
     return [_object(pdf, page["Contents"]) for page in pages]
 
 
+# Complexity over 20, kept: a walk of the structure tree and of each page's
+# operators, kept together.
 def margin_artifacts(pdf: Any) -> None:
     """Mark the marked content of every page that no element of the structure tree
     reaches (what WeasyPrint drew in the page margins) as pagination artifacts."""

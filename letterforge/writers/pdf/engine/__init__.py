@@ -1,6 +1,6 @@
 """The only code of letterforge that uses WeasyPrint, pydyf or tinyhtml5 beyond their public
 API. Everything it changes is in this table; a contract (``pyproject.toml``,
-import-linter, and ``tests/unit/test_pdf_engine.py``) keeps every other module out of
+import-linter, and ``tests/unit/test_pdf_engine_parts.py``) keeps every other module out of
 those libraries' internals.
 
 Two kinds of override:

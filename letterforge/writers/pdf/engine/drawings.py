@@ -90,6 +90,7 @@ class _Recorder:
         return self._call("set_text_rise", height)
 
 
+# Complexity over 20, kept: mirrors WeasyPrint 70.0's loop over a line's glyphs, to compare with it.
 def _glyph_entries(stream: Any, textbox: Any, fresh_widths: dict[Any, Any],
                    shared: dict[Any, Any]) -> list[Any] | None:
     """Per run of the drawn line: (the document's key of its font, its glyphs and their
@@ -197,6 +198,7 @@ def _replay(stream: Any, entry: Any, matrix: Any) -> bool:
     return True
 
 
+# Complexity over 20, kept: every guard that keeps a replay exactly WeasyPrint's drawing.
 def draw_first_line(stream: Any, textbox: Any, text_overflow: Any, block_ellipsis: Any,
                     matrix: Any) -> Any:
     """``draw_first_line``, remembered (see the module)."""

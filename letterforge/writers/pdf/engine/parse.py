@@ -49,6 +49,7 @@ _original_parse: Any = None
 _skeletons: OrderedDict[str, Any] = OrderedDict()
 
 
+# Complexity over 20, kept: a tokenizer: one case per kind of piece an HTML page has.
 def _skeleton(page: str) -> tuple[str, list[str]] | None:
     """The page's skeleton and its words in marker order; None for a page this does
     not take (see above)."""
