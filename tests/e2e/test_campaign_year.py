@@ -73,3 +73,43 @@ def test_plain_verify_uses_what_the_batch_was_rendered_with(runner: CliRunner,
     assert "for year 2014 (the newest batch in exports/)" in result.stderr
     result = runner.invoke(app, ["verify", "-j", "1", "--date", "2014-10-02"])
     assert result.exit_code == 1
+
+
+def test_last_year_stays_workable_after_new_year(runner: CliRunner, tmp_path: Path,
+                                                 monkeypatch) -> None:
+    """After new-year 2014, the 2013 commands read the templates 2013's batch was made
+    from (the archive new-year wrote), with no flag: check, verify, preview's first
+    rendering and proof of 2013 work; 2014 is untouched by them. And verify names the
+    input that changed, not only "manifest.json differs"."""
+    root = _campaign(tmp_path)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("LETTERFORGE_JOBS", "1")
+    assert runner.invoke(app, ["render", "--year", "2013", "-q"]).exit_code == 0
+    assert runner.invoke(app, ["new-year", "2014", "-q"]).exit_code == 0
+    letter_2014 = (root / "letters" / "letter.md").read_bytes()
+    assert b"date: 2014-11-05" in letter_2014
+    for command in (["check", "--year", "2013"], ["verify", "--year", "2013"],
+                    ["proof", "--year", "2013"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, (command, result.output)
+        assert "but the batch is for 2013" not in result.output
+    said = " ".join(runner.invoke(app, ["check", "--year", "2013"]).stderr.split())
+    assert "template letters/archive/2013/letter.md (en-GB, dated 5 November 2013)" in said
+
+    from letterforge.config import load_campaign
+    from letterforge.preview.state import Preview
+
+    preview = Preview(load_campaign(root).inputs(), 2013)
+    preview.refresh()
+    assert preview.state()["problems"] == [], preview.state()
+    assert (root / "letters" / "letter.md").read_bytes() == letter_2014
+
+    # a signatory added to 2013 afterwards: verify says which input changed
+    with open(root / "data" / "signatories.csv", "a", encoding="utf-8") as fh:
+        fh.write("2013,A Late Signatory,\n")
+    result = runner.invoke(app, ["verify", "--year", "2013"])
+    assert result.exit_code == 1
+    said = " ".join(result.stderr.split())
+    assert ("the signatories file (data/signatories.csv) changed since the batch was "
+            "rendered") in said
+    assert said.endswith("8 of 8 files differ, and the manifest")

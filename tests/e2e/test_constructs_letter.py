@@ -150,6 +150,7 @@ def test_docx_has_a_real_table_and_word_footnotes(rendered: Path) -> None:
     assert 'w:type="separator" w:id="-1"' in footnotes
 
 
+@pytest.mark.slow  # LibreOffice or Chromium: in CI (-m slow)
 def test_libreoffice_opens_the_docx_with_the_table_and_the_notes(
         rendered: Path, tmp_path: Path) -> None:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")

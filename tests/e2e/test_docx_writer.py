@@ -1,11 +1,17 @@
-"""The DOCX, read as XML (not through python-docx): styles, numbering, links, properties."""
+"""The DOCX, read as XML (not through python-docx): styles, numbering (a list inside a list
+too), links, properties."""
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
 
+import pytest
 from lxml import etree
+from typer.testing import CliRunner
+
+from conftest import THREE, invoke_wide
+from letterforge.cli import app
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -117,9 +123,7 @@ def test_zip_entries_have_fixed_times(batch_2013: Path) -> None:
 def test_reference_docx_gives_its_styles(sample: Path, monkeypatch) -> None:
     import docx
     from docx.shared import Pt
-    from typer.testing import CliRunner
 
-    from letterforge.cli import app
 
     ref = docx.Document()
     ref.styles["Normal"].font.name = "DejaVu Sans"
@@ -143,3 +147,102 @@ def test_reference_docx_gives_its_styles(sample: Path, monkeypatch) -> None:
     assert result.exit_code == 1
     assert "templates/reference.docx: is not a Word document python-docx can open" in \
         result.stderr
+
+
+# ----- a small campaign of its own (SMALL): a list inside a list ---------------------
+
+
+SMALL = THREE
+invoke = invoke_wide
+
+
+def test_nested_lists_number_the_same_in_the_docx(small: Path) -> None:
+    letter = small / "templates" / "letter.md"
+    letter.write_text(letter.read_text().replace(
+        "We expand on each of these areas of concern below.",
+        "1. Outer\n\n   3. three\n   4. four\n"))
+    assert invoke("render", "--year", "2013", "--only", "Cuba", "-f", "docx").exit_code == 0
+    with zipfile.ZipFile(small / "out" / "2013" / "docx" / "cuba.docx") as z:
+        doc = etree.fromstring(z.read("word/document.xml"))
+        numbering = etree.fromstring(z.read("word/numbering.xml"))
+    ns = {"w": W}
+    p = next(p for p in doc.iter(f"{{{W}}}p")
+             if "".join(t.text or "" for t in p.iter(f"{{{W}}}t")) == "three")
+    num_id = p.find("w:pPr/w:numPr/w:numId", ns).get(f"{{{W}}}val")
+    ilvl = p.find("w:pPr/w:numPr/w:ilvl", ns).get(f"{{{W}}}val")
+    num = next(n for n in numbering.findall("w:num", ns) if n.get(f"{{{W}}}numId") == num_id)
+    override = num.find("w:lvlOverride", ns)
+    assert override.get(f"{{{W}}}ilvl") == ilvl == "1"
+    assert override.find("w:startOverride", ns).get(f"{{{W}}}val") == "3"
+    abstract_id = num.find("w:abstractNumId", ns).get(f"{{{W}}}val")
+    abstract = next(a for a in numbering.findall("w:abstractNum", ns)
+                    if a.get(f"{{{W}}}abstractNumId") == abstract_id)
+    lvl = abstract.find(f"w:lvl[@w:ilvl='{ilvl}']", ns)
+    assert lvl.find("w:numFmt", ns).get(f"{{{W}}}val") == "decimal"
+
+
+#: Lists whose numbers the PDF and the DOCX once disagreed on: a list from 0, from 7,
+#: a nested list from 3, a loose list, and one that goes past 9.
+AGREEING_LISTS = """\
+Zero:
+
+0. zeroth item
+1. first item
+
+Seven:
+
+7. seventh item
+8. eighth item
+
+Nested:
+
+1. outer item
+
+   3. third inner item
+   4. fourth inner item
+2. second outer item
+
+Loose:
+
+5. fifth loose item
+
+6. sixth loose item
+
+Long:
+
+""" + "".join(f"{n}. item number {n}\n" for n in range(98, 102))
+
+
+@pytest.mark.slow  # LibreOffice or Chromium: in CI (-m slow)
+def test_the_pdf_and_the_docx_number_every_list_alike(small: Path) -> None:
+    """The numbers a reader sees: the PDF's text (pdftotext) against the DOCX as
+    LibreOffice lays it out (its PDF's text), item by item."""
+    import re
+
+    import pytest
+
+    from conftest import pdf_text
+    from letterforge.preview.pages import ConversionFailed, docx_to_pdf
+
+    letter = small / "templates" / "letter.md"
+    letter.write_text(letter.read_text().replace(
+        "We expand on each of these areas of concern below.", AGREEING_LISTS))
+    result = invoke("render", "--year", "2013", "--only", "Cuba", "-f", "docx,pdf", "-j", "1")
+    assert result.exit_code == 0, result.output
+    out = small / "out" / "2013"
+    try:
+        laid_out = docx_to_pdf((out / "docx" / "cuba.docx").read_bytes())
+    except ConversionFailed as exc:
+        pytest.skip(f"LibreOffice: {exc}")
+    (small / "lo.pdf").write_bytes(laid_out)
+    item = re.compile(r"(\d+)\.\s+((?:zeroth|first|seventh|eighth|outer|third|fourth|"
+                      r"second|fifth|sixth) (?:inner |outer |loose )?item|item number \d+)")
+
+    def numbers(text: str) -> list[tuple[str, str]]:
+        return [(n, " ".join(words.split())) for n, words in item.findall(text)]
+
+    in_pdf = numbers(pdf_text(out / "pdf" / "cuba.pdf"))
+    in_docx = numbers(pdf_text(small / "lo.pdf"))
+    assert in_pdf == in_docx
+    assert ("0", "zeroth item") in in_pdf and ("3", "third inner item") in in_pdf
+    assert ("101", "item number 101") in in_pdf and len(in_pdf) == 14

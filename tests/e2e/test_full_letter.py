@@ -66,6 +66,7 @@ def test_every_pdf_passes_pdf_ua_1(batch: Path) -> None:
         assert report.is_compliant, f"{name}: {failed}"
 
 
+@pytest.mark.slow  # LibreOffice or Chromium: in CI (-m slow)
 def test_libreoffice_lays_out_every_docx_as_the_pdf(batch: Path, libreoffice: Path) -> None:
     report = {}
     for name in LETTERS:

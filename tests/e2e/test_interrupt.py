@@ -113,7 +113,9 @@ def _interrupt(campaign: Path, cmd: list[str], moment: str,
     assert err.strip().splitlines() == ["interrupted: nothing was changed"]
     assert _snapshot(campaign / "out") == before
     assert sorted(p.name for p in (campaign / "out").iterdir()) == [".2013.lock", "2013"]
-    time.sleep(0.5)
+    deadline = time.monotonic() + 0.5  # gone within half a second
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert [c for c in children if _alive(c)] == []
     return children
 

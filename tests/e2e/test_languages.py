@@ -91,6 +91,7 @@ def test_every_pdf_passes_pdf_ua_1(batch: Path) -> None:
         assert report.is_compliant, (pdf.name, [f.rule_id for f in report.failures])
 
 
+@pytest.mark.slow  # LibreOffice or Chromium: in CI (-m slow)
 def test_libreoffice_opens_every_docx(batch: Path, tmp_path: Path) -> None:
     soffice = shutil.which("soffice")
     if soffice is None:

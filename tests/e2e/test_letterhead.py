@@ -1,6 +1,7 @@
 """The letterhead, the running footer and images, read back with independent readers:
 pypdf for the PDF's image XObjects, pdftotext for its text, page-validation for PDF/UA-1,
-docx2python for the DOCX's header and footer."""
+docx2python for the DOCX's header and footer. A letterhead, a footer or a footnote too
+tall for the page is refused by the PDF writer, not drawn past the page's edge."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, _flatten, invoke_in, pdf_pages
+from conftest import ROOT, _flatten, image_assets, invoke_in, letter_to_mexico, pdf_pages
+from letterforge.errors import RenderError
+from letterforge.writers import WRITERS
 
 SMALL = "year,name,short_name,email\n2013,Mexico,Mexico,mexico@example.org\n"
 
@@ -84,11 +87,13 @@ def test_pdf_letterhead_on_page_one_footer_on_every_page(rendered: Path) -> None
     pdf = rendered / "pdf" / "mexico.pdf"
     pages = pdf_pages(pdf)
     assert len(pages) > 2
-    assert pages[0].startswith("Open Letters Network Rue de l'Exemple 1 1200 Genève "
-                               "letters@example.org · www.example.org New York")
+    assert pages[0].startswith("International Service for Human Rights Rue de l'Exemple 1 "
+                               "1200 Genève open-letters@example.org · www.example.org "
+                               "New York")
     assert not any("Exemple" in p for p in pages[1:])
     for n, text in enumerate(pages, 1):
-        assert text.endswith(f"Open Letters Network · page {n} of {len(pages)}"), text[-80:]
+        assert text.endswith(
+            f"International Service for Human Rights · page {n} of {len(pages)}"), text[-80:]
     report = page.validate_pdf(pdf, profile=page.ValidationProfile.PDF_UA_1)
     assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
 
@@ -103,8 +108,8 @@ def test_docx_header_image_and_footer_fields(rendered: Path) -> None:
         header = " ".join(" ".join(_flatten(doc.header)).split())
         footer = " ".join(_flatten(doc.footer))
         images = doc.images
-    assert "Open Letters Network Rue de l'Exemple 1 1200 Genève" in header
-    assert "Open Letters Network · page" in footer
+    assert "International Service for Human Rights Rue de l'Exemple 1 1200 Genève" in header
+    assert "International Service for Human Rights · page" in footer
     with zipfile.ZipFile(path) as z:
         assert re.findall(r"<w:instrText[^>]*> (\w+) </w:instrText>",
                           z.read("word/footer-page.xml").decode()) == ["PAGE", "NUMPAGES"]
@@ -153,3 +158,43 @@ def test_pdf_letterhead_and_footer_are_pagination_artifacts(rendered: Path) -> N
             ref = mapping[operands[1]["/MCID"]]
             assert ref.idnum in reachable, f"page {n + 1}: {operands} is neither"
         assert artifacts >= 3  # the footer's text and its two numbers at least
+
+
+# ----- the letterhead, the footer and the footnotes must fit the page -------------------
+
+
+
+
+_assets = image_assets
+_doc = letter_to_mexico
+
+
+
+@pytest.mark.parametrize(("meta", "says"), [
+    ({"letterhead": {"name": "Open Letters",
+                     "address": [f"Line {i} of the address" for i in range(40)]}},
+     "the letterhead is"),
+    ({"footer": " ".join(f"Footer{i}" for i in range(100))}, "the running footer is"),
+])
+def test_a_letterhead_or_footer_taller_than_its_margin_is_refused(
+        tmp_path: Path, meta: dict[str, object], says: str) -> None:
+    """WeasyPrint draws an overflowing margin box past the page's edge (the logo and the
+    first lines of a long letterhead were lost) or over the footnotes."""
+    with pytest.raises(RenderError, match=says + r" \d+ pt tall, but the page's"):
+        WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path))
+
+
+
+def test_a_letterhead_and_footer_that_fit_render(tmp_path: Path) -> None:
+    meta = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", "1200 Genève"]},
+            "footer": "Open Letters"}
+    assert WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path)).startswith(b"%PDF")
+
+
+
+def test_a_footnote_taller_than_the_page_is_refused(tmp_path: Path) -> None:
+    """WeasyPrint drew a 3,000-word note up past the page's top: half its words lost."""
+    doc = _doc("Long.[^1]\n\n[^1]: " + "word " * 3000 + "\n")
+    with pytest.raises(RenderError, match=r"the footnotes of page \d+ are taller than the page"):
+        WRITERS["pdf"].render(doc, _assets(tmp_path))
+

@@ -31,23 +31,26 @@ def fresh() -> Any:
         yield server
 
 
+@pytest.mark.slow
 def test_each_speed_override_switched_off_alone_changes_no_byte(fresh: FreshPDFs) -> None:
-    """Two letters of the full example (a letterhead, footer, lists, table, footnotes,
-    images, a signature; the second meets what the first left) from fresh processes:
-    with every override on, with each off alone, with all off: the same bytes."""
+    """The full example's letter (a letterhead, footer, lists, table, footnotes, images,
+    a signature) from fresh processes: with every override on, with each off alone, the
+    same bytes; and with all off, the second letter too (it meets what the first left
+    in the process's caches)."""
     slugs = ["mexico", "cote-d-ivoire"]
     every_on = fresh.render(FULL_LETTER, 2013, slugs, off="")
-    for off in (*engine.SPEED, "all"):
-        got = fresh.render(FULL_LETTER, 2013, slugs, off=off)
-        for slug in slugs:
-            assert got[slug] == every_on[slug], (off, slug)
+    assert fresh.render(FULL_LETTER, 2013, slugs, off="all") == every_on
+    for off in engine.SPEED:
+        got = fresh.render(FULL_LETTER, 2013, slugs[:1], off=off)
+        assert got["mexico"] == every_on["mexico"], off
 
 
+@pytest.mark.slow
 def test_letters_in_other_scripts_are_the_same_bytes_with_every_override_off(
         fresh: FreshPDFs) -> None:
-    """Spanish, French, Arabic (right to left), Chinese and Russian letters, one after
+    """French, Arabic (right to left), Chinese and Russian letters, one after
     the other: the same bytes with every speed override on and off."""
-    slugs = ["mexico", "france", "saudi-arabia", "china", "russian-federation"]
+    slugs = ["france", "saudi-arabia", "china", "russian-federation"]
     assert fresh.render(MULTILINGUAL, 2013, slugs, off="") == fresh.render(
         MULTILINGUAL, 2013, slugs, off="all")
 

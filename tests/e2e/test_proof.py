@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -64,12 +65,18 @@ def test_proof_pdf_has_every_letter_and_is_pdf_ua(proofed: dict[str, Any]) -> No
     assert text.startswith("Proof sheet: the 2013 letters")
     assert "incumbent on Mexico to set" in text
     assert text.count("Differs from the letter to") == 17
+    from letterforge.preview.pages import pdf_keywords
+    from letterforge.proof import MADE_FROM
+
+    made_from = hashlib.sha256((proofed["batch"] / "manifest.json").read_bytes()).hexdigest()
+    assert pdf_keywords(pdf.read_bytes()) == MADE_FROM + made_from
     page = pytest.importorskip("page", reason="page-validation (PDF/UA check) is not "
                                "installed")
     report = page.validate_pdf(str(pdf), profile=page.ValidationProfile.PDF_UA_1)
     assert report.is_compliant, [f.rule_id for f in report.failures]
 
 
+@pytest.mark.slow  # LibreOffice or Chromium: in CI (-m slow)
 def test_proof_sheet_shows_17_thumbnails_in_a_browser(proofed: dict[str, Any]) -> None:
     with browser() as b:
         page = b.new_page(viewport={"width": 1400, "height": 1000})
@@ -92,6 +99,27 @@ def test_a_render_keeps_the_proof(proofed: dict[str, Any], runner: CliRunner,
                                  "--only", "Cuba"])
     assert result.exit_code == 0, result.output
     assert {n: (batch / n).read_bytes() for n in before} == before
+    # Cuba's letter came out the same bytes: the manifest too, so the proof still
+    # describes the batch and nothing is said (see test_preview: when it does not)
+    assert "describe" not in result.output
+
+
+def test_a_damaged_pdf_is_named_not_a_traceback(batch_2013: Path, tmp_path: Path,
+                                                runner: CliRunner,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PDF cut short by a full disk or a sync tool: proof names it and what to do, and
+    writes no sheet."""
+    batch = tmp_path / "2013"
+    shutil.copytree(batch_2013, batch)
+    pdf = batch / "pdf" / "algeria.pdf"
+    pdf.write_bytes(pdf.read_bytes()[:900])
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, ["proof", "--year", "2013", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert f"{pdf}: is not a PDF that can be read" in result.output
+    assert "render it again (letterforge render --year 2013)" in result.output
+    assert not (batch / "proof.html").exists() and not (batch / "proof.pdf").exists()
 
 
 def test_proof_without_a_batch(tmp_path: Path, runner: CliRunner,

@@ -1,10 +1,11 @@
 """Images: read by the load stage from the templates folder only, checked for what they
 are, required to have alt text, and drawn by each writer's image rule; the letterhead,
-the running footer and the signature image in the DOCX."""
+the running footer and the signature image in the DOCX. (What the letterhead's values
+may be: test_validate.py; a letterhead too tall for its margin, in the PDF:
+e2e/test_letterhead.py.)"""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import textwrap
@@ -14,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import image_assets, letter_to_mexico
 from letterforge.errors import RenderError
 from letterforge.images import ImageProblem, inspect
 from letterforge.load import read_assets, read_template
-from letterforge.models import Assets, Candidate, Letter, Source
-from letterforge.parse import Document, check_tree, parse, parse_markdown
+from letterforge.models import Candidate, Source
+from letterforge.parse import check_tree, parse_markdown
 from letterforge.validate.front_matter import letterhead_problems
 from letterforge.writers import WRITERS
 from letterforge.writers.html import render_page
@@ -152,37 +154,6 @@ def test_the_logo_needs_alt_text_and_the_docx_needs_an_svgs_png(tmp_path: Path) 
         == "letterhead.adress"
 
 
-@pytest.mark.parametrize(("front", "column"), [
-    ({"letterhead": {"name": ["Open", "Letters"]}}, "letterhead.name"),
-    ({"letterhead": {"address": ["Rue 1", ["a", "b"]]}}, "letterhead.address"),
-    ({"letterhead": {"address": {"street": "Rue 1"}}}, "letterhead.address"),
-    ({"letterhead": {"contact": {"email": "a@example.org"}}}, "letterhead.contact"),
-    ({"letterhead": {"name": False}}, "letterhead.name"),  # name: No
-    ({"letterhead": {"logo": ["logo.svg"], "logo_alt": "Logo"}}, "letterhead.logo"),
-    ({"footer": {"text": ["a", "b"]}}, "footer.text"),
-    ({"signer": {"signature_alt": {"a": "b"}}}, "signer.signature_alt"),
-])
-def test_letterhead_values_that_are_not_text_are_refused(front: dict[str, object],
-                                                         column: str) -> None:
-    """A list or keys printed as Python's own brackets, ('Rue', 'de'), in the letter."""
-    (problem,) = letterhead_problems(front, {}, "l.md", ())
-    assert problem.column == column
-    assert "one line" in problem.message or "lines of text" in problem.message
-
-
-def test_a_letterhead_or_footer_line_of_thousands_of_characters_is_refused() -> None:
-    problems = letterhead_problems({"letterhead": {"name": "N " * 1000},
-                                    "footer": "F" * 201}, {}, "l.md", ())
-    assert [p.column for p in problems] == ["letterhead.name", "footer"]
-    assert all("too long" in p.message for p in problems)
-
-
-def test_letterhead_text_lines_and_numbers_are_fine() -> None:
-    front = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", 1200],
-                            "contact": "a@example.org"}, "footer": {"text": 42}}
-    assert letterhead_problems(front, {}, "l.md", ()) == []
-
-
 def test_an_image_in_the_body_needs_alt_text() -> None:
     tree = parse_markdown("Hello.\n\n![](chart.png)\n", "en")
     with pytest.raises(RenderError, match="'chart.png' has no alt text"):
@@ -209,23 +180,8 @@ def test_an_images_alt_text_may_hold_brackets(tmp_path: Path) -> None:
 # ----- each writer's image rule ------------------------------------------------------
 
 
-def _assets(tmp_path: Path, **files: bytes) -> Assets:
-    from letterforge.images import inspect as look
-
-    images = {name.replace("__", "."): look(name.replace("__", "."), data)
-              for name, data in files.items()}
-    if "logo.svg" in images and "logo.png" in images:
-        import dataclasses
-
-        images["logo.svg"] = dataclasses.replace(images["logo.svg"], fallback="logo.png")
-    return Assets(tmp_path, "letter.css", "p { margin: 0 }", None, {}, images)
-
-
-def _doc(text: str, meta: dict[str, object] | None = None) -> Document:
-    letter = Letter(CAND, text, {"lang": "en", "timestamp": dt.datetime(2013, 11, 5,
-                                                                         tzinfo=dt.UTC),
-                                 **(meta or {})})
-    return parse(letter)
+_assets = image_assets
+_doc = letter_to_mexico
 
 
 def test_html_and_text_rules() -> None:
@@ -338,6 +294,18 @@ def test_signature_image_goes_above_the_signers_name_in_every_writer(tmp_path: P
         _doc("Yours,\n\nA. Signer\n", meta)
 
 
+def test_docx_image_in_a_table_cell_fits_its_column(tmp_path: Path) -> None:
+    """The PDF shrinks it to the cell (max-width: 100%); the DOCX drew a chart in a
+    narrow column at the text's full width."""
+    doc = _doc("| Year | Chart | What the chart shows, in a good many words |\n|---|---|---|\n"
+               "| 2013 | ![A chart](chart.png) | The share of members rising each year |\n")
+    body = _parts(WRITERS["docx"].render(doc, _assets(tmp_path, chart__png=png(3000, 1000))))[
+        "word/document.xml"].decode()
+    grid = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"/>', body)]
+    (cx,) = [int(c) for c in re.findall(r'<wp:extent cx="(\d+)"', body)]
+    assert cx <= grid[1] * 635  # EMU per twip
+
+
 # ----- images that would exhaust the PDF writer ----------------------------------------
 
 
@@ -414,43 +382,85 @@ def test_an_image_that_is_a_pipe_is_refused_not_read(tmp_path: Path) -> None:
     assert line == 6 and "not a file (a pipe or a device)" in message
 
 
-# ----- the letterhead and the footer must fit their margins -----------------------------
+# ----- what an SVG may embed or name, read as a browser reads it ---------------------
+
+_B64 = __import__("base64").b64encode
 
 
-@pytest.mark.parametrize(("meta", "says"), [
-    ({"letterhead": {"name": "Open Letters",
-                     "address": [f"Line {i} of the address" for i in range(40)]}},
-     "the letterhead is"),
-    ({"footer": " ".join(f"Footer{i}" for i in range(100))}, "the running footer is"),
+@pytest.mark.parametrize(("inner", "says"), [
+    # a data: URL is judged by its bytes, whatever media type it declares, or none
+    ("<image width='1' height='1' href='data:;base64,"
+     + _B64(_png_claiming(12_000, 12_000)).decode() + "'/>", "12000 x 12000 pixels"),
+    ("<image width='1' height='1' href='data:text/plain;base64,"
+     + _B64(_png_claiming(12_000, 12_000)).decode() + "'/>", "12000 x 12000 pixels"),
+    ("<image width='1' height='1' href='data:image/png;base64,"
+     + _B64(b"<svg xmlns='http://www.w3.org/2000/svg'/>").decode() + "'/>",
+     "holds another SVG"),
+    ("<image width='1' height='1' href='data:,%3Csvg%20xmlns%3D%22x%22%2F%3E'/>",
+     "holds another SVG"),
+    # CSS read by tinycss2: any case, escapes resolved, every way of naming a file
+    ("<style>rect { fill: URL(https://tracker.example.org/a.png) }</style>",
+     "tracker.example.org"),
+    ("<style>rect { fill: \\75 rl(https://tracker.example.org/b.png) }</style>",
+     "tracker.example.org"),
+    ("<style>rect { background: image-set('https://tracker.example.org/c.png' 1x) }"
+     "</style>", "tracker.example.org"),
+    ("<style>@import 'https://tracker.example.org/d.css';</style>", "@import"),
+    ("<style>@IMPORT url(local.css);</style>", "@import"),
+    ("<rect width='1' height='1' style='fill: url(\"https://tracker.example.org/e\")'/>",
+     "tracker.example.org"),
+    ("<style>@font-face { font-family: x; src: url(https://tracker.example.org/f.woff) }"
+     "</style>", "tracker.example.org"),
 ])
-def test_a_letterhead_or_footer_taller_than_its_margin_is_refused(
-        tmp_path: Path, meta: dict[str, object], says: str) -> None:
-    """WeasyPrint draws an overflowing margin box past the page's edge (the logo and the
-    first lines of a long letterhead were lost) or over the footnotes."""
-    with pytest.raises(RenderError, match=says + r" \d+ pt tall, but the page's"):
-        WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path))
+def test_an_svg_hides_nothing_it_would_fetch_or_draw(inner: str, says: str) -> None:
+    with pytest.raises(ImageProblem, match=re.escape(says)):
+        inspect("chart.svg", _svg(inner))
 
 
-def test_a_letterhead_and_footer_that_fit_render(tmp_path: Path) -> None:
-    meta = {"letterhead": {"name": "Open Letters", "address": ["Rue 1", "1200 Genève"]},
-            "footer": "Open Letters"}
-    assert WRITERS["pdf"].render(_doc("Hello.\n", meta), _assets(tmp_path)).startswith(b"%PDF")
+def test_a_local_reference_in_an_svg_s_css_is_fine() -> None:
+    inner = ("<defs><linearGradient id='g'/></defs><style>rect { fill: url(#g) }</style>"
+             "<rect width='1' height='1' style='fill: url(#g)'/>")
+    assert inspect("chart.svg", _svg(inner)).kind == "svg"
 
 
-def test_a_footnote_taller_than_the_page_is_refused(tmp_path: Path) -> None:
-    """WeasyPrint drew a 3,000-word note up past the page's top: half its words lost."""
-    doc = _doc("Long.[^1]\n\n[^1]: " + "word " * 3000 + "\n")
-    with pytest.raises(RenderError, match=r"the footnotes of page \d+ are taller than the page"):
-        WRITERS["pdf"].render(doc, _assets(tmp_path))
+@pytest.mark.parametrize(("size", "says"), [
+    ("width='1e308pt' height='1e308pt'", "points"),
+    ("width='100000mm' height='10mm'", "points"),  # 283,000 points: 100 m of paper
+    ("width='0.0001pt' height='10mm'", "points"),
+    ("viewBox='0 0 1e-300 1e-300'", "points"),
+])
+def test_an_svg_must_print_at_a_size_a_page_can_hold(size: str, says: str) -> None:
+    data = f"<svg xmlns='http://www.w3.org/2000/svg' {size}><rect/></svg>".encode()
+    with pytest.raises(ImageProblem, match=says):
+        inspect("logo.svg", data)
 
 
-def test_docx_image_in_a_table_cell_fits_its_column(tmp_path: Path) -> None:
-    """The PDF shrinks it to the cell (max-width: 100%); the DOCX drew a chart in a
-    narrow column at the text's full width."""
-    doc = _doc("| Year | Chart | What the chart shows, in a good many words |\n|---|---|---|\n"
-               "| 2013 | ![A chart](chart.png) | The share of members rising each year |\n")
-    body = _parts(WRITERS["docx"].render(doc, _assets(tmp_path, chart__png=png(3000, 1000))))[
-        "word/document.xml"].decode()
-    grid = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"/>', body)]
-    (cx,) = [int(c) for c in re.findall(r'<wp:extent cx="(\d+)"', body)]
-    assert cx <= grid[1] * 635  # EMU per twip
+def test_an_svg_of_a_real_size_prints_at_it() -> None:
+    image = inspect("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg' width='200mm' "
+                                b"height='1mm'/>")
+    assert round(image.width) == 567 and round(image.height, 1) == 2.8
+
+
+def test_an_image_the_stylesheet_names_is_checked_like_the_template_s(
+        tmp_path: Path) -> None:
+    """``background: url(big.png)`` in letter.css: the same limits as ``![..](big.png)``,
+    named with the stylesheet's line."""
+    root = _folder(tmp_path, "Hello.\n", big__png=_png_claiming(100_000, 100_000),
+                   bomb__svg=_svg(_USE_CHAIN))
+    (root / "letter.css").write_text("p { margin: 0 }\n"
+                                     ".a { background: url(big.png) }\n"
+                                     ".b { background: url('bomb.svg') }\n")
+    problems = _problems(root)
+    assert [(line, "25 million pixels" in m or "20,000 shapes" in m)
+            for line, m in problems] == [(2, True), (3, True)]
+
+
+def test_a_data_url_in_the_stylesheet_is_judged_by_its_bytes(tmp_path: Path) -> None:
+    from letterforge.validate.stylesheet import stylesheet_problems
+
+    bomb = _B64(_png_claiming(100_000, 100_000)).decode()
+    css = f"p {{ margin: 0 }}\n.a {{ background: url(data:;base64,{bomb}) }}\n"
+    problems = stylesheet_problems(css, tmp_path / "letter.css", tmp_path)
+    assert [p.line for p in problems] == [2]
+    assert "25 million pixels" in problems[0].message
+    assert "an inline data: image" in problems[0].message

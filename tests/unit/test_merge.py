@@ -122,6 +122,23 @@ def test_unknown_variable(write) -> None:
         m.merge(cand("X"))
 
 
+
+def test_undefined_front_matter_value_is_not_called_a_column(write) -> None:
+    path = write("templates/letter.md", "---\ndate: 2013-11-05\nsigner:\n  name: P\n---\n"
+                 "Hi\n\n{{ signer.nmae }}\n")
+    merger = Merger(read_template(path), (Signatory(2013, "A", {"name": "A"},
+                                                    Source("s.csv", 2)),), Settings(2013))
+    candidate = Candidate(2013, "X", "X", ("a@example.org",), "x",
+                          {"year": "2013", "name": "X", "short_name": "X",
+                           "email": "a@example.org"}, Source("c.csv", 2))
+    with pytest.raises(RenderError) as info:
+        merger.merge(candidate)
+    message = info.value.problem.message
+    assert "not a column" not in message
+    assert "'nmae' of 'signer'" in message and "front matter" in message
+    assert info.value.problem.line == 8
+
+
 def test_signatories_loop_numbers_every_signatory(write) -> None:
     m = merger(write, "{% for s in signatories %}\n{{ loop.index }}. {{ s.name }}\n{% endfor %}\n")
     doc = parse(m.merge(cand("X")))

@@ -1,6 +1,7 @@
 """The PDF engine's parts, without laying out a letter: the settings, the version check,
-the page parse, the compression memory, the normal-flow test, the start-up, and the
-contract that only the engine touches WeasyPrint's, pydyf's and tinyhtml5's internals."""
+the page parse, the compression memory, the normal-flow test, the library finder, and
+the contract that only the engine touches WeasyPrint's, pydyf's and tinyhtml5's
+internals. (WeasyPrint's import in a fresh process: e2e/test_startup.py.)"""
 
 from __future__ import annotations
 
@@ -164,31 +165,6 @@ def test_normal_flow_is_weasyprints_for_every_positioning() -> None:
 # ----- start-up -------------------------------------------------------------------------
 
 
-def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items()
-               if k not in ("LD_LIBRARY_PATH", "LIBRARY_PATH", engine.OFF_VARIABLE)}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**environ, **env})
-
-
-def test_weasyprint_is_imported_with_the_loaders_libraries() -> None:
-    """The libraries load, find_library is given back, and a name the loader's cache
-    does not know is not searched for with gcc (the slow part)."""
-    done = _python(
-        "import ctypes.util\n"
-        "original = ctypes.util.find_library\n"
-        "seen = []\n"
-        "ctypes.util._findLib_gcc = lambda name: seen.append(name)\n"
-        "from letterforge.writers.pdf import engine\n"
-        "engine.import_weasyprint()\n"
-        "from weasyprint.text.ffi import pango\n"
-        "assert pango.pango_version() > 0\n"
-        "assert ctypes.util.find_library is original\n"
-        "print(len(seen))\n")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "0"
-
-
 @pytest.mark.skipif(startup.ldconfig_finder() is None, reason="no ldconfig here")
 def test_ldconfig_is_read_once_and_answers_as_ctypes_does() -> None:
     import ctypes.util
@@ -199,38 +175,6 @@ def test_ldconfig_is_read_once_and_answers_as_ctypes_does() -> None:
              "libpango-1.0-0", "no-such-library", "c++", "stdc++", "a.b"]
     for name in names:
         assert find(name) == ctypes.util._findSoname_ldconfig(name), name  # type: ignore[attr-defined]
-
-
-def test_fonttools_subsetter_and_instancer_are_imported_when_first_used() -> None:
-    done = _python(
-        "import sys\n"
-        "from letterforge.writers.pdf import engine\n"
-        "engine.import_weasyprint()\n"
-        "heavy = ('fontTools.subset', 'fontTools.varLib.instancer',\n"
-        "         'fontTools.ttLib.tables.otTables')\n"
-        "assert not any(m in sys.modules for m in heavy), [m for m in heavy if m in sys.modules]\n"
-        "import weasyprint.pdf.fonts as fonts\n"
-        "options = fonts.subset.Options\n"
-        "import fontTools.subset, fontTools\n"
-        "assert options is fontTools.subset.Options\n"
-        "assert type(fontTools.subset).__name__ == 'module'\n"
-        "import fontTools.varLib.instancer as instancer\n"
-        "real, seen = instancer.instantiateVariableFont, []\n"
-        "instancer.instantiateVariableFont = lambda *a, **k: seen.append((a, k)) or 'made'\n"
-        "assert fonts.instantiateVariableFont(1, {'wght': 400}, static=True) == 'made'\n"
-        "print('ok')\n")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
-
-
-def test_with_startup_off_weasyprint_is_imported_plainly() -> None:
-    done = _python(
-        "import sys\n"
-        "from letterforge.writers.pdf import engine\n"
-        "engine.import_weasyprint()\n"
-        "print('fontTools.subset' in sys.modules)\n", LETTERFORGE_ENGINE_OFF="startup")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "True"
 
 
 # ----- the contract: only the engine reaches into the libraries ---------------------------

@@ -1,5 +1,6 @@
-"""The preview's state on a small campaign: the same bytes as render, a mistake shown
-over the last good rendering, cleared when fixed. No server, no browser."""
+"""The preview's state on a small campaign, rendered: the same bytes as render, a mistake
+shown over the last good rendering, cleared when fixed; the page images of a PDF. No
+server, no browser."""
 
 from __future__ import annotations
 
@@ -83,3 +84,21 @@ def test_an_unknown_candidate_stops_the_command_but_not_the_page(small: Path) ->
     preview.select("mexico")
     assert preview.problems == [] and preview.view is not None
     assert preview.view.slug == "mexico"
+
+
+def test_page_images_text_and_count_of_a_pdf() -> None:
+    pytest.importorskip("pypdfium2")
+    from weasyprint import HTML
+
+    from letterforge.preview.pages import page_count, page_images, pdf_text
+
+    pdf = HTML(string="<p>Excellency,</p><p style='break-before: page'>Yours</p>"
+               ).write_pdf()
+    assert isinstance(pdf, bytes)
+    assert page_count(pdf) == 2
+    images = page_images(pdf, width=200)
+    assert [(i.width, i.png[:8]) for i in images] == [(200, b"\x89PNG\r\n\x1a\n")] * 2
+    assert images[0].height > 200  # a portrait page
+    assert len(page_images(pdf, width=100, first=1)) == 1
+    assert pdf_text(pdf).split() == ["Excellency,", "Yours"]
+

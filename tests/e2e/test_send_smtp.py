@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from typer.testing import CliRunner
 
-from conftest import ROOT, invoke_in
+from conftest import ROOT
 from letterforge.cli import app
 from letterforge.errors import SendError
 from letterforge.send.ledger import batch_lock
@@ -116,28 +116,19 @@ def batch(batch_2013: Path, tmp_path: Path) -> Path:
     return dest
 
 
-# Two letters with Cc and Bcc recipients, rendered once for the module (-j 1)
-CC_CANDIDATES = ("year,name,short_name,email,cc,bcc\n"
-                 "2013,Mexico,Mexico,m@example.org,desk.m@example.org,archive@example.org\n"
-                 "2013,Cuba,Cuba,c@example.org,desk.c@example.org,\n")
-
-
-@pytest.fixture(scope="module")
-def cc_rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cc")
-    shutil.copy(ROOT / "signatories.csv", root / "signatories.csv")
-    shutil.copytree(ROOT / "templates", root / "templates")
-    (root / "candidates.csv").write_text(CC_CANDIDATES, encoding="utf-8")
-    result = invoke_in(root, "render", "--year", "2013", "-j", "1")
-    assert result.exit_code == 0, result.output
-    return root / "out" / "2013"
+# The module's own small campaign, rendered once for the module (conftest's
+# small_batch, -j 1) and copied for each test that takes it: two letters with Cc and
+# Bcc recipients and one without
+SMALL = ("year,name,short_name,email,cc,bcc\n"
+         "2013,Mexico,Mexico,m@example.org,desk.m@example.org,archive@example.org\n"
+         "2013,Cuba,Cuba,c@example.org,desk.c@example.org,\n"
+         "2013,Viet Nam,Viet Nam,vn@example.org,,\n")
 
 
 @pytest.fixture
-def cc_batch(cc_rendered: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "out" / "2013"
-    shutil.copytree(cc_rendered, dest)
-    return dest
+def cc_batch(small_rendered: Path) -> Path:
+    """A private copy of the module's small batch (send writes its ledger into it)."""
+    return small_rendered / "out" / "2013"
 
 
 def run(batch: Path, port: int, *args: str, env: dict[str, str] | None = None):
@@ -247,7 +238,9 @@ def test_send_delivers_each_message_once_and_reruns_send_nothing(batch: Path, se
 def test_limit_then_rerun(batch: Path, server) -> None:
     handler, port = server()
     result = run(batch, port, "--send", "--limit", "1")
-    assert result.exit_code == 0 and "Sent 1 letter this run" in result.stderr
+    assert result.exit_code == 0
+    # the letters over --limit are still to send: pending, not "skipped"
+    assert "Sent 1 letter this run; now 16 pending, 1 sent." in result.stderr
     assert run(batch, port, "--send", "--limit", "4").exit_code == 0
     assert len(handler.messages) == 5
     assert run(batch, port, "--send").exit_code == 0
@@ -300,9 +293,10 @@ def test_a_refused_cc_or_bcc_is_a_partial_send_resent_to_them_only(
     result = run(cc_batch, port, "--send", "--export-failed", str(failed_csv))
     assert result.exit_code == 1
     assert [r for _, r, _ in handler.messages] == [
-        ["m@example.org", "desk.m@example.org"], ["c@example.org"]]
+        ["m@example.org", "desk.m@example.org"], ["c@example.org"], ["vn@example.org"]]
     last = {r["slug"]: r for r in _ledger(cc_batch)}
     assert last["mexico"]["state"] == last["cuba"]["state"] == "partial"
+    assert last["viet-nam"]["state"] == "sent"  # no Cc, no Bcc: sent as usual
     assert list(last["mexico"]["refused"]) == ["archive@example.org"]
     assert last["mexico"]["refused"]["archive@example.org"].startswith("550")
     assert last["mexico"]["accepted"] == ["m@example.org", "desk.m@example.org"]
@@ -317,15 +311,15 @@ def test_a_refused_cc_or_bcc_is_a_partial_send_resent_to_them_only(
     assert dry.exit_code == 1 and "2 partial" in dry.stderr
     assert "--resend 'Mexico' to send it to them only" in dry.stdout
     assert run(cc_batch, port, "--send").exit_code == 1
-    assert len(handler.messages) == 2
+    assert len(handler.messages) == 3
 
     handler.refuse = set()  # the addresses were fixed
     result = run(cc_batch, port, "--send", "--resend", "Mexico", "--resend", "Cuba")
     assert result.exit_code == 0, result.output
-    assert [r for _, r, _ in handler.messages[2:]] == [["archive@example.org"],
+    assert [r for _, r, _ in handler.messages[3:]] == [["archive@example.org"],
                                                       ["desk.c@example.org"]]
-    assert len(set(handler.ids())) == 2  # the same messages, to the refused ones only
-    assert "2 sent" in run(cc_batch, port).stderr
+    assert len(set(handler.ids())) == 3  # the same messages, to the refused ones only
+    assert "3 sent" in run(cc_batch, port).stderr
 
 
 def test_server_requiring_authentication(batch: Path, server) -> None:
@@ -474,28 +468,26 @@ def test_a_damaged_ledger_line_stops_send_and_sends_nothing(batch: Path, server,
 
 
 def test_a_letter_changed_after_sending_is_reported_not_resent(
-    sample: Path, server, monkeypatch: pytest.MonkeyPatch
+    small_rendered: Path, server
 ) -> None:
-    monkeypatch.chdir(sample)
-    runner = CliRunner()
-    assert runner.invoke(app, ["render", "--year", "2013", "-j", "1", "--only", "Cuba",
-                               "--only", "Mexico"]).exit_code == 0
+    small = small_rendered  # the module's small batch, rendered with -j 1
     handler, port = server()
-    batch = sample / "out" / "2013"
+    batch = small / "out" / "2013"
     assert run(batch, port, "--send").exit_code == 0
-    csv = sample / "candidates.csv"  # the name as it reads in a sentence, corrected
+    assert len(handler.messages) == 3
+    csv = small / "candidates.csv"  # the name as it reads in a sentence, corrected
     csv.write_text(csv.read_text().replace("2013,Mexico,", "2013,the United Mexican States,"))
-    assert runner.invoke(app, ["render", "--year", "2013", "-j", "1",
-                               "--only", "Mexico"]).exit_code == 0
+    assert CliRunner().invoke(app, ["render", "--year", "2013", "-j", "1",
+                                    "--only", "Mexico"]).exit_code == 0
     assert (batch / "send-ledger.jsonl").exists()  # a render keeps the ledger
     result = run(batch, port, "--send")
     assert result.exit_code == 1
-    assert len(handler.messages) == 2
+    assert len(handler.messages) == 3
     dry = run(batch, port)
     assert dry.exit_code == 1
     assert "changed since" in dry.stdout and "1 changed" in dry.stderr
     assert run(batch, port, "--send", "--resend", "Mexico").exit_code == 0
-    assert len(handler.messages) == 3
+    assert len(handler.messages) == 4
 
 
 def test_edited_eml_is_not_sent(batch: Path, server) -> None:
@@ -551,3 +543,37 @@ def test_two_runs_cannot_send_the_same_batch(tmp_path: Path) -> None:
     with batch_lock(batch), pytest.raises(SendError, match="another letterforge command"), \
             batch_lock(batch):
         pass
+
+
+# ----- the module's small campaign (SMALL): a renamed candidate, a ledger cut short -----
+
+
+def invoke(*args: str):
+    # a wide terminal: send's table wraps its cells to fit COLUMNS
+    return CliRunner(env={"COLUMNS": "250"}).invoke(app, list(args))
+
+
+def test_a_renamed_candidate_is_not_mailed_twice(small_rendered: Path) -> None:
+    small = small_rendered  # rendered with -j 1
+    assert invoke("send", "--year", "2013", "--mark-sent", "Viet Nam", "--send",
+                  "--security", "none", "--port", "1", "--limit", "0").exit_code == 0
+    csv = small / "candidates.csv"
+    csv.write_text(csv.read_text().replace("Viet Nam,Viet Nam", "Viet Nam,Vietnam"))
+    assert invoke("render", "--year", "2013", "-j", "1").exit_code == 0
+    dry = invoke("send", "--year", "2013")
+    assert "sent as email/viet-nam.eml" in dry.stdout
+    line = next(ln for ln in dry.stdout.splitlines() if ln.startswith("Vietnam"))
+    assert " changed " in line
+
+
+def test_a_ledger_line_cut_mid_character_is_survived(small_rendered: Path) -> None:
+    small = small_rendered  # rendered with -j 1
+    ledger = small / "out" / "2013" / "send-ledger.jsonl"
+    ledger.write_bytes('{"slug": "cuba", "state": "sent", "candidate": "Côte'.encode()[:-1])
+    result = invoke("send", "--year", "2013", "--mark-sent", "Cuba", "--send",
+                    "--security", "none", "--port", "1", "--limit", "0")
+    assert result.exit_code == 0, result.output
+    lines = ledger.read_bytes().split(b"\n")
+    assert json.loads(lines[1])["cut_short"] == 1  # send says which line it ended
+    assert json.loads(lines[2])["state"] == "marked-sent"
+    assert "1 sent" in invoke("send", "--year", "2013").stderr

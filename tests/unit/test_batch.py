@@ -1,6 +1,7 @@
-"""Output never loses what a person made: files and folders it did not make survive a
-commit, a killed render is cleaned up by the next one, and only that render's own swap
-is ever restored."""
+"""The batch (letterforge/batch.py): it appears whole or not at all, the previous batch
+survives a failure or an interrupt, paths cannot leave it. It never loses what a person
+made: files and folders it did not make survive a commit, a killed render is cleaned up
+by the next one, and only that render's own swap is ever restored."""
 
 from __future__ import annotations
 
@@ -12,7 +13,91 @@ from pathlib import Path
 import pytest
 
 from letterforge.batch import BatchWriter, _journal, recover
+from letterforge.errors import OutputError
 from letterforge.manifest import LetterEntry, Manifest
+
+
+def commit_batch(target: Path, files: dict[str, bytes], manifest: Manifest) -> None:
+    """Write a whole batch the way render does, through one BatchWriter."""
+    previous = Manifest.read(target)
+    with BatchWriter(target) as writer:
+        entries = [writer.write(rel, data) for rel, data in files.items()]
+        manifest.letters = [LetterEntry("X", "X", "x", "c.csv:2", "k", tuple(entries))]
+        writer.commit(manifest, previous)
+
+
+def _names(folder: Path) -> list[str]:
+    """What a folder holds, besides the batches' lock files."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
+
+
+def _manifest(paths: list[str]) -> Manifest:
+    return Manifest("0", 2013, ("pdf",), {})
+
+
+def test_commit_replaces_the_batch_and_keeps_unlisted_files(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "2013"
+    commit_batch(target, {"pdf/a.pdf": b"A1", "pdf/b.pdf": b"B1"},
+                 _manifest(["pdf/a.pdf", "pdf/b.pdf"]))
+    (target / "ledger.csv").write_text("sent")
+    commit_batch(target, {"pdf/a.pdf": b"A2"}, _manifest(["pdf/a.pdf"]))
+    assert (target / "pdf" / "a.pdf").read_bytes() == b"A2"
+    assert not (target / "pdf" / "b.pdf").exists()  # listed before, gone from the batch now
+    assert (target / "ledger.csv").read_text() == "sent"
+    listed = json.loads((target / "manifest.json").read_text())["letters"][0]["files"]
+    assert [f["path"] for f in listed] == ["pdf/a.pdf"]
+    assert _names(tmp_path / "out") == ["2013"]  # no temp folders left
+
+
+def test_failure_part_way_leaves_the_previous_batch(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "2013"
+    commit_batch(target, {"pdf/a.pdf": b"OLD"}, _manifest(["pdf/a.pdf"]))
+    before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+
+    import letterforge.batch as batch
+
+    real = batch.write_synced
+    calls = {"n": 0}
+
+    def failing(path: Path, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(batch, "write_synced", failing)
+    with pytest.raises(OutputError, match="No space left on device.*previous batch is unchanged"):
+        commit_batch(target, {"pdf/a.pdf": b"NEW", "pdf/b.pdf": b"NEW"},
+                     _manifest(["pdf/a.pdf", "pdf/b.pdf"]))
+    after = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert after == before
+    assert _names(tmp_path) == ["2013"]
+
+
+def test_interrupt_leaves_the_previous_batch(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "2013"
+    commit_batch(target, {"pdf/a.pdf": b"OLD"}, _manifest(["pdf/a.pdf"]))
+    import letterforge.batch as batch
+
+    def interrupt(path: Path, data: bytes) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "write_synced", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        commit_batch(target, {"pdf/a.pdf": b"NEW"}, _manifest(["pdf/a.pdf"]))
+    assert (target / "pdf" / "a.pdf").read_bytes() == b"OLD"
+    assert _names(tmp_path) == ["2013"]
+
+
+def test_paths_cannot_escape_the_batch(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="outside the batch"):
+        commit_batch(tmp_path / "2013", {"../evil.pdf": b"x"}, _manifest([]))
+    assert not (tmp_path / "evil.pdf").exists()
+
+
+# ----- what a person made survives ------------------------------------------------------
 
 
 def commit(target: Path, files: dict[str, bytes]) -> None:

@@ -1,4 +1,5 @@
-"""The send ledger, the message as transmitted and the dry run's table, with inline data."""
+"""The send ledger, the message as transmitted, the SMTP settings a run resolves and the
+dry run's table, with inline data. (Against a real SMTP server: e2e/test_send_smtp.py.)"""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from letterforge.commands._table import table
-from letterforge.errors import SendError
+from letterforge.config import SmtpSettings
+from letterforge.errors import SendError, UsageError
 from letterforge.send.ledger import LEDGER, Ledger
-from letterforge.send.smtp import wire_bytes
+from letterforge.send.smtp import SmtpConfig, settings, wire_bytes
 
 RECORD = {"candidate": "Cuba", "slug": "cuba", "file": "email/cuba.eml", "sha256": "ab",
           "state": "sent", "time": "2013-11-05T10:00:00Z", "recipients": ["c@example.org"]}
@@ -94,6 +96,46 @@ def test_a_message_without_date_gets_one() -> None:
     msg = message_from_bytes(wire_bytes(eml, "Wed, 02 Jul 2025 09:30:00 +0000"),
                              policy=policy.default)
     assert msg["Date"] == "Wed, 02 Jul 2025 09:30:00 +0000"
+
+
+
+NOT_SET = SmtpSettings()  # a campaign file without [smtp], or no campaign file
+
+
+def _settings(campaign: SmtpSettings = NOT_SET, really: bool = True,
+              **options: object) -> SmtpConfig | None:
+    given: dict[str, object] = {"host": None, "port": None, "security": None, "user": None,
+                                "timeout": 30.0, "password_env": "LF_TEST_PASSWORD",
+                                "password_command": None, **options}
+    return settings(campaign, really=really, **given)  # type: ignore[arg-type]
+
+
+def test_smtp_settings_come_from_the_options_then_the_campaign_file_then_defaults(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LF_TEST_PASSWORD", raising=False)
+    assert _settings() == SmtpConfig("localhost", 587, "starttls")
+    assert _settings(security="tls") == SmtpConfig("localhost", 465, "tls")
+    assert _settings(security="none") == SmtpConfig("localhost", 25, "none")
+    monkeypatch.setenv("LF_TEST_PASSWORD", "s3cret")
+    from_file = SmtpSettings("smtp.example.org", 2525, "tls", "staff@example.org")
+    assert _settings(from_file) == SmtpConfig("smtp.example.org", 2525, "tls",
+                                              "staff@example.org", "s3cret")
+    assert _settings(from_file, host="other.example.org", port=465, user="me@example.org",
+                     timeout=5.0) == SmtpConfig("other.example.org", 465, "tls",
+                                                "me@example.org", "s3cret", 5.0)
+
+
+def test_a_dry_run_connects_to_nothing_but_its_options_are_checked() -> None:
+    assert _settings(really=False, host="smtp.example.org") is None
+    with pytest.raises(UsageError, match="--security: 'ssl' is not starttls, tls or none"):
+        _settings(really=False, security="ssl")
+
+
+def test_a_user_without_a_password_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LF_TEST_PASSWORD", raising=False)
+    with pytest.raises(SendError, match="no password for staff@example.org: set "
+                                        "LF_TEST_PASSWORD or give --password-command"):
+        _settings(user="staff@example.org")
 
 
 ROWS = [("Bosnia and Herzegovina", "mission.bosnia-and-herzegovina@example.org, "

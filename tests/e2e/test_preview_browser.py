@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from letterforge.cli import app
 
+pytestmark = pytest.mark.slow  # Chromium drives the preview: in CI (-m slow)
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = """\
 year,name,short_name,email,region

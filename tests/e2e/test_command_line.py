@@ -1,4 +1,5 @@
-"""The command line end to end, on scenario folders copied from the sample."""
+"""The command line end to end, on scenario folders copied from the sample; mistakes in a
+template, an option or an address are messages, never tracebacks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import THREE, invoke_wide
 from letterforge import __version__
 from letterforge.cli import app
 
@@ -196,7 +198,7 @@ def test_console_script_runs(sample: Path) -> None:
 def test_a_full_standard_output_is_said_in_one_line(sample: Path, args: list[str]) -> None:
     """Standard output that cannot be written (a full disk; here /dev/full): one line
     on stderr, exit 1, no traceback; what the command did is done (the render's files
-    are there). A reader that leaves (``| head``) still ends it quietly."""
+    are there)."""
     with open("/dev/full", "wb") as full:
         done = subprocess.run([sys.executable, "-m", "letterforge", *args], cwd=sample,
                               stdout=full, stderr=subprocess.PIPE, text=True)
@@ -206,6 +208,58 @@ def test_a_full_standard_output_is_said_in_one_line(sample: Path, args: list[str
     assert "Traceback" not in done.stderr
     if args[0] == "render":
         assert (sample / "full" / "2013" / "docx" / "cuba.docx").is_file()
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly(sample: Path) -> None:
+    """Standard output whose reader leaves (``| head``): the command ends quietly."""
     head = subprocess.run(f"{sys.executable} -m letterforge list --year 2013 | head -1",
                           shell=True, cwd=sample, capture_output=True, text=True)
     assert head.returncode == 0 and "Traceback" not in head.stderr
+
+
+# ----- mistakes in a small campaign (SMALL): messages, not tracebacks -----------------
+
+
+SMALL = THREE
+invoke = invoke_wide
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("it is incumbent on {{ candidate.name }}", "it is incumbent on {{ candidate.name + 1 }}"),
+         "templates/letter.md:62: the template cannot compute an expression here"),
+        (("Yours sincerely,", "{% include '../candidates.csv' %}"),
+         "templates are read from templates only"),
+        (('subject: "Open letter to {{ candidate.short_name }}',
+          'subject: "Open letter to {{ candidate.country }}'),
+         "the template uses 'country', which is not a column of the data"),
+    ],
+)
+def test_template_mistakes_are_messages_not_tracebacks(small: Path, edit, message) -> None:
+    letter = small / "templates" / "letter.md"
+    letter.write_text(letter.read_text().replace(*edit))
+    for command in ("check", "render"):
+        result = invoke(command, "--year", "2013")
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_bad_option_values_are_usage_errors(small: Path) -> None:
+    for argv in (["check", "--year", "2013", "--date", "2013-13-01"],
+                 ["send", "--year", "2013", "--security", "ssl"]):
+        result = invoke(*argv)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+
+
+def test_non_ascii_addresses_are_refused_at_check(small: Path) -> None:
+    csv = small / "candidates.csv"
+    csv.write_text(SMALL.replace("mx@example.org", "josé@example.org")
+                   .replace("cuba@example.org", "cuba@exämple.org"))
+    result = invoke("check", "--year", "2013")
+    assert result.exit_code == 1
+    assert "candidates.csv:4: email: 'josé@example.org' is not a valid e-mail address" in \
+        result.stderr
+    assert "write it in its ASCII form, cuba@xn--exmple-cua.org" in result.stderr

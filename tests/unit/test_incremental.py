@@ -1,6 +1,7 @@
-"""The stat cache: a re-run reads no file whose stat is the one recorded when it was known
-intact, and still finds every edit, even one that keeps the size and the mtime (by its
-ctime); a damaged or foreign cache means hashing every file, never an error."""
+"""Incremental re-runs: what a letter's key depends on (every input it reads, nothing
+else), and the stat cache: a re-run reads no file whose stat is the one recorded when it
+was known intact, and still finds every edit, even one that keeps the size and the mtime
+(by its ctime); a damaged or foreign cache means hashing every file, never an error."""
 
 from __future__ import annotations
 
@@ -14,9 +15,111 @@ from pathlib import Path
 import pytest
 
 import letterforge.incremental as incremental
+from conftest import ROOT
 from letterforge.batch import BatchWriter
+from letterforge.config import Inputs, Options
 from letterforge.incremental import STAT_CACHE, StatCache
 from letterforge.manifest import LetterEntry, Manifest
+from letterforge.plan import prepare
+
+# ----- the key of a letter -----------------------------------------------------------
+
+
+#: A 1 x 1 PNG (Pillow writes it: a real image the load stage accepts).
+PNG = __import__("base64").b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==")
+
+CHANGES = {
+    "template": ("templates/letter.md", "Excellency,", "Your Excellency,"),
+    "stylesheet": ("templates/letter.css", "font-size: 11pt;", "font-size: 10.5pt;"),
+    "signatories": ("signatories.csv", "2013,Amnesty International",
+                    "2013,Amnesty International\n2013,One More"),
+    "e-mail template": ("templates/email.md", "Excellency,", "Dear Excellency,"),
+}
+
+
+@pytest.fixture
+def copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import shutil
+
+    for name in ("candidates.csv", "signatories.csv"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    return tmp_path
+
+
+def _key(options: Options | None = None) -> str:
+    plan = prepare(Inputs(), options or Options(2013, only=("Mexico",)), check_letters=False)
+    return plan.key(plan.candidates[0])
+
+
+@pytest.mark.parametrize("change", [*CHANGES, "version", "date", "SOURCE_DATE_EPOCH",
+                                    "included file", "stylesheet image", "reference.docx",
+                                    "letterhead logo", "logo for the DOCX", "body image"])
+def test_the_key_changes_with_every_input_the_letter_depends_on(
+        copy: Path, change: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    (copy / "templates" / "css.svg").write_text(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='4mm' height='4mm'/>")
+    (copy / "templates" / "closing.md").write_text("Yours sincerely,\n")
+    (copy / "templates" / "chart.png").write_bytes(PNG)
+    letter = copy / "templates" / "letter.md"
+    letter.write_text(letter.read_text().replace("Yours sincerely,\n",
+                                                 "{% include 'closing.md' %}\n")
+                      + "\n![A chart](chart.png)\n")
+    css = copy / "templates" / "letter.css"
+    css.write_text(css.read_text() + "\n.logo { background: url(css.svg) }\n")
+    options = Options(2013, only=("Mexico",))
+    before = _key(options)
+    assert _key(options) == before
+    if change in CHANGES:
+        rel, old, new = CHANGES[change]
+        text = (copy / rel).read_text()
+        assert old in text
+        (copy / rel).write_text(text.replace(old, new, 1))
+    elif change == "version":
+        monkeypatch.setattr("letterforge.incremental.__version__", "99.0")
+    elif change == "date":
+        options = Options(2013, date=dt.date(2013, 11, 6), only=("Mexico",))
+    elif change == "SOURCE_DATE_EPOCH":
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1383609600")
+    elif change == "included file":
+        (copy / "templates" / "closing.md").write_text("Yours faithfully,\n")
+    elif change == "letterhead logo":
+        logo = copy / "templates" / "logo.svg"
+        logo.write_text(logo.read_text().replace("#1d4e89", "#000000"))
+    elif change == "logo for the DOCX":
+        (copy / "templates" / "logo.png").write_bytes(PNG)
+    elif change == "body image":
+        from PIL import Image
+
+        Image.new("L", (2, 1), 0).save(copy / "templates" / "chart.png")
+    elif change == "stylesheet image":
+        (copy / "templates" / "css.svg").write_text(
+            "<svg xmlns='http://www.w3.org/2000/svg' width='4mm' height='4mm'>"
+            "<rect width='1' height='1'/></svg>")
+    elif change == "reference.docx":
+        import docx
+
+        docx.Document().save(copy / "templates" / "reference.docx")
+    assert _key(options) != before
+
+
+def test_the_key_ignores_what_no_template_reads(copy: Path) -> None:
+    before = _key()
+    (copy / "out").mkdir()
+    (copy / "out" / "anything.pdf").write_bytes(b"output is not an input")
+    (copy / "templates" / "notes.txt").write_text("a file no template reads")
+    other = copy / "candidates.csv"
+    other.write_text(other.read_text().replace("Cuba,Cuba", "Kuba,Kuba"))  # another row
+    assert _key() == before
+
+
+# ----- the stat cache -------------------------------------------------------------------
+
 
 FILES = {"docx/x.docx": b"rendered letter X", "pdf/x.pdf": b"%PDF of letter X",
          "docx/y.docx": b"rendered letter Y"}

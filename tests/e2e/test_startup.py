@@ -1,8 +1,12 @@
-"""What a command imports before it does its work: its start-up is every command's cost
-(a re-run with nothing to do, --help, one letter)."""
+"""What a process imports before it does its work, measured in fresh processes: a
+command's start-up is its cost (a re-run with nothing to do, --help, one letter). The
+PDF helper forked before the CLI is imported, and stopped when the command line says no;
+workers that do not run the console script again; WeasyPrint's import (the engine's
+start-up: the loader's libraries, fontTools' heavy parts only when used)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from letterforge.cli import app
+from letterforge.writers.pdf import engine
 
 
 def _modules_after(args: list[str], cwd: Path) -> set[str]:
@@ -43,37 +48,25 @@ def test_a_rerun_with_nothing_to_do_parses_no_letter(small: Path) -> None:
     assert "markdown_it" not in modules
 
 
-def test_options_are_parsed_to_their_types(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import letterforge.plan as plan
-
-    seen = {}
-
-    def stop(inputs: object, options: object, **kw: object) -> None:
-        seen["inputs"], seen["options"] = inputs, options
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(plan, "prepare", stop)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "c.csv").write_text("year,name,short_name,email\n2013,A,A,a@example.org\n")
-    result = CliRunner().invoke(app, ["render", "-y", "-2", "--only", "A", "--only", "B",
-                                      "--candidates", "c.csv", "-j", "007"])
-    assert result.exit_code == 130, result.output
-    options = seen["options"]
-    assert options.year == -2 and options.only == ("A", "B")  # type: ignore[attr-defined]
-    assert seen["inputs"].candidates == Path("c.csv")  # type: ignore[attr-defined]
+def test_only_the_command_named_is_imported() -> None:
+    """The group lists every command from the table without importing their modules;
+    running one imports that one."""
+    code = ("import sys\n"
+            "from letterforge.cli import app\n"
+            "from typer.testing import CliRunner\n"
+            "CliRunner().invoke(app, ['--help'])\n"
+            "print(sorted(m for m in sys.modules if m.startswith('letterforge.commands.')))\n"
+            "CliRunner().invoke(app, ['list', '--help'])\n"
+            "print(sorted(m for m in sys.modules if m.startswith('letterforge.commands.')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first == "[]"
+    assert second == "['letterforge.commands._common', 'letterforge.commands._table', " \
+        "'letterforge.commands.list']"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["render", "--jobs", "two"], "Invalid value for '--jobs' / '-j': Input should be a "
-     "valid integer, unable to parse string as an integer"),
-    (["render", "--year", "1.5"], "Invalid value for '--year' / '-y'"),
-    (["send", "--rate", "fast"], "Invalid value for '--rate'"),
-])
-def test_a_bad_value_gets_typers_message(args: list[str], message: str) -> None:
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2
-    assert message in result.stderr
+# ----- the PDF helper of one letter's render --------------------------------------
 
 
 def test_one_letter_from_a_fresh_process_has_its_pdf_made_alongside(
@@ -111,60 +104,6 @@ def test_one_letter_from_a_fresh_process_has_its_pdf_made_alongside(
         assert (after / path).read_bytes() == (before / path).read_bytes(), path
 
 
-@pytest.mark.parametrize(("args", "env", "early"), [
-    (["render", "--only", "Cuba"], {}, True),
-    (["render", "--only=Cuba", "-j", "2"], {"LETTERFORGE_JOBS": "1"}, True),
-    (["render", "--only", "Cuba"], {"LETTERFORGE_JOBS": "1"}, False),
-    (["render", "--only", "Cuba", "--jobs=1"], {}, False),
-    (["render", "--only", "Cuba", "-j1"], {}, False),
-    (["render", "--only", "Cuba", "--help"], {}, False),
-    (["render", "--year", "2013"], {}, False),
-    (["check", "--only", "Cuba"], {}, False),
-    ([], {}, False),
-])
-def test_the_pdf_helper_starts_before_the_cli_only_for_one_letters_render(
-        args: list[str], env: dict[str, str], early: bool,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import letterforge.parallel as parallel
-
-    started: list[str] = []
-    monkeypatch.setattr(parallel, "_pdf_helper", lambda: started.append("helper") or None)
-    monkeypatch.delenv("LETTERFORGE_JOBS", raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    parallel.start_early_pdf_helper(args)
-    assert started == (["helper"] if early else [])
-
-
-class _Helper:
-    closed = False
-
-    def close(self, failed: bool = False) -> None:
-        self.closed = failed
-
-
-@pytest.mark.parametrize(("formats", "jobs", "taken"), [
-    (("docx", "pdf", "eml"), None, True),
-    (("docx", "pdf", "eml"), 2, True),
-    (("docx",), None, False),
-    (("docx", "pdf"), 1, False),
-])
-def test_the_command_takes_the_early_helper_or_stops_it(
-        formats: tuple[str, ...], jobs: int | None, taken: bool,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """``-f docx`` or ``--jobs 1``, known once the options are parsed: the helper started
-    early is stopped, not left running."""
-    import letterforge.parallel as parallel
-
-    early = _Helper()
-    monkeypatch.setattr(parallel, "_EARLY", early)
-    monkeypatch.setattr(parallel, "_pdf_helper", lambda: pytest.fail("started a second"))
-    got = parallel.start_pdf_helper(formats, jobs)
-    assert (got is early) == taken
-    assert early.closed == (not taken)
-    assert parallel._EARLY is None
-
-
 def test_a_usage_error_stops_the_early_helper(small: Path) -> None:
     """A command line the CLI refuses after the helper was started: the helper is
     stopped, the command exits with typer's message and code."""
@@ -184,22 +123,7 @@ def test_a_usage_error_stops_the_early_helper(small: Path) -> None:
     assert "No such option: --bogus" in done.stderr
 
 
-def test_only_the_command_named_is_imported() -> None:
-    """The group lists every command from the table without importing their modules;
-    running one imports that one."""
-    code = ("import sys\n"
-            "from letterforge.cli import app\n"
-            "from typer.testing import CliRunner\n"
-            "CliRunner().invoke(app, ['--help'])\n"
-            "print(sorted(m for m in sys.modules if m.startswith('letterforge.commands.')))\n"
-            "CliRunner().invoke(app, ['list', '--help'])\n"
-            "print(sorted(m for m in sys.modules if m.startswith('letterforge.commands.')))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    first, second = done.stdout.splitlines()
-    assert first == "[]"
-    assert second == "['letterforge.commands._common', 'letterforge.commands._table', " \
-        "'letterforge.commands.list']"
+# ----- workers ---------------------------------------------------------------------
 
 
 CONSOLE_SCRIPT = """\
@@ -230,3 +154,63 @@ def test_workers_do_not_run_the_console_script_again(tmp_path: Path, name: str,
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["3"]
     assert ran.exists() == runs_again
+
+
+# ----- WeasyPrint's import (writers/pdf/engine/startup.py) --------------------------
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("LD_LIBRARY_PATH", "LIBRARY_PATH", engine.OFF_VARIABLE)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**environ, **env})
+
+
+def test_weasyprint_is_imported_with_the_loaders_libraries() -> None:
+    """The libraries load, find_library is given back, and a name the loader's cache
+    does not know is not searched for with gcc (the slow part)."""
+    done = _python(
+        "import ctypes.util\n"
+        "original = ctypes.util.find_library\n"
+        "seen = []\n"
+        "ctypes.util._findLib_gcc = lambda name: seen.append(name)\n"
+        "from letterforge.writers.pdf import engine\n"
+        "engine.import_weasyprint()\n"
+        "from weasyprint.text.ffi import pango\n"
+        "assert pango.pango_version() > 0\n"
+        "assert ctypes.util.find_library is original\n"
+        "print(len(seen))\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
+
+
+def test_fonttools_subsetter_and_instancer_are_imported_when_first_used() -> None:
+    done = _python(
+        "import sys\n"
+        "from letterforge.writers.pdf import engine\n"
+        "engine.import_weasyprint()\n"
+        "heavy = ('fontTools.subset', 'fontTools.varLib.instancer',\n"
+        "         'fontTools.ttLib.tables.otTables')\n"
+        "assert not any(m in sys.modules for m in heavy), [m for m in heavy if m in sys.modules]\n"
+        "import weasyprint.pdf.fonts as fonts\n"
+        "options = fonts.subset.Options\n"
+        "import fontTools.subset, fontTools\n"
+        "assert options is fontTools.subset.Options\n"
+        "assert type(fontTools.subset).__name__ == 'module'\n"
+        "import fontTools.varLib.instancer as instancer\n"
+        "real, seen = instancer.instantiateVariableFont, []\n"
+        "instancer.instantiateVariableFont = lambda *a, **k: seen.append((a, k)) or 'made'\n"
+        "assert fonts.instantiateVariableFont(1, {'wght': 400}, static=True) == 'made'\n"
+        "print('ok')\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_with_startup_off_weasyprint_is_imported_plainly() -> None:
+    done = _python(
+        "import sys\n"
+        "from letterforge.writers.pdf import engine\n"
+        "engine.import_weasyprint()\n"
+        "print('fontTools.subset' in sys.modules)\n", LETTERFORGE_ENGINE_OFF="startup")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

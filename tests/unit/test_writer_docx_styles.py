@@ -128,3 +128,41 @@ def test_an_infinite_size_in_the_stylesheet_is_refused_not_a_traceback(
     assert all(abs(v) < 1e6 for v in (page.style("Normal") or page.styles[0][1]).__dict__
                .values() if isinstance(v, float))
     assert stylesheet_problems("p { margin: 12pt 0 }", tmp_path / "letter.css", tmp_path) == []
+
+
+def test_a_list_kept_together_keeps_each_item_with_the_next_but_the_last() -> None:
+    """``break-inside: avoid`` on a class list: the PDF moves the whole list to the next
+    page when it does not fit; Word and LibreOffice do the same with each item kept with
+    the next. The last item lets go: the text after the list may begin a page."""
+    kept = CSS + ".names { break-inside: avoid; }\n"
+    assert "Names" in layout(kept).kept_lists and not layout(CSS).kept_lists
+    parts = _docx(kept + "p.after-names { margin: 0; }")
+    styles, body = parts["word/styles.xml"], parts["word/document.xml"]
+    assert _keeps(_style(styles, "Names"))
+    names = [p for p in body.iter(W + "p")
+             if _attr(p, f"{W}pPr/{W}pStyle", "val") == "Names"]
+    assert [_attr(p, f"{W}pPr/{W}keepNext", "val") for p in names] == [None, "0"]
+    # without it, nothing is kept
+    parts = _docx(CSS)
+    assert not _keeps(_style(parts["word/styles.xml"], "Names"))
+    assert all(p.find(f"{W}pPr/{W}keepNext") is None
+               for p in parts["word/document.xml"].iter(W + "p"))
+
+
+def _keeps(el: etree._Element) -> bool:
+    """Whether a style or paragraph keeps with the next (w:keepNext, not w:val="0")."""
+    keep = el.find(f"{W}pPr/{W}keepNext")
+    return keep is not None and keep.get(W + "val") not in ("0", "false")
+
+
+@pytest.mark.parametrize(("css", "rpr"), [
+    ("", ("0563C1", "single")),  # Word's hyperlink blue, underlined
+    ("a { color: #c00; }", ("CC0000", "single")),
+    ("a { color: inherit; text-decoration: none; }", (None, "none")),  # printed as text
+    ("p { color: #333; } a:link { color: inherit; text-decoration-line: none; }",
+     ("333333", "none")),
+])
+def test_links_in_the_docx_look_as_the_stylesheet_prints_them(
+        css: str, rpr: tuple[str | None, str]) -> None:
+    link = _style(_docx(css)["word/styles.xml"], "Hyperlink")
+    assert (_attr(link, f"{W}rPr/{W}color", "val"), _attr(link, f"{W}rPr/{W}u", "val")) == rpr
