@@ -63,13 +63,6 @@ Each entry: its name, kind, what it replaces (WeasyPrint 70.0, pydyf 0.13.0, tin
 ``margins`` (speed; ``margins.py``)
     Replaces ``weasyprint.layout.make_margin_boxes``: the margin boxes of a page side
     are built only when one of them has content. Nothing remembered.
-``percentages`` (speed; ``percentages.py``)
-    Replaces ``resolve_percentages`` in ``weasyprint.layout``'s nine modules that
-    import it: the same function with its calls written out. Nothing remembered.
-``backgrounds`` (speed; ``backgrounds.py``)
-    Replaces ``weasyprint.layout.background.layout_box_backgrounds``: a box whose style
-    has nothing to paint gets no background without the background layout. Nothing
-    outlives the document.
 ``flow`` (speed; ``flow.py``)
     Replaces ``weasyprint.formatting_structure.boxes.Box.is_in_normal_flow`` and
     ``avoid_collisions`` in ``weasyprint.layout.float``, ``inline`` and ``block``: the
@@ -139,10 +132,6 @@ OVERRIDES: tuple[Override, ...] = (
               "weasyprint.text.line_break.Layout.deactivate")),
     Override("deflate", "speed", "deflate", ("pydyf.zlib",)),
     Override("margins", "speed", "margins", ("weasyprint.layout.make_margin_boxes",)),
-    Override("percentages", "speed", "percentages",
-             ("weasyprint.layout.*.resolve_percentages",)),
-    Override("backgrounds", "speed", "backgrounds",
-             ("weasyprint.layout.background.layout_box_backgrounds",)),
     Override("flow", "speed", "flow",
              ("weasyprint.formatting_structure.boxes.Box.is_in_normal_flow",
               "weasyprint.layout.*.avoid_collisions")),
