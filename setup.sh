@@ -45,7 +45,9 @@ if [ "$with_test" = 1 ]; then
   # pdftotext reads the PDFs back, LibreOffice opens every DOCX (Writer) and saves the
   # sample's candidates as .xlsx and .ods (Calc), munpack opens every .eml.
   # chromium: the browser tests of preview and proof drive it with Playwright.
-  packages+=(poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui mpack chromium)
+  # dovecot-imapd: the IMAP server the tests of replies read from.
+  packages+=(poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui mpack chromium
+             dovecot-imapd)
 fi
 
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then

@@ -117,6 +117,18 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class ImapSettings:
+    """The campaign's mailbox, read by ``replies`` (the password never comes from here).
+    ``None``/empty: not set in the campaign file."""
+
+    host: str | None = None
+    port: int | None = None
+    security: str | None = None  # tls, starttls or none
+    user: str | None = None
+    folders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Campaign:
     """The campaign file's settings, paths resolved against its folder. Without a file:
     the defaults, relative to the working folder."""
@@ -131,6 +143,7 @@ class Campaign:
     sheets: Mapping[str, str] = field(default_factory=dict)
     out: Path | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
 
     @property
     def root(self) -> Path | None:
@@ -192,6 +205,13 @@ CAMPAIGN_KEYS: dict[str, dict[str, tuple[type, str]]] = {
         "security": (str, "starttls, tls or none"),
         "user": (str, "the user to log in as (the password never goes here)"),
     },
+    "imap": {
+        "host": (str, "the IMAP server replies are read from"),
+        "port": (int, "its port"),
+        "security": (str, "tls, starttls or none"),
+        "user": (str, "the user to log in as (the password never goes here)"),
+        "folders": (str, "the folders to read, comma-separated (default: INBOX)"),
+    },
 }
 
 CAMPAIGN_EXAMPLE = """\
@@ -214,6 +234,12 @@ folder = "out"
 # port = 587
 # security = "starttls"
 # user = "campaigns@example.org"   # the password: LETTERFORGE_SMTP_PASSWORD
+
+[imap]                             # the mailbox replies come to (letterforge replies)
+# host = "imap.example.org"
+# security = "tls"                 # port 993; starttls: 143
+# user = "campaigns@example.org"   # the password: LETTERFORGE_IMAP_PASSWORD
+# folders = "INBOX"
 """
 
 
@@ -314,11 +340,13 @@ def parse_campaign(data: bytes, path: Path) -> Campaign:
             problems.append(Problem(shown, _line_of(lines, "inputs", name), None,
                                     f"unknown encoding {enc!r}: write e.g. \"cp1252\" or "
                                     "\"latin-1\""))
-    security = smtp.get("security")
-    if security is not None and security not in ("starttls", "tls", "none"):
-        problems.append(Problem(shown, _line_of(lines, "smtp", "security"), None,
-                                f"[smtp] security is {security!r}: write starttls, tls or "
-                                "none"))
+    for section in ("smtp", "imap"):
+        security = values.get(section, {}).get("security")
+        if security is not None and security not in ("starttls", "tls", "none"):
+            problems.append(Problem(shown, _line_of(lines, section, "security"), None,
+                                    f"[{section}] security is {security!r}: write "
+                                    "starttls, tls or none"))
+    imap = values.get("imap", {})
     problems.extend(_path_problems(values, lines, shown, root))
     if problems:
         raise InputError(problems)
@@ -340,6 +368,10 @@ def parse_campaign(data: bytes, path: Path) -> Campaign:
         out=resolve(values.get("output", {}).get("folder")),
         smtp=SmtpSettings(smtp.get("host"), smtp.get("port"), smtp.get("security"),
                           smtp.get("user")),
+        imap=ImapSettings(imap.get("host"), imap.get("port"), imap.get("security"),
+                          imap.get("user"),
+                          tuple(f.strip() for f in imap.get("folders", "").split(",")
+                                if f.strip())),
     )
 
 

@@ -36,4 +36,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "proof": CommandSpec("proof", "Write a proof sheet of a rendered batch for sign-off."),
     "send": CommandSpec("send", "Send the rendered e-mails of YEAR over SMTP, each exactly "
                                 "once."),
+    "replies": CommandSpec("replies", "Read the replies to YEAR's letters from the "
+                                      "campaign's mailbox."),
+    "status": CommandSpec("status", "Show what became of each letter of YEAR: sent, "
+                                    "bounced, auto-replies, replied."),
 }

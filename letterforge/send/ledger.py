@@ -91,6 +91,7 @@ class Ledger:
         # recipients -> the last letter sent to exactly them (a renamed candidate's
         # letter has another slug but the same mission)
         self.sent_to: dict[frozenset[str], dict[str, Any]] = {}
+        self.history: list[dict[str, Any]] = []  # every record, oldest first
         self._needs_newline = False
         self._cut_short: int | None = None  # the number of a last line cut short
         if self.path.exists():
@@ -132,6 +133,7 @@ class Ledger:
                 "restore the ledger from a backup, then run send again. Nothing was sent"))
 
     def _remember(self, record: dict[str, Any]) -> None:
+        self.history.append(record)
         slug = record["slug"]
         self.last[slug] = record
         if record.get("state") in (SENT, PARTIAL, MARKED_SENT):

@@ -1,0 +1,237 @@
+"""After send: replies, bounces and auto-replies read from a real IMAP server (Dovecot on
+127.0.0.1, IMAPS, the certificate verified), matched to their letters, saved once under
+the batch, and shown per candidate by ``status``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from dovecot import PASSWORD, USER, Dovecot, dovecot
+from typer.testing import CliRunner
+
+from letterforge.cli import app
+from letterforge.send.ledger import Ledger
+
+# Dovecot started, the batch sent: in CI (.ci/run runs -m slow); the stages alone are
+# tests/unit/test_replies.py
+pytestmark = pytest.mark.slow
+
+
+class _Accept:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 2.0.0 Ok"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def imap() -> Iterator[Dovecot]:
+    with dovecot() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sent(batch_2013: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2013 batch sent through an SMTP server on 127.0.0.1, then Cuba's letter sent
+    again (--resend): the ledger knows every Message-ID."""
+    batch = tmp_path_factory.mktemp("replies") / "out" / "2013"
+    shutil.copytree(batch_2013, batch)
+    port = _free_port()
+    controller = Controller(_Accept(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        base = ["send", "--year", "2013", "--out", str(batch.parent), "--host", "127.0.0.1",
+                "--port", str(port), "--security", "none", "--send", "--rate", "0", "-q"]
+        assert CliRunner().invoke(app, base).exit_code == 0
+        assert CliRunner().invoke(app, [*base, "--resend", "Cuba"]).exit_code == 0
+    finally:
+        controller.stop()
+    return batch
+
+
+def _ids(batch: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for record in Ledger(batch).history:
+        if record.get("state") == "sent":
+            out.setdefault(record["slug"], []).append(record["message_id"])
+    return out
+
+
+def _message(sender: str, subject: str, body: str = "Thank you for your letter.\n",
+             **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "open-letters@example.org"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(__import__("datetime").datetime(
+        2013, 11, 20, 9, 30, tzinfo=__import__("datetime").UTC))
+    msg["Message-ID"] = make_msgid(domain="missions.example")
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def _dsn(recipient: str, status: str, diagnostic: str, original_id: str,
+         as_headers: bool) -> bytes:
+    """A delivery status notification as Postfix (text/rfc822-headers) or Exchange and
+    Gmail (message/rfc822) write them."""
+    boundary = "dsn-boundary"
+    returned = (f"Content-Type: text/rfc822-headers\r\n\r\nFrom: open-letters@example.org\r\n"
+                f"To: {recipient}\r\nSubject: Open letter\r\nMessage-ID: {original_id}\r\n"
+                if as_headers else
+                f"Content-Type: message/rfc822\r\n\r\nFrom: open-letters@example.org\r\n"
+                f"To: {recipient}\r\nSubject: Open letter\r\nMessage-ID: {original_id}\r\n"
+                "\r\nExcellency,\r\n")
+    return (
+        "From: MAILER-DAEMON@mail.example.org (Mail Delivery System)\r\n"
+        "To: open-letters@example.org\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Date: Wed, 20 Nov 2013 10:00:00 +0000\r\n"
+        f"Message-ID: {make_msgid(domain='mail.example.org')}\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"'
+        "\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you "
+        "that your message could not be delivered.\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mail.example.org\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\r\n\r\n"
+        f"--{boundary}\r\n{returned}\r\n"
+        f"--{boundary}--\r\n").encode()
+
+
+def _run(imap: Dovecot, batch: Path, *args: str, password: str = PASSWORD,
+         cert: Path | None = None):
+    env = {"LETTERFORGE_IMAP_PASSWORD": password, "COLUMNS": "250",
+           "SSL_CERT_FILE": str(cert or imap.cert)}
+    return CliRunner(env=env).invoke(app, [
+        "replies", "--year", "2013", "--out", str(batch.parent), "--host", "127.0.0.1",
+        "--port", str(imap.port), "--user", USER, *args])
+
+
+def test_replies_bounces_and_an_auto_reply_each_land_with_their_letter(
+        imap: Dovecot, sent: Path) -> None:
+    ids = _ids(sent)
+    assert len(ids["cuba"]) == 2  # sent, then resent
+    client = imap.client()
+    client.create_folder("Campaign")
+    mails = [
+        _message("Mission of Mexico <mission.mexico@example.org>", "Re: Open letter",
+                 In_Reply_To=ids["mexico"][0]),
+        _message("mission.cuba@example.org", "RE: Open letter (resent)",
+                 In_Reply_To=ids["cuba"][-1], References=ids["cuba"][-1]),
+        _message("Mission de France <mission.france@example.org>", "Réponse : lettre",
+                 References=f"<older@missions.example> {ids['france'][0]}"),
+        _message("mission.maldives@example.org", "Re: Open letter",
+                 In_Reply_To=ids["maldives"][0]),
+        # no thread headers: matched by the sender's address, a weaker match
+        _message("mission.uruguay@example.org", "Our response to the NGO letter"),
+        _dsn("mission.algeria@example.org", "5.1.1",
+             "550 5.1.1 <mission.algeria@example.org>: Recipient address rejected",
+             ids["algeria"][0], as_headers=True),
+        _dsn("mission.jordan@example.org", "5.2.2", "552 5.2.2 Mailbox full",
+             ids["jordan"][0], as_headers=False),
+        _message("mission.namibia@example.org", "Automatic reply: Open letter",
+                 "I am out of the office until 2 December.\n",
+                 In_Reply_To=ids["namibia"][0], Auto_Submitted="auto-replied"),
+        _message("someone@unrelated.example", "A question about the Council"),
+    ]
+    for i, data in enumerate(mails):
+        client.append("INBOX" if i % 2 == 0 else "Campaign", data)
+    client.logout()
+
+    result = _run(imap, sent, "--folder", "INBOX", "--folder", "Campaign", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["read"] == 9 and report["counts"] == {"reply": 5, "bounce": 2,
+                                                         "auto-reply": 1}
+    saved = {r["slug"]: r for r in report["saved"]}
+    assert {s: r["match"] for s, r in saved.items()} == {
+        "mexico": "thread", "cuba": "thread", "france": "thread", "maldives": "thread",
+        "uruguay": "sender", "algeria": "thread", "jordan": "thread", "namibia": "thread"}
+    (unmatched,) = report["unmatched"]
+    assert unmatched["sender"] == "someone@unrelated.example"
+    assert "unmatched: replies/unmatched/2013-11-20-" in result.stderr
+    # each saved once, byte for byte as the server has it
+    mexico = list((sent / "replies" / "mexico").iterdir())
+    assert len(mexico) == 1 and mexico[0].read_bytes().replace(b"\r\n", b"\n") == \
+        mails[0].replace(b"\r\n", b"\n")
+    # read only: nothing marked read
+    client = imap.client()
+    for folder in ("INBOX", "Campaign"):
+        client.select_folder(folder, readonly=True)
+        flags = client.get_flags(client.search(["ALL"]))
+        assert not any(b"\\Seen" in f for f in flags.values()), flags
+    client.logout()
+
+    again = _run(imap, sent, "--folder", "INBOX", "--folder", "Campaign", "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["read"] == 0
+    assert sum(1 for p in (sent / "replies").rglob("*.eml")) == 9
+
+    status = CliRunner(env={"COLUMNS": "250"}).invoke(app, [
+        "status", "--year", "2013", "--out", str(sent.parent), "--json"])
+    assert status.exit_code == 0, status.output
+    rows = {r["slug"]: r for r in json.loads(status.stdout)["candidates"]}
+    assert len(rows) == 17
+    assert rows["mexico"]["state"] == "replied" and rows["mexico"]["sent"]
+    assert rows["uruguay"]["replies"][0]["match"] == "sender"
+    assert [(f["recipient"], f["status"], f["permanent"]) for f in rows["algeria"]["bounced"]
+            ] == [("mission.algeria@example.org", "5.1.1", True)]
+    assert rows["jordan"]["state"] == "bounced"
+    assert rows["namibia"]["state"] == "auto-reply" and rows["namibia"]["auto_replies"] == 1
+    assert rows["china"]["state"] == "sent"
+    assert "1 unmatched message" in status.stderr
+    table = CliRunner(env={"COLUMNS": "250"}).invoke(app, [
+        "status", "--year", "2013", "--out", str(sent.parent),
+        "--export", str(sent.parent / "status.csv")])
+    assert "mission.algeria@example.org 5.1.1" in table.stdout
+    assert "(matched by sender)" in table.stdout
+    with open(sent.parent / "status.csv", encoding="utf-8-sig", newline="") as fh:
+        exported = {r["candidate"]: r for r in csv.DictReader(fh)}
+    assert exported["Mexico"]["state"] == "replied"
+
+
+def test_starttls_on_the_plain_port_works_too(imap: Dovecot, sent: Path) -> None:
+    env = {"LETTERFORGE_IMAP_PASSWORD": PASSWORD, "SSL_CERT_FILE": str(imap.cert)}
+    result = CliRunner(env=env).invoke(app, [
+        "replies", "--year", "2013", "--out", str(sent.parent), "--host", "127.0.0.1",
+        "--port", str(imap.plain_port), "--security", "starttls", "--user", USER])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"password": "wrong"}, "the server refused the login of campaign"),
+    ({"cert": Path("/etc/ssl/certs/ca-certificates.crt")},
+     "the server's certificate is not trusted"),
+    ({"args": ("--folder", "Nope")}, "cannot open the folder 'Nope'"),
+    ({"args": ("--port", "1")}, "cannot connect to 127.0.0.1:1"),
+])
+def test_a_mailbox_that_cannot_be_read_is_one_line_and_writes_nothing(
+        imap: Dovecot, batch_2013: Path, tmp_path: Path, change: dict, said: str) -> None:
+    batch = tmp_path / "out" / "2013"
+    shutil.copytree(batch_2013, batch)
+    (batch / "send-ledger.jsonl").write_text(json.dumps({
+        "slug": "mexico", "candidate": "Mexico", "state": "sent", "message_id": "<m@x>",
+        "recipients": ["mission.mexico@example.org"], "time": "2013-11-05T10:00:00Z"}) + "\n")
+    result = _run(imap, batch, *change.get("args", ()),
+                  password=change.get("password", PASSWORD), cert=change.get("cert"))
+    assert result.exit_code == 1, result.output
+    assert said in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (batch / "replies").exists()

@@ -1,0 +1,244 @@
+"""replies, stage by stage with inline messages: what a message is, which letter it
+answers, how it is kept (once, a killed run's line passed over), and the per-candidate
+rows of status. The IMAP side runs against Dovecot in tests/e2e/test_replies_imap.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from letterforge.config import parse_campaign
+from letterforge.errors import InputError
+from letterforge.replies.classify import (
+    AUTO_REPLY,
+    BOUNCE,
+    REPLY,
+    Letter,
+    letters_of,
+    read_message,
+)
+from letterforge.replies.status import export_csv, status_rows
+from letterforge.replies.store import READ_LOG, Store
+
+LETTERS = (
+    Letter("mexico", "Mexico", frozenset({"<m1@lf>", "<m2@lf>"}),
+           frozenset({"mission.mexico@sre.example", "desk@sre.example"})),
+    Letter("cuba", "Cuba", frozenset({"<c1@lf>"}), frozenset({"mision@cuba.example"})),
+    Letter("chile", "Chile", frozenset({"<h1@lf>"}),
+           frozenset({"onu@chile.example", "archive@ngo.example"})),
+    Letter("peru", "Peru", frozenset({"<p1@lf>"}),
+           frozenset({"onu@peru.example", "archive@ngo.example"})),
+)
+
+
+def _mail(headers: str, body: str = "Thank you.\n") -> bytes:
+    return (headers.strip() + "\nDate: Wed, 20 Nov 2013 09:30:00 -0500\n\n" + body).encode()
+
+
+@pytest.mark.parametrize(("headers", "slug", "match"), [
+    ("From: a@x.example\nSubject: Re: letter\nIn-Reply-To: <m2@lf>", "mexico", "thread"),
+    ("From: a@x.example\nSubject: Re\nReferences: <old@x> <c1@lf>", "cuba", "thread"),
+    ("From: Desk <DESK@sre.example>\nSubject: our answer", "mexico", "sender"),
+    ("From: someone.else@cuba.example\nSubject: answer", "cuba", "domain"),
+    # an address or a domain several letters share: never guessed
+    ("From: archive@ngo.example\nSubject: copy", None, None),
+    ("From: a@ngo.example\nSubject: copy", None, None),
+    # a message that names two letters: a person decides
+    ("From: a@x.example\nSubject: Re\nReferences: <c1@lf> <h1@lf>", None, None),
+    ("From: stranger@nowhere.example\nSubject: hello", None, None),
+])
+def test_a_reply_is_matched_by_its_thread_else_its_sender_else_not_at_all(
+        headers: str, slug: str | None, match: str | None) -> None:
+    reading = read_message(_mail(headers), LETTERS)
+    assert (reading.kind, reading.slug, reading.match) == (REPLY, slug, match)
+    assert reading.date == "2013-11-20T14:30:00Z"
+
+
+@pytest.mark.parametrize("headers", [
+    "From: a@sre.example\nSubject: Re: letter\nAuto-Submitted: auto-replied",
+    "From: a@sre.example\nSubject: Re: letter\nX-Autoreply: yes",
+    "From: a@sre.example\nSubject: Re: letter\nPrecedence: auto_reply",
+    "From: a@sre.example\nSubject: Automatic reply: Open letter",
+    "From: a@sre.example\nSubject: Out of Office: Open letter",
+    "From: a@sre.example\nSubject: Réponse automatique : lettre ouverte",
+])
+def test_auto_replies_are_told_apart(headers: str) -> None:
+    reading = read_message(_mail(headers + "\nIn-Reply-To: <m1@lf>"), LETTERS)
+    assert (reading.kind, reading.slug) == (AUTO_REPLY, "mexico")
+    # Auto-Submitted: no is a person's reply
+    plain = read_message(_mail("From: a@sre.example\nSubject: Re\nAuto-Submitted: no\n"
+                               "In-Reply-To: <m1@lf>"), LETTERS)
+    assert plain.kind == REPLY
+
+
+DSN = """\
+From: MAILER-DAEMON@mx.example (Mail Delivery System)
+Subject: Delivery Status Notification (Failure)
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: text/plain
+
+Delivery to the following recipients failed.
+
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example
+
+Final-Recipient: rfc822; onu@chile.example
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+Final-Recipient: rfc822; <desk@sre.example>
+Action: delayed
+Status: 4.4.1
+Diagnostic-Code: smtp; 451 4.4.1 try again later
+
+--b
+Content-Type: text/rfc822-headers
+
+Message-ID: {mid}
+Subject: Open letter
+
+--b--
+"""
+
+EXIM = """\
+From: Mail Delivery System <Mailer-Daemon@mx.peru.example>
+To: open-letters@example.org
+Subject: Mail delivery failed: returning message to sender
+X-Failed-Recipients: onu@peru.example
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  onu@peru.example
+    host mx.peru.example [192.0.2.1]
+    SMTP error from remote mail server after RCPT TO:<onu@peru.example>:
+    550 5.1.1 User unknown
+
+------ This is a copy of the message, including all the headers. ------
+
+Subject: Open letter
+"""
+
+
+def test_a_delivery_status_notification_names_each_failed_recipient() -> None:
+    reading = read_message(_mail(DSN.format(mid="<nothing@lf>")), LETTERS)
+    assert reading.kind == BOUNCE
+    assert [(f.recipient, f.status, f.action, f.permanent) for f in reading.failures] == [
+        ("onu@chile.example", "5.1.1", "failed", True),
+        ("desk@sre.example", "4.4.1", "delayed", False)]
+    assert reading.failures[0].diagnostic == "550 5.1.1 user unknown"
+    # two letters' addresses and no Message-ID of ours: unmatched, not guessed
+    assert reading.slug is None
+    # with the returned message's Message-ID: its letter
+    assert read_message(_mail(DSN.format(mid="<h1@lf>")), LETTERS).slug == "chile"
+
+
+def test_a_non_standard_bounce_is_recognised_and_matched_by_its_recipient() -> None:
+    reading = read_message(EXIM.encode(), LETTERS)
+    assert reading.kind == BOUNCE and (reading.slug, reading.match) == ("peru", "recipient")
+    assert [(f.recipient, f.permanent) for f in reading.failures] == [
+        ("onu@peru.example", True)]
+    # a person's reply quoting a failed address is no bounce
+    quoted = read_message(_mail("From: onu@peru.example\nSubject: Re: delivery",
+                                EXIM.split("\n\n", 1)[1]), LETTERS)
+    assert quoted.kind == REPLY
+
+
+def test_a_malformed_message_is_read_not_a_crash() -> None:
+    for data in (b"", b"\x00\xff garbage", b"From: <<<\nDate: yesterday\n\n",
+                 b"Content-Type: multipart/report; report-type=delivery-status\n\n--x\n"):
+        reading = read_message(data, LETTERS)
+        assert reading.slug is None and reading.date == ""
+
+
+def test_letters_of_the_send_ledger_keep_every_message_id_of_a_resend() -> None:
+    records = [
+        {"slug": "cuba", "candidate": "Cuba", "state": "sending", "message_id": "<c1@lf>",
+         "recipients": ["Mision@Cuba.example"]},
+        {"slug": "cuba", "candidate": "Cuba", "state": "sent", "message_id": "<c1@lf>",
+         "recipients": ["Mision@Cuba.example"]},
+        {"slug": "cuba", "candidate": "Cuba", "state": "sent", "message_id": "<c2@lf>",
+         "recipients": ["mision@cuba.example"], "envelope": ["nueva@cuba.example"]},
+        {"slug": "peru", "candidate": "Peru", "state": "failed", "message_id": "<p@lf>",
+         "recipients": ["onu@peru.example"]},
+    ]
+    (cuba,) = letters_of(records)
+    assert cuba.message_ids == {"<c1@lf>", "<c2@lf>"}
+    assert cuba.addresses == {"mision@cuba.example", "nueva@cuba.example"}
+
+
+def test_each_message_is_kept_once_and_a_killed_runs_line_is_read_again(
+        tmp_path: Path) -> None:
+    data = _mail("From: a@x.example\nSubject: Re\nIn-Reply-To: <m1@lf>")
+    reading = read_message(data, LETTERS)
+    store = Store.open(tmp_path)
+    first = store.save("INBOX", 7, 3, data, reading)
+    assert first["new"] and (tmp_path / first["file"]).read_bytes() == data
+    assert first["file"].startswith("replies/mexico/2013-11-20-")
+    # the same message in another folder: recorded, not saved again
+    second = store.save("Archive", 9, 1, data, reading)
+    assert not second["new"] and second["file"] == first["file"]
+    store.close()
+    assert len(list((tmp_path / "replies").rglob("*.eml"))) == 1
+    assert Store.open(tmp_path).seen("INBOX", 7) == 3
+    assert Store.open(tmp_path).seen("INBOX", 8) == 0  # UIDVALIDITY changed: read anew
+    # killed while writing a line: the line is passed over, the message read again
+    log = tmp_path / "replies" / READ_LOG
+    log.write_bytes(log.read_bytes() + b'{"folder": "INBOX", "uid')
+    store = Store.open(tmp_path)
+    assert len(store.messages()) == 1
+    store.save("INBOX", 7, 4, data, reading)
+    store.close()
+    lines = log.read_bytes().splitlines()
+    assert json.loads(lines[-1])["uid"] == 4 and lines[-2] == b'{"folder": "INBOX", "uid'
+    # a damaged line elsewhere is said, with its line
+    log.write_bytes(b"not json\n" + log.read_bytes())
+    with pytest.raises(Exception, match="read.jsonl:1: is not a record letterforge wrote"):
+        Store.open(tmp_path)
+
+
+def test_status_rows_and_their_csv(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text(json.dumps({"letters": [
+        {"slug": "cuba", "candidate": "Cuba"}, {"slug": "chile", "candidate": "Chile"},
+        {"slug": "peru", "candidate": "Peru"}]}))
+    (tmp_path / "send-ledger.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"slug": "cuba", "candidate": "Cuba", "state": "sent", "message_id": "<c1@lf>",
+         "recipients": ["mision@cuba.example"], "time": "2013-11-05T10:00:00Z"},
+        {"slug": "chile", "candidate": "Chile", "state": "sent", "message_id": "<h1@lf>",
+         "recipients": ["onu@chile.example"], "time": "2013-11-05T10:01:00Z"}]))
+    store = Store.open(tmp_path)
+    reply = _mail("From: =?utf-8?q?Misi=C3=B3n?= <mision@cuba.example>\n"
+                  "Subject: =cmd|' /C calc'!A0\nIn-Reply-To: <c1@lf>")
+    store.save("INBOX", 1, 1, reply, read_message(reply, LETTERS))
+    bounce = _mail(DSN.format(mid="<h1@lf>"))
+    store.save("INBOX", 1, 2, bounce, read_message(bounce, LETTERS))
+    store.close()
+    rows, unmatched = status_rows(tmp_path)
+    assert [(r.candidate, r.state) for r in rows] == [
+        ("Cuba", "replied"), ("Chile", "bounced"), ("Peru", "not sent")]
+    assert rows[0].sent == "2013-11-05T10:00:00Z" and unmatched == []
+    text = export_csv(rows).decode("utf-8-sig")
+    assert "'=cmd|' /C calc'!A0" in text  # a subject from outside never runs as a formula
+    assert "onu@chile.example 5.1.1" in text
+
+
+def test_the_campaign_file_holds_the_mailbox_but_no_password(tmp_path: Path) -> None:
+    path = tmp_path / "letterforge.toml"
+    campaign = parse_campaign(b'[imap]\nhost = "imap.example.org"\nuser = "c@example.org"\n'
+                              b'folders = "INBOX, Replies/2013"\n', path)
+    assert campaign.imap.folders == ("INBOX", "Replies/2013")
+    assert campaign.imap.host == "imap.example.org"
+    with pytest.raises(InputError, match=r"letterforge.toml:2: unknown setting 'password'"):
+        parse_campaign(b'[imap]\npassword = "x"\n', path)
+    with pytest.raises(InputError, match=r":2: \[imap\] security is 'ssl'"):
+        parse_campaign(b'[imap]\nsecurity = "ssl"\n', path)
