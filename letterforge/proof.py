@@ -19,9 +19,10 @@ proof is out of date (:func:`outdated_proofs`): run ``proof`` again.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesHeaderParser
@@ -62,6 +63,7 @@ class LetterProof:
     more: int  # differences not shown
     compared_with: str | None
     notes: tuple[str, ...]  # edited or stale files
+    status: tuple[tuple[str, str], ...] = ()  # what became of it once sent
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,13 @@ class ProofResult:
 
 
 def write_proof(batch: Path, signatories: Path, encoding: str | None = None,
-                sheet: str | None = None) -> ProofResult:
-    """Read the batch, write proof.html and proof.pdf into it."""
+                sheet: str | None = None,
+                after_sending: Callable[[Path], Mapping[str, Sequence[tuple[str, str]]]]
+                | None = None) -> ProofResult:
+    """Read the batch, write proof.html and proof.pdf into it. ``after_sending``: what
+    became of each letter once sent (slug -> rows such as ("Sent", "2013-11-05 10:00")),
+    read under the batch's lock; the command gives it (``replies`` status), the proof
+    only shows it."""
     manifest_path = batch / MANIFEST
     if not manifest_path.is_file():
         raise ManifestError(Problem(display_path(manifest_path), None, None,
@@ -97,6 +104,10 @@ def write_proof(batch: Path, signatories: Path, encoding: str | None = None,
         manifest = Manifest.read(batch)
         assert manifest is not None
         letters, warnings = read_letters(batch, manifest)
+        if after_sending is not None:
+            status = after_sending(batch)
+            letters = [dataclasses.replace(letter, status=tuple(status.get(
+                letter.entry.slug, ()))) for letter in letters]
         summary = Summary(
             year=manifest.year, letters=len(manifest.letters), formats=manifest.formats,
             inputs=dict(manifest.inputs),
@@ -346,6 +357,7 @@ def _card(letter: LetterProof) -> str:
         rows.append(("Cc", letter.cc))
     rows.append(("Pages", str(letter.pages)))
     rows.append(("Files", ", ".join(f.path for f in entry.files)))
+    rows.extend(letter.status)
     facts = "".join(f"<tr><th scope=\"row\">{e(k)}</th><td>{e(v)}</td></tr>"
                     for k, v in rows)
     if letter.compared_with is None:

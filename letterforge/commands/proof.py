@@ -52,9 +52,11 @@ def proof(
 
     require("proof", ("pypdfium2",))
     from ..proof import write_proof
+    from ..replies.status import proof_rows
 
     result = write_proof(out / str(year), inputs.signatories,
-                         inputs.encoding_of("signatories"), inputs.sheet_of("signatories"))
+                         inputs.encoding_of("signatories"), inputs.sheet_of("signatories"),
+                         after_sending=proof_rows)
     emit({"ok": True, "year": year, "letters": result.letters,
            "html": str(result.html), "pdf": str(result.pdf),
            "warnings": [p.as_json() for p in result.warnings]})

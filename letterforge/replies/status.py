@@ -78,7 +78,11 @@ def status_rows(batch: Path) -> tuple[list[Row], list[dict[str, Any]]]:
         if row is None:
             unmatched.append(message)
         elif message["kind"] == BOUNCE:
-            row.bounced.extend(message.get("failures", []))
+            # a bounce of an earlier send: the letter went again since (to a corrected
+            # address, say), and that send is what counts
+            when = message.get("date") or message.get("read") or ""
+            if not row.sent or not when or when >= row.sent:
+                row.bounced.extend(message.get("failures", []))
         elif message["kind"] == AUTO_REPLY:
             row.auto_replies += 1
         elif message["kind"] == REPLY:
@@ -103,3 +107,23 @@ def export_csv(rows: list[Row]) -> bytes:
                     last.get("sender", ""), last.get("subject", "")))
     return csv_bytes(("candidate", "state", "sent", "bounced", "auto_replies", "replies",
                       "last_reply_date", "last_reply_from", "last_reply_subject"), out)
+
+
+def proof_rows(batch: Path) -> dict[str, list[tuple[str, str]]]:
+    """What the proof sheet shows of each letter once sent: slug -> its rows (nothing
+    for a batch that was never sent)."""
+    if not (batch / "send-ledger.jsonl").exists():
+        return {}
+    rows, _unmatched = status_rows(batch)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for row in rows:
+        _candidate, sent, bounced, auto, replied = row.cells()
+        shown = [("Sent", sent or "not sent")]
+        if bounced:
+            shown.append(("Bounced", bounced))
+        if auto:
+            shown.append(("Auto-replies", auto))
+        if replied:
+            shown.append(("Replied", replied))
+        out[row.slug] = shown
+    return out

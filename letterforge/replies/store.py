@@ -6,7 +6,7 @@
   message's SHA-256: the same message read twice (another folder, a mailbox whose
   UIDVALIDITY changed, a run killed between saving and recording) is the same file.
 - ``replies/read.jsonl``: one line per message read (folder, UIDVALIDITY, UID, digest,
-  what it is, where it was saved), appended and flushed to disk after its file is
+  what it is, where it was saved, when it was read), appended and flushed to disk after its file is
   saved. A run fetches only the UIDs above the highest it recorded for the folder's
   UIDVALIDITY; a line cut short by a killed run is passed over (its message is read
   again and finds its file already there).
@@ -74,7 +74,7 @@ class Store:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(target, data)
         record = {"folder": folder, "uidvalidity": uidvalidity, "uid": uid,
-                  "file": path, "new": before is None, **reading.as_json()}
+                  "file": path, "new": before is None, "read": _now(), **reading.as_json()}
         self._append(record)
         return record
 
@@ -101,6 +101,12 @@ class Store:
         for record in self.records:
             out.setdefault(str(record.get("digest")), record)
         return list(out.values())
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ends_with_newline(path: Path) -> bool:

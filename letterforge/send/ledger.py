@@ -184,3 +184,38 @@ def batch_lock(batch: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+#: where ``letterforge replies`` records what it read (letterforge.replies.store)
+REPLIES_READ = "replies/read.jsonl"
+
+
+def permanent_bounces(batch: Path) -> dict[str, list[dict[str, str]]]:
+    """slug -> the permanent delivery failures ``replies`` read for its letter
+    (recipient, status, diagnostic, the bounce's date): what send counts as refused
+    after the server took the letter. Read tolerantly: replies judges its own file."""
+    path = batch / REPLIES_READ
+    out: dict[str, list[dict[str, str]]] = {}
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return out
+    seen: set[str] = set()
+    for line in raw.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if (not isinstance(record, dict) or record.get("kind") != "bounce"
+                or not isinstance(record.get("slug"), str) or record.get("digest") in seen):
+            continue
+        seen.add(str(record.get("digest")))
+        for failure in record.get("failures") or []:
+            if isinstance(failure, dict) and failure.get("permanent"):
+                out.setdefault(record["slug"], []).append({
+                    "recipient": str(failure.get("recipient", "")).lower(),
+                    "status": str(failure.get("status", "")),
+                    "diagnostic": str(failure.get("diagnostic", "")),
+                    # a bounce without a readable Date: when replies read it
+                    "date": str(record.get("date") or record.get("read") or "")})
+    return out

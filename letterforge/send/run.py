@@ -35,6 +35,7 @@ from .ledger import (
     Ledger,
     batch_lock,
     now,
+    permanent_bounces,
 )
 from .smtp import SmtpConfig, connect, sending_date, text_of, wire_bytes
 
@@ -182,7 +183,23 @@ def _partial_note(m: Outgoing, record: dict[str, Any]) -> str:
             f"{m.candidate!r} to send it to them only, or --mark-sent {m.candidate!r}")
 
 
-def classify(messages: Sequence[Outgoing], ledger: Ledger) -> None:
+def _bounced(m: Outgoing, sent: dict[str, Any],
+             bounces: Sequence[dict[str, str]]) -> dict[str, str]:
+    """The recipients of ``m``'s last send that bounced for good since (``replies``
+    read the bounces): address -> why."""
+    mine = {r.lower() for r in m.recipients}
+    when = str(sent.get("time", ""))
+    out = {}
+    for b in bounces:
+        if b["recipient"] in mine and (not b["date"] or b["date"] >= when):
+            out[b["recipient"]] = f"bounced {b['status']} {b['diagnostic']}".strip()
+    return out
+
+
+def classify(messages: Sequence[Outgoing], ledger: Ledger,
+             bounces: dict[str, list[dict[str, str]]] | None = None) -> None:
+    """Each message's state from the ledger (and the permanent bounces ``replies``
+    read: a letter the server took whose address then bounced is partly refused)."""
     slugs = {m.slug for m in messages}
     for m in messages:
         if m.state == MODIFIED:
@@ -207,6 +224,15 @@ def classify(messages: Sequence[Outgoing], ledger: Ledger) -> None:
                 m.note = _partial_note(m, sent)
             else:
                 m.state, m.note = SENT, f"sent {sent.get('time', '')}".strip()
+                gone = _bounced(m, sent, (bounces or {}).get(m.slug, ()))
+                if gone:
+                    m.state, m.refused = PARTIAL, gone
+                    m.note = (
+                        f"sent {sent.get('time', '')}, then bounced: "
+                        + "; ".join(f"{a} ({why})" for a, why in gone.items())
+                        + ": correct the address in the candidates file and render again, "
+                        f"then --resend {m.candidate!r}; or --resend {m.candidate!r} to "
+                        "try the same address again")
         elif last is not None and last.get("state") == FAILED:
             m.state, m.note = PENDING, f"failed before: {last.get('reason', '')}"
         else:
@@ -224,13 +250,13 @@ def classify(messages: Sequence[Outgoing], ledger: Ledger) -> None:
                 f"--resend {m.candidate!r} to send the rendered PDF as is")
 
 
-def _resend_to(m: Outgoing, ledger: Ledger) -> list[str] | None:
+def _resend_to(m: Outgoing) -> list[str] | None:
     """Whom a --resend of ``m`` goes to: only the refused recipients of a letter the
-    server took for the others (never again to those who got it); None: everyone."""
-    sent = ledger.last_sent.get(m.slug)
-    if sent is None or sent.get("state") != PARTIAL or sent.get("sha256") != m.sha256:
+    server took for the others, or whose address bounced since (never again to those
+    who got it); None: everyone."""
+    if m.state != PARTIAL or not m.refused:
         return None
-    refused = {a.lower() for a in _refused_of(sent)}
+    refused = {a.lower() for a in m.refused}
     return [r for r in m.recipients if r.lower() in refused]
 
 
@@ -349,7 +375,7 @@ def send_batch(
         report = SendReport(batch=batch, dry_run=not really, messages=messages)
         ledger = Ledger(batch)
         try:
-            classify(messages, ledger)
+            classify(messages, ledger, permanent_bounces(batch))
             todo = _choose(messages, ledger, really=really, only=only, resend=resend,
                            mark_sent=mark_sent, limit=limit)
             if not really or not todo:
@@ -402,7 +428,7 @@ def _to_resend(m: Outgoing, ledger: Ledger) -> None:
         raise UsageError(f"--resend {m.candidate}: its inputs changed after it "
                          "was rendered (kept by a render --only), so it would "
                          "go out with old words; render the batch again first")
-    m.envelope = _resend_to(m, ledger)
+    m.envelope = _resend_to(m)
     if m.envelope is not None:
         m.note = ("resend asked for: to the recipients who were refused only ("
                   f"{', '.join(m.envelope)})")

@@ -242,3 +242,47 @@ def test_the_campaign_file_holds_the_mailbox_but_no_password(tmp_path: Path) -> 
         parse_campaign(b'[imap]\npassword = "x"\n', path)
     with pytest.raises(InputError, match=r":2: \[imap\] security is 'ssl'"):
         parse_campaign(b'[imap]\nsecurity = "ssl"\n', path)
+
+
+def test_send_counts_a_permanent_bounce_since_the_last_send_as_refused(
+        tmp_path: Path) -> None:
+    """The bounces replies read: a letter the server took whose address then bounced for
+    good is partly refused in send's view, and --resend goes to that address only; a
+    bounce of an earlier send (before the letter went again) counts no more."""
+    from letterforge.send.ledger import PARTIAL, SENT, Ledger, permanent_bounces
+    from letterforge.send.run import Outgoing, _resend_to, classify
+
+    (tmp_path / "send-ledger.jsonl").write_text(json.dumps({
+        "slug": "chile", "candidate": "Chile", "state": "sent", "sha256": "abc",
+        "message_id": "<h1@lf>", "recipients": ["onu@chile.example", "cc@chile.example"],
+        "time": "2013-11-05T10:00:00Z"}) + "\n")
+    store = Store.open(tmp_path)
+    bounce = DSN.format(mid="<h1@lf>").replace(
+        "MIME-Version", "Date: Wed, 20 Nov 2013 09:30:00 -0500\nMIME-Version").encode()
+    store.save("INBOX", 1, 1, bounce, read_message(bounce, LETTERS))
+    store.close()
+
+    def letter() -> Outgoing:
+        return Outgoing("Chile", "chile", "email/chile.eml", b"", "abc", "<h1@lf>",
+                        "a@ngo.example", ["onu@chile.example", "cc@chile.example"],
+                        ["onu@chile.example"])
+
+    bounces = permanent_bounces(tmp_path)
+    assert [b["recipient"] for b in bounces["chile"]] == ["onu@chile.example"]
+    m = letter()
+    classify([m], Ledger(tmp_path), bounces)
+    assert m.state == PARTIAL and list(m.refused) == ["onu@chile.example"]
+    assert "then bounced: onu@chile.example (bounced 5.1.1 550 5.1.1 user unknown)" in m.note
+    assert _resend_to(m) == ["onu@chile.example"]
+    # without the bounces, or sent again after the bounce: sent
+    m = letter()
+    classify([m], Ledger(tmp_path))
+    assert m.state == SENT
+    with open(tmp_path / "send-ledger.jsonl", "a") as fh:
+        fh.write(json.dumps({"slug": "chile", "candidate": "Chile", "state": "sent",
+                             "sha256": "abc", "message_id": "<h1@lf>",
+                             "recipients": ["onu@chile.example", "cc@chile.example"],
+                             "time": "2099-01-01T00:00:00Z"}) + "\n")
+    m = letter()
+    classify([m], Ledger(tmp_path), permanent_bounces(tmp_path))
+    assert m.state == SENT
