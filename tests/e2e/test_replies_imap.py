@@ -277,3 +277,130 @@ def test_a_mailbox_that_cannot_be_read_is_one_line_and_writes_nothing(
     assert said in result.stderr and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (batch / "replies").exists()
+
+
+def _fresh_batch(batch_2013: Path, tmp_path: Path, n: int) -> tuple[Path, list[bytes]]:
+    """A copy of the batch whose ledger says Mexico's letter was sent, and ``n`` replies
+    to it, each a different message."""
+    batch = tmp_path / "out" / "2013"
+    shutil.copytree(batch_2013, batch)
+    (batch / "send-ledger.jsonl").write_text(json.dumps({
+        "slug": "mexico", "candidate": "Mexico", "state": "sent",
+        "message_id": "<mx-letter@example.org>", "recipients": ["mission.mexico@example.org"],
+        "time": "2013-11-05T10:00:00Z"}) + "\n")
+    body = "Thank you for your letter.\n" + "We will study it with care. " * 400 + "\n"
+    mails = [_message("mission.mexico@example.org", f"Re: Open letter ({i})", body,
+                      In_Reply_To="<mx-letter@example.org>") for i in range(n)]
+    return batch, mails
+
+
+def _fill(imap: Dovecot, folder: str, mails: list[bytes]) -> None:
+    client = imap.client()
+    client.create_folder(folder)
+    for data in mails:
+        client.append(folder, data)
+    client.logout()
+
+
+def _saved_once(batch: Path, mails: list[bytes]) -> None:
+    files = sorted((batch / "replies" / "mexico").iterdir())
+    assert len(files) == len(mails)
+    got = sorted(f.read_bytes().replace(b"\r\n", b"\n") for f in files)
+    assert got == sorted(m.replace(b"\r\n", b"\n") for m in mails)
+    records = [json.loads(line) for line in
+               (batch / "replies" / "read.jsonl").read_bytes().splitlines()
+               if line.startswith(b"{") and line.endswith(b"}")]
+    new = [r["digest"] for r in records if r["new"]]
+    assert len(new) == len(set(new)) == len(mails)
+
+
+def test_killed_mid_run_then_run_again_saves_every_message_once(
+        imap: Dovecot, batch_2013: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    batch, mails = _fresh_batch(batch_2013, tmp_path, 40)
+    _fill(imap, "Killed", mails)
+    env = {**os.environ, "LETTERFORGE_IMAP_PASSWORD": PASSWORD,
+           "SSL_CERT_FILE": str(imap.cert)}
+    args = [sys.executable, "-m", "letterforge.cli", "replies", "--year", "2013", "--out",
+            str(batch.parent), "--host", "127.0.0.1", "--port", str(imap.port), "--user",
+            USER, "--folder", "Killed"]
+    proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert proc.stderr is not None
+    said = 0
+    for line in proc.stderr:  # killed after the seventh message it saved
+        said += line.startswith(b"reply")
+        if said == 7:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert 7 <= len(list((batch / "replies" / "mexico").iterdir())) < 40
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    _saved_once(batch, mails)
+    third = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert "Read 0 new messages" in third.stderr
+
+
+def test_a_connection_cut_mid_fetch_keeps_what_was_read(
+        imap: Dovecot, batch_2013: Path, tmp_path: Path) -> None:
+    """Through a TCP relay that cuts the connection once the server has sent 60 kB:
+    replies says so in one line, exit 1; run again, every message is there once."""
+    import threading
+
+    batch, mails = _fresh_batch(batch_2013, tmp_path, 40)
+    _fill(imap, "Cut", mails)
+    relay = socket.socket()
+    relay.bind(("127.0.0.1", 0))
+    relay.listen(1)
+
+    def forward() -> None:
+        client, _ = relay.accept()
+        server = socket.create_connection(("127.0.0.1", imap.port))
+        sent = [0]
+
+        def pipe(src: socket.socket, dst: socket.socket, count: bool) -> None:
+            try:
+                while True:
+                    data = src.recv(4096)
+                    if not data:
+                        break
+                    dst.sendall(data)
+                    if count:
+                        sent[0] += len(data)
+                        if sent[0] > 60_000:
+                            break
+            except OSError:
+                pass
+            for s in (client, server):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        up = threading.Thread(target=pipe, args=(client, server, False), daemon=True)
+        up.start()
+        pipe(server, client, True)
+        up.join(timeout=5)
+        client.close()
+        server.close()
+
+    thread = threading.Thread(target=forward, daemon=True)
+    thread.start()
+    env = {"LETTERFORGE_IMAP_PASSWORD": PASSWORD, "SSL_CERT_FILE": str(imap.cert)}
+    base = ["replies", "--year", "2013", "--out", str(batch.parent), "--host", "127.0.0.1",
+            "--user", USER, "--folder", "Cut", "--timeout", "10"]
+    cut = CliRunner(env=env).invoke(app, [*base, "--port", str(relay.getsockname()[1])])
+    thread.join(timeout=30)
+    relay.close()
+    assert cut.exit_code == 1, cut.output
+    assert "Traceback" not in cut.output
+    assert "run replies again" in cut.stderr.splitlines()[-1]
+    assert len(list((batch / "replies").rglob("*.eml"))) < 40  # cut short
+    again = CliRunner(env=env).invoke(app, [*base, "--port", str(imap.port)])
+    assert again.exit_code == 0, again.output
+    _saved_once(batch, mails)
