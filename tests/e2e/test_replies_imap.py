@@ -4,6 +4,7 @@ the batch, and shown per candidate by ``status``."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -377,10 +378,8 @@ def test_a_connection_cut_mid_fetch_keeps_what_was_read(
             except OSError:
                 pass
             for s in (client, server):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
         up = threading.Thread(target=pipe, args=(client, server, False), daemon=True)
         up.start()
