@@ -67,8 +67,11 @@ def preview(
     from ..config import parse_date
     from ..preview.server import serve
     from ..preview.state import Preview
+    from ..replies.status import proof_rows
 
-    state = Preview(inputs, year, parse_date(date), candidate)
+    batch = campaign.out_root(None) / str(year)
+    state = Preview(inputs, year, parse_date(date), candidate,
+                    after_sending=lambda: proof_rows(batch))
     typer.echo(f"Rendering the letter for the preview of {year}...", err=True)
     state.refresh(strict=True)
 

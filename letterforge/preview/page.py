@@ -103,7 +103,19 @@ function showEmail(view) {
   box.append(dl, pre);
 }
 
+function showSent(view) {
+  // what became of the letter once sent (letterforge replies), from the batch
+  const rows = view.sent || [];
+  $('after-sending').hidden = rows.length === 0;
+  $('sent-facts').replaceChildren(...rows.flatMap(([label, value]) => {
+    const dt = document.createElement('dt'); dt.textContent = label;
+    const dd = document.createElement('dd'); dd.textContent = value;
+    return [dt, dd];
+  }));
+}
+
 function showFacts(view) {
+  showSent(view);
   const f = view.facts;
   setText($('fact-pages'), String(f.pages));
   setText($('fact-words'), String(f.words));
@@ -223,6 +235,10 @@ def html(year: int, token: str = "") -> str:
     </dl>
     <h2>Sentences that vary per candidate</h2>
     <ol id="varying"></ol>
+    <section id="after-sending" hidden>
+      <h2>Since it was sent</h2>
+      <dl id="sent-facts"></dl>
+    </section>
   </aside>
 </main>
 <script>{SCRIPT}</script>

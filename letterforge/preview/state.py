@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -73,8 +74,13 @@ class View:
 
 class Preview:
     def __init__(self, inputs: Inputs, year: int, date: dt.date | None = None,
-                 candidate: str | None = None) -> None:
+                 candidate: str | None = None,
+                 after_sending: Callable[[], Mapping[str, Sequence[tuple[str, str]]]]
+                 | None = None) -> None:
         self.inputs = inputs
+        #: what became of each letter of the year's batch once sent (slug -> rows), read
+        #: afresh for each state (the command gives it: letterforge replies' status)
+        self.after_sending = after_sending
         self.year = year
         self.date = date
         self.wanted = candidate  # what --candidate asked for, until it is resolved
@@ -181,6 +187,12 @@ class Preview:
     def state(self) -> dict[str, Any]:
         with self.lock:
             view = self.view
+            sent: list[list[str]] = []
+            if view is not None and self.after_sending is not None:
+                try:
+                    sent = [list(r) for r in self.after_sending().get(view.slug, ())]
+                except Exception as exc:  # noqa: BLE001 - a damaged ledger: said, not fatal
+                    sent = [["Sent", f"cannot be read: {exc}"]]
             return {
                 "revision": self.revision,
                 "year": self.year,
@@ -193,6 +205,7 @@ class Preview:
                     "slug": view.slug,
                     "candidate": view.candidate,
                     "rendered_at": view.rendered_at,
+                    "sent": sent,
                     "pages": [{"src": f"/img/pdf/{view.id}/{i + 1}.png", "width": p.width,
                                "height": p.height} for i, p in enumerate(view.pdf_pages)],
                     "email": None if view.email is None else {

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from dovecot import PASSWORD, USER, Dovecot, dovecot
 from typer.testing import CliRunner
 
+from conftest import ROOT
 from letterforge.cli import app
 from letterforge.send.ledger import Ledger
 
@@ -128,7 +129,7 @@ def _run(imap: Dovecot, batch: Path, *args: str, password: str = PASSWORD,
 
 
 def test_replies_bounces_and_an_auto_reply_each_land_with_their_letter(
-        imap: Dovecot, sent: Path) -> None:
+        imap: Dovecot, sent: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = _ids(sent)
     assert len(ids["cuba"]) == 2  # sent, then resent
     client = imap.client()
@@ -223,6 +224,18 @@ def test_replies_bounces_and_an_auto_reply_each_land_with_their_letter(
     algeria_card = card("algeria")
     assert "<th scope=\"row\">Bounced</th><td>mission.algeria@example.org 5.1.1" in \
         algeria_card
+
+    # and so does the preview of Mexico's letter
+    from letterforge.config import Inputs
+    from letterforge.preview.state import Preview
+    from letterforge.replies.status import proof_rows
+
+    monkeypatch.chdir(ROOT)
+    preview = Preview(Inputs(), 2013, candidate="Mexico",
+                      after_sending=lambda: proof_rows(sent))
+    preview.refresh()
+    shown = dict(preview.state()["view"]["sent"])
+    assert shown["Replied"].endswith("mission.mexico@example.org: Re: Open letter")
 
     # send sees the bounce: Algeria's letter is partly refused now, and --resend goes to
     # the bounced address only
