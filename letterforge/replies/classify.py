@@ -39,7 +39,12 @@ _AUTO_SUBJECT = re.compile(
     r"fuera de la oficina|вне офиса|автоответ|自动回复|رد تلقائي)\b", re.I)
 #: a letter's slug as render makes it: a folder name under replies/, never a path
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,200}")
-_BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster)@", re.I)
+_BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mdaemon|mail-daemon)@", re.I)
+#: subjects mail servers give their delivery reports
+_BOUNCE_SUBJECT = re.compile(
+    r"^\s*(undeliver(able|ed)|delivery (status notification|notification|has failed|"
+    r"failure)|mail delivery (failed|failure)|returned mail|failure (notice|delivery)|"
+    r"permanent delivery failure|message delayed|non[- ]?delivery)", re.I)
 
 
 @dataclass(frozen=True)
@@ -182,8 +187,10 @@ def _looks_like_bounce(msg: Message) -> bool:
     """A message from the mail system itself (its detectors are only asked then: a
     person's reply quoting an address is no bounce)."""
     sender = _address(msg.get("From", ""))
-    return bool(_BOUNCE_SENDER.match(sender)) or _header(msg, "Return-Path") in ("<>", "") \
-        and msg.get_content_type() == "multipart/report"
+    if _BOUNCE_SENDER.match(sender) or _BOUNCE_SUBJECT.match(_header(msg, "Subject")):
+        return True
+    return _header(msg, "Return-Path") in ("<>", "") and \
+        msg.get_content_type() == "multipart/report"
 
 
 def _dsn_failures(msg: Message) -> list[Failure]:
@@ -197,14 +204,17 @@ def _dsn_failures(msg: Message) -> list[Failure]:
         for block in blocks[1:]:  # the first block is about the whole message
             if not isinstance(block, Message):
                 continue
-            recipient = str(block.get("Final-Recipient", "") or
-                            block.get("Original-Recipient", ""))
+            # the address the letter was sent to (Original-Recipient), else the one the
+            # last server tried (Final-Recipient: an alias or an internal mailbox)
+            recipient = str(block.get("Original-Recipient", "") or
+                            block.get("Final-Recipient", ""))
             recipient = recipient.split(";", 1)[-1].strip().strip("<>").lower()
             action = str(block.get("Action", "")).strip().lower()
             if not recipient or action not in ("failed", "delayed"):
                 continue
-            status = str(block.get("Status", "")).strip().split(" ")[0]
-            diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+            status, _, comment = str(block.get("Status", "")).strip().partition(" ")
+            diagnostic = " ".join(str(block.get("Diagnostic-Code", "") or
+                                      comment.strip("() ")).split())
             diagnostic = diagnostic.split(";", 1)[-1].strip() if ";" in diagnostic \
                 else diagnostic
             failures.append(Failure(recipient, status, action, diagnostic[:500],

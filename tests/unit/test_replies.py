@@ -286,3 +286,31 @@ def test_send_counts_a_permanent_bounce_since_the_last_send_as_refused(
     m = letter()
     classify([m], Ledger(tmp_path), permanent_bounces(tmp_path))
     assert m.state == SENT
+
+
+#: real bounces (tests/data/bounces, from flufl.bounce's test data): file -> the failed
+#: recipient, and whether the failure is permanent
+REAL_BOUNCES = {
+    "postfix_01.txt": ("xxxxx@local.ie", True),
+    "exim_01.txt": ("userx@its.example.nl", True),
+    "microsoft_01.txt": ("userx@example.com", True),  # Exchange
+    "qmail_01.txt": ("userx@example.de", True),
+    "simple_17.txt": ("userx@example.com", True),  # Gmail
+    "yahoo_01.txt": ("userx@example.com", True),
+    "simple_01.txt": ("bbbsss@example.com", True),  # MDaemon
+    "dsn_01.txt": ("userx@example.com", True),
+    "dsn_05.txt": ("userx@example.cz", False),  # delayed: temporary
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_BOUNCES))
+def test_real_bounces_name_their_failed_recipient_and_its_letter(name: str) -> None:
+    recipient, permanent = REAL_BOUNCES[name]
+    data = (Path(__file__).parents[1] / "data" / "bounces" / name).read_bytes()
+    letters = (*LETTERS, Letter("target", "Target", frozenset({"<none@lf>"}),
+                                frozenset({recipient})))
+    reading = read_message(data, letters)
+    assert reading.kind == BOUNCE
+    failed = {f.recipient: f.permanent for f in reading.failures}
+    assert failed.get(recipient) is permanent, reading.failures
+    assert (reading.slug, reading.match) == ("target", "recipient")
