@@ -32,8 +32,9 @@ class BatchLock:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._fh.close()
-            raise OutputError(f"{display_path(shown)}: another letterforge command (render "
-                              "or send) is working on this batch; wait for it to finish") from None
+            raise OutputError(f"{display_path(shown)}: another letterforge command (render, "
+                              "send, replies or proof) is working on this batch; wait for it "
+                              "to finish") from None
 
     def release(self) -> None:
         if not self._fh.closed:

@@ -79,7 +79,8 @@ def replies(
             f"{record['subject'][:60]}{how}")
 
     report = read_replies(out / str(year), config, said)
-    counts = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}"
+    plural = {"reply": "replies", "auto-reply": "auto-replies", "bounce": "bounces"}
+    counts = ", ".join(f"{n} {kind if n == 1 else plural.get(kind, kind + 's')}"
                        for kind, n in sorted(report.counts().items()))
     err(f"Read {report.read} new message{'s' if report.read != 1 else ''} from "
         f"{', '.join(report.folders)}: {counts or 'nothing for a letter'}"

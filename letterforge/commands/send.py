@@ -108,7 +108,8 @@ def send(
     year = batch_year(year, out)
 
     def event(state: str, m: Any, note: str) -> None:
-        line = f"{state:8} {m.candidate} -> {', '.join(m.to)}: {note}"
+        # whom it was handed to: a resend of a partly refused letter goes to some only
+        line = f"{state:8} {m.candidate} -> {', '.join(m.envelope or m.to)}: {note}"
         if state in ("failed", *NEEDS_ATTENTION):
             typer.echo(line, err=True)  # an error: said even with --quiet
         else:

@@ -33,9 +33,13 @@ def status(
     From the send ledger and the replies read by letterforge replies; nothing is
     fetched. A reply matched only by the sender's address or domain says so.
     """
+    from ..errors import UsageError
     from ..files import write_atomic
     from ..replies.status import HEADERS, export_csv, status_rows
 
+    if export is not None and not export.absolute().parent.is_dir():
+        raise UsageError(f"--export: the folder {export.absolute().parent} does not exist: "
+                         "create it, or choose another file")
     campaign = open_campaign()
     out = campaign.out_root(out)
     year = batch_year(year, out)

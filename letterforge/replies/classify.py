@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -94,13 +95,48 @@ class Reading:
                 "failures": [f.as_json() for f in self.failures]}
 
 
+#: what is read of a message: a longer header, more parts, more bytes are left unread
+#: (an inbox anyone can write to must not cost minutes of CPU per message)
+MAX_HEADER = 4096
+MAX_PARTS = 500
+MAX_BYTES = 32 * 1024 * 1024
+
+
 def read_message(data: bytes, letters: Iterable[Letter]) -> Reading:
-    """``data`` (a whole message as fetched) classified and matched to ``letters``."""
-    msg = message_from_bytes(data, policy=policy.default)
-    assert isinstance(msg, EmailMessage)
+    """``data`` (a whole message as fetched) classified and matched to ``letters``. A
+    message that cannot be read (malformed beyond what the parser takes, nested too
+    deeply) is a reply matched to no letter: kept and listed, never a stop."""
     letters = tuple(letters)
-    sender = _address(msg.get("From", ""))
-    failures = bounce_failures(msg)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return _read(data, digest, letters)
+    except (Exception, RecursionError) as exc:  # noqa: BLE001 - any message, any damage
+        headers = _headers_only(data)
+        return Reading(digest=digest, kind=REPLY, slug=None, match=None,
+                       sender=_address(_header(headers, "From")) if headers else "",
+                       subject=_clean(f"(could not be read: {type(exc).__name__}) "
+                                      + (_header(headers, "Subject") if headers else "")),
+                       date="", message_id="")
+
+
+def _headers_only(data: bytes) -> Message | None:
+    from email.parser import BytesHeaderParser
+
+    try:
+        return BytesHeaderParser(policy=policy.compat32).parsebytes(data[:65536])
+    except (Exception, RecursionError):  # noqa: BLE001
+        return None
+
+
+def _read(data: bytes, digest: str, letters: tuple[Letter, ...]) -> Reading:
+    whole = len(data) <= MAX_BYTES and data.count(b"\n--") <= 2 * MAX_PARTS
+    # compat32: headers as the raw text, read only as far as MAX_HEADER (the default
+    # policy parses a whole header first: 50,000 addresses in a From took 30 s)
+    msg = message_from_bytes(data, policy=policy.compat32) if whole else _headers_only(data)
+    if msg is None:
+        raise ValueError("no headers")
+    sender = _address(_header(msg, "From"))
+    failures = bounce_failures(msg) if whole else None
     if failures is not None:
         kind = BOUNCE
     elif is_auto_reply(msg):
@@ -109,40 +145,73 @@ def read_message(data: bytes, letters: Iterable[Letter]) -> Reading:
         kind = REPLY
     slug, match = _match(msg, kind, sender, failures or (), letters)
     return Reading(
-        digest=hashlib.sha256(data).hexdigest(), kind=kind, slug=slug, match=match,
+        digest=digest, kind=kind, slug=slug, match=match,
         sender=sender, subject=_header(msg, "Subject"), date=message_date(msg),
         message_id=_header(msg, "Message-ID"), failures=tuple(failures or ()))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(text: str) -> str:
+    """Text from outside as it may be shown and stored: one line, no control characters
+    (a terminal would obey an escape sequence in a subject) and no direction overrides,
+    at most MAX_HEADER characters."""
+    return " ".join(_CONTROL.sub("\ufffd", text[:MAX_HEADER]).split())
+
+
 def _header(msg: Message, name: str) -> str:
+    """A header's text (its encoded words decoded; raw 8-bit text read as UTF-8),
+    cleaned and cut at MAX_HEADER; "" when it is missing or cannot be read at all."""
     try:
         value = msg.get(name)
-    except (ValueError, IndexError, TypeError):  # a header the parser cannot make sense of
-        raw = msg.get_all(name, failobj=[]) if hasattr(msg, "get_all") else []
-        value = raw[0] if raw else None
-    return " ".join(str(value).split()) if value is not None else ""
+        return "" if value is None else _clean(_decoded(value))
+    except (Exception, RecursionError):  # noqa: BLE001 - a header the parser chokes on
+        return ""
+
+
+def _decoded(value: Any) -> str:
+    from email.header import decode_header
+
+    try:
+        pieces = decode_header(value)
+    except (Exception, RecursionError):  # noqa: BLE001 - shown as it came
+        return str(value)[:MAX_HEADER]
+    out = []
+    for text, charset in pieces:
+        if isinstance(text, str):
+            out.append(text)
+            continue
+        try:
+            out.append(text.decode(charset if charset and charset != "unknown-8bit"
+                                   else "utf-8", "replace"))
+        except LookupError:  # a charset Python does not know
+            out.append(text.decode("utf-8", "replace"))
+        if sum(map(len, out)) > MAX_HEADER:
+            break
+    return "".join(out)[:MAX_HEADER]
 
 
 def _address(value: Any) -> str:
     try:
-        pairs = getaddresses([str(value)])
-    except (ValueError, IndexError, TypeError):
+        pairs = getaddresses([str(value)[:MAX_HEADER]])
+    except (Exception, RecursionError):  # noqa: BLE001
         return ""
     for _name, addr in pairs:
         if "@" in addr:
-            return addr.strip().lower()
+            return _clean(addr.strip().lower())
     return ""
 
 
 def message_date(msg: Message) -> str:
     """The message's Date in UTC (ISO 8601), or "" when it has none that can be read."""
     try:
-        when = parsedate_to_datetime(str(msg.get("Date", "")))
-    except (TypeError, ValueError, IndexError):
+        when = parsedate_to_datetime(_header(msg, "Date"))
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (Exception, RecursionError):  # noqa: BLE001 - year 9999 - 12 h, garbage ...
         return ""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_auto_reply(msg: Message) -> bool:
@@ -176,10 +245,10 @@ def bounce_failures(msg: Message) -> list[Failure] | None:
         temporary, permanent = all_failures(msg)
     except Exception:  # noqa: BLE001 - a detector choking on a malformed bounce: not one
         return None
-    failures = [Failure(a.decode("utf-8", "replace").lower(), "", "failed", "", True)
+    failures = [Failure(_clean(a.decode("utf-8", "replace").lower()), "", "failed", "", True)
                 for a in sorted(permanent)]
-    failures += [Failure(a.decode("utf-8", "replace").lower(), "", "delayed", "", False)
-                 for a in sorted(temporary - permanent)]
+    failures += [Failure(_clean(a.decode("utf-8", "replace").lower()), "", "delayed", "",
+                         False) for a in sorted(temporary - permanent)]
     return failures or None
 
 
@@ -193,9 +262,14 @@ def _looks_like_bounce(msg: Message) -> bool:
         msg.get_content_type() == "multipart/report"
 
 
+def _parts(msg: Message) -> Iterator[Message]:
+    """The message's parts, the first MAX_PARTS of them."""
+    return itertools.islice(msg.walk(), MAX_PARTS)
+
+
 def _dsn_failures(msg: Message) -> list[Failure]:
     failures = []
-    for part in msg.walk():
+    for part in _parts(msg):
         if part.get_content_type() != "message/delivery-status":
             continue
         blocks = part.get_payload()
@@ -208,7 +282,7 @@ def _dsn_failures(msg: Message) -> list[Failure]:
             # last server tried (Final-Recipient: an alias or an internal mailbox)
             recipient = str(block.get("Original-Recipient", "") or
                             block.get("Final-Recipient", ""))
-            recipient = recipient.split(";", 1)[-1].strip().strip("<>").lower()
+            recipient = _clean(recipient.split(";", 1)[-1].strip().strip("<>").lower())
             action = str(block.get("Action", "")).strip().lower()
             if not recipient or action not in ("failed", "delayed"):
                 continue
@@ -217,26 +291,31 @@ def _dsn_failures(msg: Message) -> list[Failure]:
                                       comment.strip("() ")).split())
             diagnostic = diagnostic.split(";", 1)[-1].strip() if ";" in diagnostic \
                 else diagnostic
-            failures.append(Failure(recipient, status, action, diagnostic[:500],
+            failures.append(Failure(recipient, _clean(status)[:20], action,
+                                    _clean(diagnostic)[:500],
                                     action == "failed" and status.startswith("5")))
     return failures
 
 
+_COPIED_ID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]+>)", re.I | re.M)
+
+
 def _returned_ids(msg: Message) -> set[str]:
-    """The Message-IDs of the message a bounce returns (its message/rfc822 or
-    text/rfc822-headers part)."""
+    """The Message-IDs of the message a bounce returns: its message/rfc822 or
+    text/rfc822-headers part, or a copy of it in the bounce's text (Exim, qmail)."""
     found: set[str] = set()
-    for part in msg.walk():
+    for part in _parts(msg):
         kind = part.get_content_type()
         if kind == "message/rfc822":
             inner = part.get_payload()
             inner = inner[0] if isinstance(inner, list) and inner else inner
             if isinstance(inner, Message):
-                found.update(_MSGID.findall(str(inner.get("Message-ID", ""))))
-        elif kind == "text/rfc822-headers":
-            text = part.get_payload(decode=True) or b""
-            headers = message_from_bytes(text if isinstance(text, bytes) else b"")
-            found.update(_MSGID.findall(str(headers.get("Message-ID", ""))))
+                found.update(_MSGID.findall(_header(inner, "Message-ID")))
+        elif kind in ("text/rfc822-headers", "text/plain"):
+            text = part.get_payload(decode=True)
+            if isinstance(text, bytes):
+                found.update(m.decode("ascii", "replace")
+                             for m in _COPIED_ID.findall(text[:1_000_000]))
     return found
 
 

@@ -55,6 +55,10 @@ def settings(campaign: Any, *, host: str | None, port: int | None, security: str
     security = security or campaign.security or "tls"
     if security not in DEFAULT_PORTS:
         raise UsageError(f"--security: {security!r} is not tls, starttls or none")
+    if port is not None and not 1 <= port <= 65535:
+        raise UsageError(f"--port: {port} is not a port number (1 to 65535)")
+    if not timeout > 0:
+        raise UsageError(f"--timeout: {timeout:g} is not a number of seconds above 0")
     host = host or campaign.host
     if not host:
         raise UsageError("no IMAP server: give --host, or host under [imap] in "
@@ -104,7 +108,14 @@ class Mailbox:
                                      ssl_context=context, timeout=c.timeout)
             if c.security == "starttls":
                 self.client.starttls(context)
-            self.client.login(c.user, c.password)
+            if c.password.isascii() and c.user.isascii():
+                self.client.login(c.user, c.password)
+            else:  # LOGIN carries ASCII only; AUTHENTICATE PLAIN carries UTF-8
+                self.client.plain_login(c.user, c.password)
+        except UnicodeError:
+            self._drop()
+            raise MailboxError(f"{c.where}: the user name or the password has characters "
+                               "the server's login cannot carry; nothing was read") from None
         except LoginError as exc:
             self._drop()
             raise MailboxError(f"{c.where}: the server refused the login of {c.user} "

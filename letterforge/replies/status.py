@@ -59,7 +59,7 @@ HEADERS = ("Candidate", "Sent", "Bounced", "Auto-replies", "Replied")
 def status_rows(batch: Path) -> tuple[list[Row], list[dict[str, Any]]]:
     """Every candidate of the batch (the manifest's order) with what became of its
     letter, and the messages that match no letter."""
-    from ..send.ledger import Ledger
+    from ..send.ledger import Ledger, delivery_failures, failures_since
 
     manifest = batch / "manifest.json"
     try:
@@ -69,20 +69,20 @@ def status_rows(batch: Path) -> tuple[list[Row], list[dict[str, Any]]]:
                             "batch first") from None
     rows = {e["slug"]: Row(str(e.get("candidate", e["slug"])), e["slug"]) for e in letters}
     ledger = Ledger(batch)
+    failures = delivery_failures(batch)
     for slug, record in ledger.last_sent.items():
         if slug in rows:
             rows[slug].sent = str(record.get("time", ""))
+            # the bounces send counts too: of this send, to its addresses, carrying the
+            # letter's Message-ID
+            rows[slug].bounced = failures_since(record, failures.get(slug, []))
     unmatched = []
     for message in Store.open(batch).messages():
         row = rows.get(str(message.get("slug")))
         if row is None:
             unmatched.append(message)
         elif message["kind"] == BOUNCE:
-            # a bounce of an earlier send: the letter went again since (to a corrected
-            # address, say), and that send is what counts
-            when = message.get("date") or message.get("read") or ""
-            if not row.sent or not when or when >= row.sent:
-                row.bounced.extend(message.get("failures", []))
+            continue  # counted above, as send counts them
         elif message["kind"] == AUTO_REPLY:
             row.auto_replies += 1
         elif message["kind"] == REPLY:

@@ -132,5 +132,39 @@ def _records(path: Path) -> Iterator[dict[str, Any]]:
                 "is not a record letterforge wrote (one JSON object per line): repair or "
                 "delete the line (its message is then read again), and run replies "
                 "again")) from None
-        if isinstance(record, dict) and "digest" in record and "uid" in record:
-            yield record
+        if isinstance(record, dict) and record.get("cut_short") is not None:
+            continue
+        if not _valid(record):
+            raise OutputError(Problem(
+                display_path(path), number, None,
+                "is not a record letterforge wrote (a field is missing or of the wrong "
+                "kind): repair or delete the line (its message is then read again), and "
+                "run replies again")) from None
+        yield record
+
+
+_TEXT_FIELDS = ("folder", "file", "digest", "kind", "sender", "subject", "date",
+                "message_id")
+
+
+def _valid(record: Any) -> bool:
+    """Whether a line of read.jsonl holds what replies writes, of the kinds it writes."""
+    if not isinstance(record, dict):
+        return False
+    if not all(isinstance(record.get(k), str) for k in _TEXT_FIELDS):
+        return False
+    if not all(isinstance(record.get(k), int) and not isinstance(record.get(k), bool)
+               for k in ("uid", "uidvalidity")):
+        return False
+    if record["kind"] not in ("reply", "auto-reply", "bounce"):
+        return False
+    if not (record.get("slug") is None or isinstance(record.get("slug"), str)):
+        return False
+    if not (record.get("match") is None or isinstance(record.get("match"), str)):
+        return False
+    failures = record.get("failures", [])
+    return isinstance(failures, list) and all(
+        isinstance(f, dict) and isinstance(f.get("permanent"), bool)
+        and all(isinstance(f.get(k), str) for k in ("recipient", "status", "action",
+                                                     "diagnostic"))
+        for f in failures)

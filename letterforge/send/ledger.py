@@ -190,12 +190,14 @@ def batch_lock(batch: Path) -> Iterator[None]:
 REPLIES_READ = "replies/read.jsonl"
 
 
-def permanent_bounces(batch: Path) -> dict[str, list[dict[str, str]]]:
-    """slug -> the permanent delivery failures ``replies`` read for its letter
-    (recipient, status, diagnostic, the bounce's date): what send counts as refused
-    after the server took the letter. Read tolerantly: replies judges its own file."""
+def delivery_failures(batch: Path) -> dict[str, list[dict[str, Any]]]:
+    """slug -> the delivery failures ``replies`` read for its letter: only from bounces
+    that carry the letter's own Message-ID (a bounce naming an address is easily forged;
+    the Message-ID is known to the servers the letter went through). Each failure with
+    the bounce's date, never later than when it was read (a bounce dated in the future
+    would outlast every resend). Read tolerantly: replies judges its own file."""
     path = batch / REPLIES_READ
-    out: dict[str, list[dict[str, str]]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     try:
         raw = path.read_bytes()
     except OSError:
@@ -207,15 +209,33 @@ def permanent_bounces(batch: Path) -> dict[str, list[dict[str, str]]]:
         except ValueError:
             continue
         if (not isinstance(record, dict) or record.get("kind") != "bounce"
-                or not isinstance(record.get("slug"), str) or record.get("digest") in seen):
+                or record.get("match") != "thread" or not isinstance(record.get("slug"), str)
+                or record.get("digest") in seen or not isinstance(record.get("failures"), list)):
             continue
         seen.add(str(record.get("digest")))
-        for failure in record.get("failures") or []:
-            if isinstance(failure, dict) and failure.get("permanent"):
+        read = str(record.get("read") or "")
+        date = str(record.get("date") or "") or read
+        if read and date > read:
+            date = read
+        for failure in record["failures"]:
+            if isinstance(failure, dict):
                 out.setdefault(record["slug"], []).append({
                     "recipient": str(failure.get("recipient", "")).lower(),
                     "status": str(failure.get("status", "")),
+                    "action": str(failure.get("action", "")),
                     "diagnostic": str(failure.get("diagnostic", "")),
-                    # a bounce without a readable Date: when replies read it
-                    "date": str(record.get("date") or record.get("read") or "")})
+                    "permanent": failure.get("permanent") is True,
+                    "date": date})
     return out
+
+
+def failures_since(sent: dict[str, Any] | None, failures: list[dict[str, Any]]
+                   ) -> list[dict[str, Any]]:
+    """The failures that concern the letter's last send ``sent``: of an address it went
+    to, dated at or after it (a bounce of an earlier send counts no more)."""
+    if sent is None:
+        return []
+    mine = {str(a).lower() for key in ("recipients", "envelope")
+            for a in (sent.get(key) or []) if isinstance(sent.get(key), list)}
+    when = str(sent.get("time", ""))
+    return [f for f in failures if f["recipient"] in mine and (not f["date"] or f["date"] >= when)]

@@ -34,8 +34,9 @@ from .ledger import (
     UNKNOWN,
     Ledger,
     batch_lock,
+    delivery_failures,
+    failures_since,
     now,
-    permanent_bounces,
 )
 from .smtp import SmtpConfig, connect, sending_date, text_of, wire_bytes
 
@@ -183,21 +184,15 @@ def _partial_note(m: Outgoing, record: dict[str, Any]) -> str:
             f"{m.candidate!r} to send it to them only, or --mark-sent {m.candidate!r}")
 
 
-def _bounced(m: Outgoing, sent: dict[str, Any],
-             bounces: Sequence[dict[str, str]]) -> dict[str, str]:
-    """The recipients of ``m``'s last send that bounced for good since (``replies``
+def _bounced(sent: dict[str, Any], failures: list[dict[str, Any]]) -> dict[str, str]:
+    """The recipients of the letter's last send that bounced for good since (``replies``
     read the bounces): address -> why."""
-    mine = {r.lower() for r in m.recipients}
-    when = str(sent.get("time", ""))
-    out = {}
-    for b in bounces:
-        if b["recipient"] in mine and (not b["date"] or b["date"] >= when):
-            out[b["recipient"]] = f"bounced {b['status']} {b['diagnostic']}".strip()
-    return out
+    return {f["recipient"]: f"bounced {f['status']} {f['diagnostic']}".strip()
+            for f in failures_since(sent, failures) if f["permanent"]}
 
 
 def classify(messages: Sequence[Outgoing], ledger: Ledger,
-             bounces: dict[str, list[dict[str, str]]] | None = None) -> None:
+             bounces: dict[str, list[dict[str, Any]]] | None = None) -> None:
     """Each message's state from the ledger (and the permanent bounces ``replies``
     read: a letter the server took whose address then bounced is partly refused)."""
     slugs = {m.slug for m in messages}
@@ -224,7 +219,7 @@ def classify(messages: Sequence[Outgoing], ledger: Ledger,
                 m.note = _partial_note(m, sent)
             else:
                 m.state, m.note = SENT, f"sent {sent.get('time', '')}".strip()
-                gone = _bounced(m, sent, (bounces or {}).get(m.slug, ()))
+                gone = _bounced(sent, (bounces or {}).get(m.slug, []))
                 if gone:
                     m.state, m.refused = PARTIAL, gone
                     m.note = (
@@ -375,7 +370,7 @@ def send_batch(
         report = SendReport(batch=batch, dry_run=not really, messages=messages)
         ledger = Ledger(batch)
         try:
-            classify(messages, ledger, permanent_bounces(batch))
+            classify(messages, ledger, delivery_failures(batch))
             todo = _choose(messages, ledger, really=really, only=only, resend=resend,
                            mark_sent=mark_sent, limit=limit)
             if not really or not todo:

@@ -16,7 +16,7 @@ The suite runs one short derandomized run (10 steps, the same every time, about 
 A long run, random, for a new WeasyPrint or a changed override (3000 steps: about two
 hours on two cores):
 
-    LETTERFORGE_DIFFERENTIAL_STEPS=3000 .venv/bin/python -m pytest -p no:xdist \\
+    LETTERFORGE_DIFFERENTIAL_STEPS=3000 .venv/bin/python -m pytest -n0 -m slow \\
         tests/e2e/test_pdf_engine_differential.py
 """
 

@@ -249,7 +249,7 @@ def test_send_counts_a_permanent_bounce_since_the_last_send_as_refused(
     """The bounces replies read: a letter the server took whose address then bounced for
     good is partly refused in send's view, and --resend goes to that address only; a
     bounce of an earlier send (before the letter went again) counts no more."""
-    from letterforge.send.ledger import PARTIAL, SENT, Ledger, permanent_bounces
+    from letterforge.send.ledger import PARTIAL, SENT, Ledger, delivery_failures
     from letterforge.send.run import Outgoing, _resend_to, classify
 
     (tmp_path / "send-ledger.jsonl").write_text(json.dumps({
@@ -267,8 +267,9 @@ def test_send_counts_a_permanent_bounce_since_the_last_send_as_refused(
                         "a@ngo.example", ["onu@chile.example", "cc@chile.example"],
                         ["onu@chile.example"])
 
-    bounces = permanent_bounces(tmp_path)
-    assert [b["recipient"] for b in bounces["chile"]] == ["onu@chile.example"]
+    bounces = delivery_failures(tmp_path)
+    assert [(b["recipient"], b["permanent"]) for b in bounces["chile"]] == [
+        ("onu@chile.example", True), ("desk@sre.example", False)]
     m = letter()
     classify([m], Ledger(tmp_path), bounces)
     assert m.state == PARTIAL and list(m.refused) == ["onu@chile.example"]
@@ -284,7 +285,7 @@ def test_send_counts_a_permanent_bounce_since_the_last_send_as_refused(
                              "recipients": ["onu@chile.example", "cc@chile.example"],
                              "time": "2099-01-01T00:00:00Z"}) + "\n")
     m = letter()
-    classify([m], Ledger(tmp_path), permanent_bounces(tmp_path))
+    classify([m], Ledger(tmp_path), delivery_failures(tmp_path))
     assert m.state == SENT
 
 
@@ -314,3 +315,140 @@ def test_real_bounces_name_their_failed_recipient_and_its_letter(name: str) -> N
     failed = {f.recipient: f.permanent for f in reading.failures}
     assert failed.get(recipient) is permanent, reading.failures
     assert (reading.slug, reading.match) == ("target", "recipient")
+
+
+@pytest.mark.parametrize("data", [
+    b"From: <\nSubject: x\n\nhi\n",
+    b"From: a@b.example\nMessage-ID: <\nSubject: x\n\nhi\n",
+    b"From: a@b.example\nDate: Fri, 31 Dec 9999 23:59:59 -1200\nSubject: x\n\nhi\n",
+    b"From: a@b.example\nDate: Fri, 31 Dec 2020 23:59:59 +9999\n\nhi\n",
+    # a message/rfc822 nested 1000 deep, a multipart 1000 deep
+    (b"From: mailer-daemon@y.example\nSubject: Undelivered\nContent-Type: message/rfc822\n\n"
+     * 1000) + b"From: x@y.example\n\nbody\n",
+    b"From: mailer-daemon@y.example\nSubject: Undelivered\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(1000))
+    + b"Content-Type: text/plain\n\nx\n",
+    # a bounce whose returned message has a Message-ID the parser chokes on
+    b"From: MAILER-DAEMON@y.example\nSubject: Undelivered\nContent-Type: multipart/report;"
+    b" report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status"
+    b"\n\nReporting-MTA: dns; x\n\nFinal-Recipient: rfc822; onu@peru.example\nAction: failed"
+    b"\nStatus: 5.1.1\n\n--b\nContent-Type: message/rfc822\n\nMessage-ID: <\nFrom: <\n\nx\n"
+    b"--b--\n",
+])
+def test_no_message_stops_a_run(data: bytes) -> None:
+    """Anyone can write to the campaign's inbox: a message the parser chokes on is read
+    as far as it can be (a reply, matched to no letter unless its headers say), never an
+    error that would stop every later run at the same message."""
+    reading = read_message(data, LETTERS)
+    assert reading.kind in (REPLY, BOUNCE)
+    json.dumps(reading.as_json())
+
+
+@pytest.mark.parametrize("data", [
+    b"From: " + b",".join(b"a%d@x.example" % i for i in range(50_000)) + b"\n\nx\n",
+    b"From: x@y.example\nSubject: " + b"A" * 1_000_000 + b"\nIn-Reply-To: "
+    + b"<m1@lf> " * 100_000 + b"\n\nx\n",
+    b"From: x@y.example\nContent-Type: multipart/mixed; boundary=b\n\n"
+    + b"--b\nContent-Type: text/plain\n\nx\n" * 100_000 + b"--b--\n",
+])
+def test_a_huge_message_costs_little(data: bytes) -> None:
+    """What is read of a message is bounded (MAX_HEADER, MAX_PARTS, MAX_BYTES): 50,000
+    addresses in a From took 30 s, a 1 MB subject 11 s."""
+    import time
+
+    start = time.process_time()
+    reading = read_message(data, LETTERS)
+    assert time.process_time() - start < 5, "a hostile message must not cost seconds"
+    assert len(reading.subject) <= 4096
+
+
+def test_what_comes_from_outside_is_shown_without_control_characters() -> None:
+    """A subject, a sender or a bounce's words with terminal escape sequences, line
+    breaks or direction overrides: replaced, so that replies, status and the CSV show
+    text, never steer the terminal."""
+    data = (b"From: =?utf-8?q?x=1B=5B2J?= <a@x.example>\nSubject: "
+            b"=?utf-8?q?=1B]0;PWNED=07=1B[2J=1B[31mRED=0Aline=E2=80=AEevil?=\n"
+            b"In-Reply-To: <m1@lf>\n\nhi\n")
+    reading = read_message(data, LETTERS)
+    assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f or c == "\u202e"
+                   for c in reading.subject + reading.sender)
+    assert "PWNED" in reading.subject and "RED" in reading.subject
+
+
+def test_send_counts_no_forged_or_future_bounce(tmp_path: Path) -> None:
+    """Only a bounce carrying the letter's own Message-ID counts for send and status (an
+    address is easily named by anyone); its date is never later than when replies read
+    it (a bounce dated 2035 would otherwise outlast every resend); and both count the
+    same failures: of the last send's own addresses."""
+    from letterforge.send.ledger import Ledger, delivery_failures, failures_since
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"letters": [
+        {"slug": "chile", "candidate": "Chile"}, {"slug": "peru", "candidate": "Peru"}]}))
+    (tmp_path / "send-ledger.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"slug": "chile", "candidate": "Chile", "state": "sent", "message_id": "<h1@lf>",
+         "recipients": ["onu@chile.example"], "time": "2026-01-05T10:00:00Z"},
+        {"slug": "peru", "candidate": "Peru", "state": "sent", "message_id": "<p1@lf>",
+         "recipients": ["onu@peru.example"], "time": "2026-01-05T10:00:00Z"}]))
+    future = DSN.format(mid="<h1@lf>").replace(
+        "MIME-Version", "Date: Mon, 1 Jan 2035 00:00:00 +0000\nMIME-Version").encode()
+    store = Store.open(tmp_path)
+    store.save("INBOX", 1, 1, future, read_message(future, LETTERS))
+    # Exim's bounce names Peru's address, without Peru's Message-ID: forgeable
+    store.save("INBOX", 1, 2, EXIM.encode(), read_message(EXIM.encode(), LETTERS))
+    store.close()
+    failures = delivery_failures(tmp_path)
+    assert "peru" not in failures
+    (chile,) = [f for f in failures["chile"] if f["permanent"]]
+    assert chile["date"] <= dt_now()
+    ledger = Ledger(tmp_path)
+    resent = {**ledger.last_sent["chile"], "time": "2099-01-01T00:00:00Z"}
+    assert failures_since(resent, failures["chile"]) == []
+    rows, _ = status_rows(tmp_path)
+    assert [(r.slug, r.state) for r in rows] == [("chile", "bounced"), ("peru", "sent")]
+    # status shows only the failures of Chile's own addresses, as send counts them
+    assert [f["recipient"] for f in rows[0].bounced] == ["onu@chile.example"]
+
+
+def dt_now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize("line", [
+    {"folder": "INBOX", "uid": 1},  # no kind
+    {"folder": "INBOX", "uidvalidity": 1, "uid": "abc", "digest": "d", "kind": "reply"},
+    {"folder": "INBOX", "uidvalidity": 1, "uid": 1, "digest": "d", "kind": "bounce",
+     "file": "f", "sender": "", "subject": "", "date": 5, "message_id": ""},
+    {"folder": "INBOX", "uidvalidity": 1, "uid": 1, "digest": "d", "kind": "bounce",
+     "file": "f", "sender": "", "subject": "", "date": "", "message_id": "",
+     "failures": "oops"},
+])
+def test_a_damaged_read_log_is_one_clear_error(tmp_path: Path, line: dict) -> None:
+    from letterforge.errors import OutputError
+
+    (tmp_path / "replies").mkdir()
+    (tmp_path / "replies" / READ_LOG).write_text(json.dumps(line) + "\n")
+    with pytest.raises(OutputError, match=r"read.jsonl:1: is not a record letterforge"):
+        Store.open(tmp_path)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["replies", "--port", "99999"], "--port: 99999 is not a port number"),
+    (["replies", "--timeout", "0"], "--timeout: 0 is not a number of seconds above 0"),
+    (["status", "--export", "no/such/folder/status.csv"],
+     "--export: the folder"),
+])
+def test_option_mistakes_are_usage_errors(tmp_path: Path, monkeypatch, args: list[str],
+                                          said: str) -> None:
+    from typer.testing import CliRunner
+
+    from letterforge.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"LETTERFORGE_IMAP_PASSWORD": "x"}).invoke(
+        app, [*args, "--year", "2013", "--host", "127.0.0.1", "--user", "u"]
+        if args[0] == "replies" else [*args, "--year", "2013"])
+    assert result.exit_code == 2, result.output
+    assert said in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "no").exists()
