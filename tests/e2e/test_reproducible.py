@@ -39,6 +39,7 @@ def _tree(root: Path) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file() and p.name != STAT_CACHE}
 
 
+@pytest.mark.slow  # renders in a fresh process: in CI (-m slow)
 def test_two_renders_in_separate_processes_are_byte_identical(
         small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fresh process, then this one (another process, its caches filled by the
@@ -54,6 +55,7 @@ def test_two_renders_in_separate_processes_are_byte_identical(
     assert len(a) == 3 * 3 + 3 and a == b
 
 
+@pytest.mark.slow  # renders in a fresh process: in CI (-m slow)
 def test_source_date_epoch_sets_every_time_value(small: Path) -> None:
     epoch = 1700000000  # 2023-11-14 22:13:20 UTC
     _render_process(small, "e1", {"SOURCE_DATE_EPOCH": str(epoch)})

@@ -17,6 +17,9 @@ from typer.testing import CliRunner
 from letterforge.cli import app
 from letterforge.writers.pdf import engine
 
+# each case a fresh process, timed or traced: in CI (.ci/run runs -m slow)
+pytestmark = pytest.mark.slow
+
 
 def _modules_after(args: list[str], cwd: Path) -> set[str]:
     """The modules a fresh process has imported once the command line is parsed and the
