@@ -36,27 +36,12 @@ def _bytecode_cache() -> None:
     pytest-xdist worker rewrote and compiled every test file and letterforge (2.5 s of
     its start, 5 s instead of 2 s), and each process a test starts (a command in a
     subprocess, a pool's spawned workers: some seventy a run) compiled letterforge (0.3
-    s). They keep their bytecode in a cache of their own instead, beside pytest's
-    temporary folders (``/tmp/pytest-of-USER``, the user's own, as pytest checks it),
-    kept from run to run; never in the source tree. Set here, before pytest-xdist
-    starts its workers; nothing the processes do changes."""
-    import getpass
-    import tempfile
-
-    if (not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX")
-            or not hasattr(os, "getuid")):
-        return
-    try:
-        temproot = os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir()
-        root = Path(temproot).resolve() / f"pytest-of-{getpass.getuser()}"
-        root.mkdir(mode=0o700, exist_ok=True)
-        st = root.stat()
-    except (OSError, KeyError, ImportError):  # getpass: no user name
-        return
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:  # not private: leave it be
-        return
-    del os.environ["PYTHONDONTWRITEBYTECODE"]
-    os.environ["PYTHONPYCACHEPREFIX"] = str(root / "letterforge-pycache")
+    s). The processes a run starts may write bytecode again, where Python keeps it
+    (``__pycache__``, ignored by git): they then read what pip compiled of the libraries
+    and ./setup.sh of letterforge. (A cache of their own, PYTHONPYCACHEPREFIX, ignored
+    both: a fresh clone compiled WeasyPrint and every library again, in each worker.)
+    Set here, before pytest-xdist starts its workers."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 _bytecode_cache()
