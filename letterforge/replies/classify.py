@@ -1,10 +1,12 @@
 """What one message in the campaign's mailbox is, and which letter it answers.
 
-Kinds: a **bounce** (an RFC 3464 delivery status notification, read part by part: the
-failed recipient, the action, the status code, permanent when it begins with 5, the
-diagnostic; or a non-standard bounce that flufl.bounce recognises), an **auto-reply**
-(RFC 3834 ``Auto-Submitted``, ``X-Autoreply``/``X-Autorespond``, ``Precedence:
-auto_reply``, or an out-of-office subject), else a **reply**.
+Kinds: a **copy** of a letter itself (its own Message-ID: a Bcc to the campaign's
+inbox, a Sent folder), recorded as read and not kept; a **bounce** (an RFC 3464
+delivery status notification, read part by part: the failed recipient, the action,
+the status code, permanent when it begins with 5, the diagnostic; or a non-standard
+bounce that flufl.bounce recognises), an **auto-reply** (RFC 3834 ``Auto-Submitted``,
+``X-Autoreply``/``X-Autorespond``, ``Precedence: auto_reply``, or an out-of-office
+subject), else a **reply**.
 
 Matching, strongest first: the message's ``In-Reply-To``/``References`` (a bounce: the
 returned message's ``Message-ID``) name a letter's ``Message-ID`` (any send of it,
@@ -28,6 +30,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 REPLY, AUTO_REPLY, BOUNCE = "reply", "auto-reply", "bounce"
+#: a letter itself (a Bcc copy to the campaign's own inbox, a Sent folder): not kept
+COPY = "copy"
 THREAD, RECIPIENT, SENDER, DOMAIN = "thread", "recipient", "sender", "domain"
 #: the matches that rest on an address, not on the letter's own Message-ID
 WEAK = (SENDER, DOMAIN)
@@ -143,7 +147,14 @@ def _read(data: bytes, digest: str, letters: tuple[Letter, ...]) -> Reading:
         kind = AUTO_REPLY
     else:
         kind = REPLY
-    slug, match = _match(msg, kind, sender, failures or (), letters)
+    own = set(_MSGID.findall(_header(msg, "Message-ID")))
+    copy_of = {letter.slug for letter in letters if own & letter.message_ids}
+    slug: str | None
+    match: str | None
+    if len(copy_of) == 1 and kind != BOUNCE:
+        kind, slug, match = COPY, copy_of.pop(), THREAD
+    else:
+        slug, match = _match(msg, kind, sender, failures or (), letters)
     return Reading(
         digest=digest, kind=kind, slug=slug, match=match,
         sender=sender, subject=_header(msg, "Subject"), date=message_date(msg),

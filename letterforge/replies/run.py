@@ -65,8 +65,8 @@ def read_replies(batch: Path, config: ImapConfig,
                                             read_message(data, letters))
                         report.read += 1
                         report.folders[folder] += 1
-                        if not record["new"]:
-                            continue
+                        if not record["new"] or record["kind"] == "copy":
+                            continue  # read before, or one of the letters itself
                         (report.saved if record["slug"] else report.unmatched).append(record)
                         if on_message is not None:
                             on_message(record)

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from ..errors import OutputError, Problem, display_path
 from ..files import write_atomic
-from .classify import Reading
+from .classify import COPY, Reading
 
 FOLDER = "replies"
 READ_LOG = "read.jsonl"
@@ -65,6 +65,8 @@ class Store:
         before = self.known(reading.digest)
         if before is not None:
             path = before.get("file", "")
+        elif reading.kind == COPY:  # one of the letters: the batch has it already
+            path = ""
         else:
             where = reading.slug if reading.slug is not None else UNMATCHED
             day = reading.date[:10] or "undated"
@@ -156,7 +158,7 @@ def _valid(record: Any) -> bool:
     if not all(isinstance(record.get(k), int) and not isinstance(record.get(k), bool)
                for k in ("uid", "uidvalidity")):
         return False
-    if record["kind"] not in ("reply", "auto-reply", "bounce"):
+    if record["kind"] not in ("reply", "auto-reply", "bounce", "copy"):
         return False
     if not (record.get("slug") is None or isinstance(record.get("slug"), str)):
         return False

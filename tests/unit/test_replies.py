@@ -452,3 +452,23 @@ def test_option_mistakes_are_usage_errors(tmp_path: Path, monkeypatch, args: lis
     assert result.exit_code == 2, result.output
     assert said in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "no").exists()
+
+
+def test_a_copy_of_a_letter_itself_is_read_but_not_kept(tmp_path: Path) -> None:
+    """A campaign that Bcc's its own inbox, or a Sent folder read by mistake: a message
+    with a letter's own Message-ID is that letter, recorded as read, not a reply."""
+    from letterforge.replies.classify import COPY
+
+    data = _mail("From: open-letters@ngo.example\nTo: onu@chile.example\n"
+                 "Subject: Open letter\nMessage-ID: <h1@lf>")
+    reading = read_message(data, LETTERS)
+    assert (reading.kind, reading.slug) == (COPY, "chile")
+    store = Store.open(tmp_path)
+    record = store.save("Sent", 1, 1, data, reading)
+    store.close()
+    assert record["file"] == "" and not (tmp_path / "replies" / "chile").exists()
+    assert Store.open(tmp_path).seen("Sent", 1) == 1
+    (tmp_path / "manifest.json").write_text(json.dumps({"letters": [
+        {"slug": "chile", "candidate": "Chile"}]}))
+    rows, unmatched = status_rows(tmp_path)
+    assert rows[0].replies == [] and unmatched == []
