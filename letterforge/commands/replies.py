@@ -62,11 +62,12 @@ def replies(
     environment, --password-command, or a prompt. See letterforge status.
     """
     from ..replies.mailbox import settings
-    from ..replies.run import read_replies
+    from ..replies.run import ledger_records, read_replies
 
     campaign = open_campaign()
     out = campaign.out_root(out)
     year = batch_year(year, out)
+    ledger_records(out / str(year))  # a batch to read for, before any password is asked
     config = settings(campaign.imap, host=host, port=port, security=security, user=user,
                       folders=folder, password_env=password_env,
                       password_command=password_command, timeout=timeout)

@@ -62,6 +62,9 @@ def status_rows(batch: Path) -> tuple[list[Row], list[dict[str, Any]]]:
     from ..send.ledger import Ledger, delivery_failures, failures_since
 
     manifest = batch / "manifest.json"
+    if not manifest.is_file():
+        raise ManifestError(f"{display_path(batch)} is not a rendered batch (no "
+                            "manifest.json): render it first, or give --out and --year")
     try:
         letters = json.loads(manifest.read_text(encoding="utf-8"))["letters"]
     except (OSError, ValueError, KeyError, TypeError) as exc:

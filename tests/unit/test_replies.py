@@ -472,3 +472,18 @@ def test_a_copy_of_a_letter_itself_is_read_but_not_kept(tmp_path: Path) -> None:
         {"slug": "chile", "candidate": "Chile"}]}))
     rows, unmatched = status_rows(tmp_path)
     assert rows[0].replies == [] and unmatched == []
+
+
+def test_without_a_batch_nothing_is_asked_and_one_line_is_said(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from letterforge.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    for args in (["replies", "--year", "2013", "--host", "127.0.0.1", "--user", "u"],
+                 ["status", "--year", "2013"]):
+        result = CliRunner().invoke(app, args)  # no password given: not asked for
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith("error: out/2013 is not a rendered batch")
+        assert len(result.stderr.splitlines()) == 1
