@@ -61,9 +61,10 @@ def replies(
     replies/unmatched/. A rerun reads only what is new. The password comes from the
     environment, --password-command, or a prompt. See letterforge status.
     """
-    from ..replies.mailbox import settings
+    from ..replies.mailbox import check_options, settings
     from ..replies.run import ledger_records, read_replies
 
+    check_options(port, timeout)
     campaign = open_campaign()
     out = campaign.out_root(out)
     year = batch_year(year, out)

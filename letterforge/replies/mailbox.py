@@ -55,10 +55,7 @@ def settings(campaign: Any, *, host: str | None, port: int | None, security: str
     security = security or campaign.security or "tls"
     if security not in DEFAULT_PORTS:
         raise UsageError(f"--security: {security!r} is not tls, starttls or none")
-    if port is not None and not 1 <= port <= 65535:
-        raise UsageError(f"--port: {port} is not a port number (1 to 65535)")
-    if not timeout > 0:
-        raise UsageError(f"--timeout: {timeout:g} is not a number of seconds above 0")
+    check_options(port, timeout)
     host = host or campaign.host
     if not host:
         raise UsageError("no IMAP server: give --host, or host under [imap] in "
@@ -76,6 +73,16 @@ def settings(campaign: Any, *, host: str | None, port: int | None, security: str
     chosen = tuple(folders or campaign.folders or ("INBOX",))
     return ImapConfig(host, port if port is not None else campaign.port or
                       DEFAULT_PORTS[security], security, user, password, chosen, timeout)
+
+
+def check_options(port: int | None, timeout: float) -> None:
+    """The options that make no sense whatever the mailbox: a usage error (exit 2)."""
+    from ..errors import UsageError
+
+    if port is not None and not 1 <= port <= 65535:
+        raise UsageError(f"--port: {port} is not a port number (1 to 65535)")
+    if not timeout > 0:
+        raise UsageError(f"--timeout: {timeout:g} is not a number of seconds above 0")
 
 
 def _is_loopback(host: str) -> bool:
