@@ -172,6 +172,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 # files last). A file not listed counts as 1 s; the figures only order.
 FILE_COST = {
     "e2e/test_reproducible.py": 62, "e2e/test_pdf_engine.py": 48,
+    "e2e/test_replies_imap.py": 30,
     "e2e/test_send_smtp.py": 46, "e2e/test_docs_commands.py": 41,
     "e2e/test_preview_browser.py": 33, "e2e/test_pdf_engine_differential.py": 28,
     "e2e/test_interrupt.py": 26, "e2e/test_incremental_render.py": 26,
