@@ -165,18 +165,35 @@ def read_input(inputs: Inputs, role: str) -> Table:
                       role=role)
 
 
+def _record_line(text: str, index: int, delimiter: str) -> int:
+    """The line where the row holding ``text[index]`` begins (a quoted cell may run over
+    several lines), as every other problem of a row names it; the character's own line
+    when the file cannot be read as CSV that far."""
+    physical = text[:index].count("\n") + 1
+    reader = csv.reader(re.split(r"(?<=\n)", text), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for _row in reader:
+            if reader.line_num >= physical:
+                return start
+            start = reader.line_num + 1
+    except csv.Error:
+        pass
+    return physical
+
+
 # Complexity over 20, kept: one check per way a spreadsheet export goes wrong, each with its line.
 def _read_csv(path: Path, encoding: str | None) -> Table:
     shown = display_path(path)
     decoded = read_text_file(path, encoding)
     data, text = decoded.data, decoded.text
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError(
-            Problem(shown, line, None, "contains NUL bytes: this is not a text CSV file "
-                    "(save it from your spreadsheet as CSV UTF-8)")
-        )
     delimiter = _sniff_delimiter(text)
+    if "\x00" in text:
+        raise InputError(
+            Problem(shown, _record_line(text, text.index("\x00"), delimiter), None,
+                    "contains NUL bytes: this is not a text CSV file (save it from your "
+                    "spreadsheet as CSV UTF-8)")
+        )
     # Lines are counted as editors and grep count them, at "\n": a lone CR inside a cell
     # (an old Mac line break) does not shift the line numbers of the rows after it.
     lines = re.split(r"(?<=\n)", text)

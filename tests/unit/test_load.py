@@ -267,3 +267,20 @@ def test_the_campaign_file_names_a_sheet_and_the_manifest_records_it(write,
     inputs = load_campaign(tmp_path).inputs()
     assert read_input(inputs, "candidates").rows[0].cells["name"] == "Chile"
     assert inputs.record()["candidates_sheet"] == "2013 list"
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("year,name\r\n2013,A\x00B\r\n", 2),
+    # a quoted cell over two lines: the row begins on line 2, as every problem of a row
+    # is named (found by test_property_unicode with note="\n\x00")
+    ('year,name,note\r\n2013,A,"first\n\x00"\r\n2013,B,x\r\n', 2),
+    ('year,name,note\r\n2013,A,"one\ntwo"\r\n2013,B,"\x00"\r\n', 4),
+])
+def test_a_nul_byte_names_the_line_its_row_begins_on(tmp_path: Path, text: str,
+                                                      line: int) -> None:
+    path = tmp_path / "candidates.csv"
+    path.write_bytes(text.encode())
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    (problem,) = caught.value.problems
+    assert (problem.line, "NUL" in problem.message) == (line, True)
