@@ -174,6 +174,9 @@ InEmailTemplateOpt = Annotated[Path | None, typer.Option(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", metavar="FOLDER",
     help="Output root; the batch is FOLDER/YEAR [default: from letterforge.toml, else out].")]
+BatchOutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", metavar="DIR", help="Folder the batch was rendered into (default: the "
+    "campaign file's, else out).")]
 InDateOpt = Annotated[str | None, typer.Option(
     "--date", metavar="YYYY-MM-DD", help="Date the letters this day instead of the "
     "template's date.")]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ._common import (
+    BatchOutOpt,
     InEncodingOpt,
     InSignatoriesOpt,
     JsonOpt,
@@ -28,9 +28,7 @@ def proof(
     year: Annotated[int | None, typer.Option(
         "--year", "-y", metavar="YEAR", help="Year of the batch to proofread (OUT/YEAR; "
         "default: the newest batch in the output folder).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", metavar="DIR", help="Folder the batch was rendered into (default: "
-        "the campaign file's, else out).")] = None,
+    out: BatchOutOpt = None,
     signatories: InSignatoriesOpt = None,
     encoding: InEncodingOpt = None,
     as_json: JsonOpt = False,

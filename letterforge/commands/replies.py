@@ -3,12 +3,20 @@ and auto-reply matched to its letter and kept under the batch."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ._common import JsonOpt, QuietOpt, batch_year, emit, err, handle_errors, open_campaign
+from ._common import (
+    BatchOutOpt,
+    JsonOpt,
+    QuietOpt,
+    batch_year,
+    emit,
+    err,
+    handle_errors,
+    open_campaign,
+)
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -19,9 +27,7 @@ def replies(
     year: Annotated[int | None, typer.Option(
         "--year", "-y", metavar="YEAR", help="Year of the batch whose replies to read "
         "(default: the newest batch in the output folder).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", metavar="DIR", help="Folder the batch was rendered into (default: "
-        "the campaign file's, else out).")] = None,
+    out: BatchOutOpt = None,
     host: Annotated[str | None, typer.Option(
         "--host", envvar="LETTERFORGE_IMAP_HOST", metavar="HOST",
         help="IMAP server of the campaign's mailbox (default: the campaign file's).")

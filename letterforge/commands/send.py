@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ._common import (
+    BatchOutOpt,
     JsonOpt,
     QuietOpt,
     batch_year,
@@ -29,9 +30,7 @@ def send(
     year: Annotated[int | None, typer.Option(
         "--year", "-y", metavar="YEAR", help="Year of the batch to send (OUT/YEAR; default: "
         "the newest batch in the output folder).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", metavar="DIR", help="Folder the batch was rendered into (default: "
-        "the campaign file's, else out).")] = None,
+    out: BatchOutOpt = None,
     really: Annotated[bool, typer.Option("--send", help="Really send. Without it: a dry run "
                                          "that shows what would go to whom.")] = False,
     host: Annotated[str | None, typer.Option(

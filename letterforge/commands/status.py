@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonOpt, QuietOpt, batch_year, emit, err, handle_errors, open_campaign
+from ._common import (
+    BatchOutOpt,
+    JsonOpt,
+    QuietOpt,
+    batch_year,
+    emit,
+    err,
+    handle_errors,
+    open_campaign,
+)
 from ._common import out as show
 from ._table import table
 
@@ -20,9 +29,7 @@ def status(
     year: Annotated[int | None, typer.Option(
         "--year", "-y", metavar="YEAR", help="Year of the batch (default: the newest batch "
         "in the output folder).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", metavar="DIR", help="Folder the batch was rendered into (default: "
-        "the campaign file's, else out).")] = None,
+    out: BatchOutOpt = None,
     export: Annotated[Path | None, typer.Option(
         "--export", metavar="FILE", help="Also write the rows to this CSV file.")] = None,
     as_json: JsonOpt = False,

@@ -11,7 +11,6 @@ or a prompt when a person is at the terminal; never a file or a log.
 from __future__ import annotations
 
 import getpass
-import ipaddress
 import ssl
 import sys
 from collections.abc import Iterator
@@ -85,15 +84,6 @@ def check_options(port: int | None, timeout: float) -> None:
         raise UsageError(f"--timeout: {timeout:g} is not a number of seconds above 0")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class Mailbox:
     """A logged-in, read-only connection; ``with Mailbox(config) as box: ...``."""
 
@@ -105,8 +95,10 @@ class Mailbox:
         from imapclient import IMAPClient
         from imapclient.exceptions import LoginError
 
+        from ..send.smtp import is_loopback
+
         c = self.config
-        if c.security == "none" and not _is_loopback(c.host):
+        if c.security == "none" and not is_loopback(c.host):
             raise MailboxError(f"refusing to send the password for {c.user} unencrypted "
                                f"to {c.where}: use --security tls or starttls")
         context = ssl.create_default_context()

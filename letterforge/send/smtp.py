@@ -73,7 +73,8 @@ def password_from(env_var: str, command: str | None) -> str | None:
     return os.environ.get(env_var)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (a password may go to it unencrypted)."""
     if host == "localhost":
         return True
     try:
@@ -84,7 +85,7 @@ def _is_loopback(host: str) -> bool:
 
 def connect(config: SmtpConfig) -> smtplib.SMTP:
     where = f"{config.host}:{config.port}"
-    if config.user and config.security == "none" and not _is_loopback(config.host):
+    if config.user and config.security == "none" and not is_loopback(config.host):
         raise SendError(f"refusing to send the password for {config.user} unencrypted to "
                         f"{where}: use --security starttls or tls")
     try:
