@@ -37,6 +37,10 @@ class Store:
     batch: Path
     records: list[dict[str, Any]] = field(default_factory=list)
     _fh: TextIO | None = None
+    #: digest -> its first record, and (folder, UIDVALIDITY) -> the highest UID read:
+    #: looked up for every message fetched, so kept as the records come
+    _first: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _highest: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -47,17 +51,22 @@ class Store:
         store = cls(batch)
         path = store.root / READ_LOG
         if path.exists():
-            store.records = list(_records(path))
+            for record in _records(path):
+                store._remember(record)
         return store
+
+    def _remember(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+        self._first.setdefault(record["digest"], record)
+        key = (record["folder"], record["uidvalidity"])
+        self._highest[key] = max(self._highest.get(key, 0), record["uid"])
 
     def seen(self, folder: str, uidvalidity: int) -> int:
         """The highest UID read from ``folder`` while it had ``uidvalidity`` (0: none)."""
-        return max((int(r["uid"]) for r in self.records
-                    if r.get("folder") == folder and r.get("uidvalidity") == uidvalidity),
-                   default=0)
+        return self._highest.get((folder, uidvalidity), 0)
 
     def known(self, digest: str) -> dict[str, Any] | None:
-        return next((r for r in self.records if r.get("digest") == digest), None)
+        return self._first.get(digest)
 
     def save(self, folder: str, uidvalidity: int, uid: int, data: bytes,
              reading: Reading) -> dict[str, Any]:
@@ -90,7 +99,7 @@ class Store:
         self._fh.write(json.dumps(record, ensure_ascii=True, sort_keys=True) + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        self.records.append(record)
+        self._remember(record)
 
     def close(self) -> None:
         if self._fh is not None:
@@ -99,10 +108,7 @@ class Store:
 
     def messages(self) -> list[dict[str, Any]]:
         """Every message read, once each (by digest), in the order first read."""
-        out: dict[str, dict[str, Any]] = {}
-        for record in self.records:
-            out.setdefault(str(record.get("digest")), record)
-        return list(out.values())
+        return list(self._first.values())
 
 
 def _now() -> str:
