@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import Problem
@@ -180,6 +180,19 @@ def _check_cells(table: Table, row: Row, problems: list[Problem]) -> bool:
     return ok
 
 
+def _rows_of_year(table: Table, year: int, problems: list[Problem], years: set[int]
+                  ) -> Iterator[Row]:
+    """The rows of ``year``, as they come; a row whose year cannot be read is a problem,
+    and every year the file has goes into ``years`` (said when ``year`` has no rows)."""
+    for row in table.rows:
+        row_year = _year_of(table, row, problems)
+        if row_year is None:
+            continue
+        years.add(row_year)
+        if row_year == year:
+            yield row
+
+
 # Complexity over 20, kept: one check per column of a candidate's row, each with its own message.
 def candidates_for_year(table: Table, year: int) -> tuple[list[Candidate], list[Problem]]:
     problems = _missing_columns(table, CANDIDATE_COLUMNS)
@@ -189,13 +202,7 @@ def candidates_for_year(table: Table, year: int) -> tuple[list[Candidate], list[
     years: set[int] = set()
     seen_names: dict[str, int] = {}
     seen_slugs: dict[str, int] = {}
-    for row in table.rows:
-        row_year = _year_of(table, row, problems)
-        if row_year is None:
-            continue
-        years.add(row_year)
-        if row_year != year:
-            continue
+    for row in _rows_of_year(table, year, problems, years):
         before = len(problems)
         _check_cells(table, row, problems)
         for column, what in (("name", "a name"), ("short_name", "a short name"),
@@ -266,13 +273,7 @@ def signatories_for_year(table: Table, year: int) -> tuple[list[Signatory], list
     result: list[Signatory] = []
     years: set[int] = set()
     seen: dict[str, int] = {}
-    for row in table.rows:
-        row_year = _year_of(table, row, problems)
-        if row_year is None:
-            continue
-        years.add(row_year)
-        if row_year != year:
-            continue
+    for row in _rows_of_year(table, year, problems, years):
         if not _check_cells(table, row, problems):
             continue
         name = row.cells.get("name", "")
