@@ -42,11 +42,11 @@ done
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 fontconfig
           fonts-noto-core fonts-noto-cjk)
 if [ "$with_test" = 1 ]; then
-  # pdftotext reads the PDFs back, LibreOffice opens every DOCX (Writer) and saves the
-  # sample's candidates as .xlsx and .ods (Calc), munpack opens every .eml.
+  # pdftotext reads the PDFs back, LibreOffice Writer opens every DOCX, munpack opens
+  # every .eml.
   # chromium: the browser tests of preview and proof drive it with Playwright.
   # dovecot-imapd: the IMAP server the tests of replies read from.
-  packages+=(poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui mpack chromium
+  packages+=(poppler-utils libreoffice-writer-nogui mpack chromium
              dovecot-imapd)
 fi
 

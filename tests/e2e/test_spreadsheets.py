@@ -1,12 +1,12 @@
-"""Candidates and signatories kept in a spreadsheet: the sample's CSV files saved by
-LibreOffice Calc as .xlsx and as .ods render the same letters, byte for byte, as the
-CSV; the manifest hashes the spreadsheet; verify, diff and new-year work on them."""
+"""Candidates and signatories kept in a spreadsheet: CSV files saved by LibreOffice Calc
+as .xlsx and as .ods (tests/data/spreadsheets, saved once) render the same letters, byte
+for byte, as the CSV; the manifest hashes the spreadsheet; verify, diff and new-year work
+on them."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,42 +15,16 @@ from typer.testing import CliRunner
 from conftest import ROOT
 from letterforge.cli import app
 
-# LibreOffice Calc saves each spreadsheet: in CI (.ci/run runs -m slow); the reading
-# itself is tested in tests/unit/test_load.py
-pytestmark = pytest.mark.slow
-
-CANDIDATES = ("year,name,short_name,email,region\n"
-              "2013,Mexico,Mexico,mission.mexico@example.org,Latin American States\n"
-              "2013,Maldives,Maldives,mission.maldives@example.org,Asia-Pacific States\n"
-              "2013,Côte d'Ivoire,Côte d'Ivoire,mission.ci@example.org,African States\n")
-
-
-def _saved_by_calc(csv: Path, fmt: str, profile: Path) -> Path:
-    """``csv`` opened in LibreOffice Calc (UTF-8, comma) and saved as ``fmt``."""
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        pytest.skip("LibreOffice is not installed (./setup.sh --test installs it)")
-    done = subprocess.run(
-        [exe, f"-env:UserInstallation={profile.as_uri()}", "--headless",
-         "--infilter=CSV:44,34,76,1", "--convert-to", fmt, "--outdir", str(csv.parent),
-         str(csv)], capture_output=True, text=True, timeout=180)
-    out = csv.with_suffix(f".{fmt}")
-    if not out.is_file():
-        pytest.skip("LibreOffice Calc could not save the CSV (./setup.sh --test installs "
-                    f"libreoffice-calc-nogui): {done.stdout}{done.stderr}")
-    return out
+SAVED_BY_CALC = Path(__file__).parents[1] / "data" / "spreadsheets"
 
 
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("spreadsheets")
     shutil.copytree(ROOT / "templates", root / "templates")
-    shutil.copy(ROOT / "signatories.csv", root / "signatories.csv")
-    (root / "candidates.csv").write_text(CANDIDATES, encoding="utf-8")
-    profile = tmp_path_factory.mktemp("calc-profile")
-    for fmt in ("xlsx", "ods"):
-        _saved_by_calc(root / "candidates.csv", fmt, profile)
-    _saved_by_calc(root / "signatories.csv", "xlsx", profile)
+    for name in ("candidates.csv", "candidates.xlsx", "candidates.ods", "signatories.csv",
+                 "signatories.xlsx"):
+        shutil.copy(SAVED_BY_CALC / name, root / name)
     return root
 
 
@@ -76,9 +50,11 @@ def test_xlsx_and_ods_render_the_letters_of_their_csv(campaign: Path, monkeypatc
         assert manifest["options"]["candidates"] == name
         sources = {e["slug"]: e["source"] for e in manifest["letters"]}
         assert sources["mexico"] == f"{name}:candidates:2"  # the spreadsheet's row
-        # verify renders it again from the spreadsheet the manifest names
-        verify = CliRunner().invoke(app, ["verify", "--year", "2013", "--out", out, "-j", "1"])
-        assert verify.exit_code == 0, verify.output
+    # verify renders it again from the spreadsheet the manifest names (the same reader
+    # for both kinds)
+    verify = CliRunner().invoke(app, ["verify", "--year", "2013", "--out",
+                                      "from-candidates-ods", "-j", "1"])
+    assert verify.exit_code == 0, verify.output
 
 
 def test_a_mistake_in_a_spreadsheet_names_its_sheet_and_row(campaign: Path,
