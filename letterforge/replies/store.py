@@ -48,12 +48,26 @@ class Store:
 
     @classmethod
     def open(cls, batch: Path) -> Store:
+        """The store of ``batch`` (call holding the batch's lock): what was read, and no
+        temporary file a killed run left half-written beside the messages."""
         store = cls(batch)
         path = store.root / READ_LOG
         if path.exists():
             for record in _records(path):
                 store._remember(record)
+        store._sweep()
         return store
+
+    def _sweep(self) -> None:
+        """Remove the temporary files (``.<name>.eml.<random>``, write_atomic's) that a
+        run killed while saving a message left: its message is fetched again."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if folder.is_dir() and not folder.is_symlink():
+                for leftover in folder.glob(".*.eml.*"):
+                    if leftover.is_file() and not leftover.is_symlink():
+                        leftover.unlink(missing_ok=True)
 
     def _remember(self, record: dict[str, Any]) -> None:
         self.records.append(record)

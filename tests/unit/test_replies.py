@@ -192,6 +192,14 @@ def test_each_message_is_kept_once_and_a_killed_runs_line_is_read_again(
     assert len(list((tmp_path / "replies").rglob("*.eml"))) == 1
     assert Store.open(tmp_path).seen("INBOX", 7) == 3
     assert Store.open(tmp_path).seen("INBOX", 8) == 0  # UIDVALIDITY changed: read anew
+    # killed while writing a message's file: the next run removes the temporary file
+    # it left (and nothing else of the folder)
+    saved = tmp_path / first["file"]
+    leftover = saved.parent / f".{saved.name}.k3x_9q"
+    leftover.write_bytes(data[:10])
+    (saved.parent / ".notes").write_text("the user's")
+    Store.open(tmp_path).close()
+    assert sorted(p.name for p in saved.parent.iterdir()) == [".notes", saved.name]
     # killed while writing a line: the line is passed over, the message read again
     log = tmp_path / "replies" / READ_LOG
     log.write_bytes(log.read_bytes() + b'{"folder": "INBOX", "uid')
