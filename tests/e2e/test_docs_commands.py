@@ -1,9 +1,9 @@
 """Every command the documentation shows runs: each ```sh line of the README, of docs/
 and of the examples' READMEs, in order, in a fresh copy of the repository's campaign
-files (the sample, with its candidates cut to two to keep it quick), exits 0. A
-``letterforge`` command runs in this process (its command line as the shell would split
-it, ``VAR=value`` before it as its environment, ``LETTERFORGE_JOBS=1``: no worker
-processes to start); anything else in bash.
+files (the sample and the examples, with their candidates cut to two to keep it quick),
+exits 0. A ``letterforge`` command runs in this process (its command line as the shell
+would split it, ``VAR=value`` before it as its environment, ``LETTERFORGE_JOBS=1``: no
+worker processes to start); anything else in bash.
 
 The set-up lines (``./setup.sh ...``) are what CI itself runs first; they are not run
 again here."""
@@ -43,15 +43,17 @@ def commands(page: Path) -> list[str]:
 
 
 def _campaign(tmp: Path) -> Path:
-    """The repository's campaign files (and its examples, which READMEs cd into), with
-    the sample's 2013 candidates cut to four, and .venv where the commands expect it."""
+    """The repository's campaign files (and its examples, which READMEs cd into), each
+    with its candidates cut to two (Mexico, which the pages name, and the first), and
+    .venv where the commands expect it."""
     for name in ("candidates.csv", "signatories.csv"):
         shutil.copy(ROOT / name, tmp / name)
     shutil.copytree(ROOT / "templates", tmp / "templates")
     shutil.copytree(ROOT / "examples", tmp / "examples")
-    rows = (tmp / "candidates.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [rows[0], *[r for r in rows[1:] if "Mexico" in r], *rows[1:2]]
-    (tmp / "candidates.csv").write_text("".join(dict.fromkeys(kept)), encoding="utf-8")
+    for csv in (tmp / "candidates.csv", *(tmp / "examples").glob("*/candidates.csv")):
+        rows = csv.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [rows[0], *[r for r in rows[1:] if "Mexico" in r][:1], *rows[1:2]]
+        csv.write_text("".join(dict.fromkeys(kept)), encoding="utf-8")
     (tmp / ".venv").symlink_to(Path(sys.executable).parent.parent)
     return tmp
 
