@@ -175,7 +175,7 @@ FILE_COST = {
     "e2e/test_replies_imap.py": 30,
     "e2e/test_send_smtp.py": 46, "e2e/test_docs_commands.py": 41,
     "e2e/test_preview_browser.py": 33, "e2e/test_pdf_engine_differential.py": 28,
-    "e2e/test_interrupt.py": 26, "e2e/test_incremental_render.py": 26,
+    "e2e/test_interrupt.py": 21, "e2e/test_incremental_render.py": 26,
     "e2e/test_spreadsheets.py": 6, "e2e/test_command_line.py": 20,
     "e2e/test_startup.py": 19, "e2e/test_preview_state.py": 18,
     "e2e/test_libreoffice.py": 15, "e2e/test_campaign_year.py": 14,

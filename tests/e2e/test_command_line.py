@@ -53,6 +53,7 @@ def test_help_on_every_command(runner: CliRunner, command: str | None) -> None:
         assert f"letterforge {command}" in result.output.splitlines()[0]
 
 
+@pytest.mark.slow  # a fresh process: in CI (-m slow)
 def test_help_and_list_do_not_import_weasyprint(sample: Path) -> None:
     code = (
         "import sys\n"
@@ -181,6 +182,7 @@ def test_internal_error_shows_traceback_and_asks_for_a_report(
     assert "Traceback" in result.stderr and "this is a bug" in result.stderr
 
 
+@pytest.mark.slow  # a fresh process: in CI (-m slow)
 def test_console_script_runs(sample: Path) -> None:
     exe = Path(sys.executable).with_name("letterforge")
     if not exe.exists():
@@ -190,6 +192,7 @@ def test_console_script_runs(sample: Path) -> None:
     assert out.returncode == 0, out.stderr
 
 
+@pytest.mark.slow  # a fresh process per case: in CI (-m slow)
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 @pytest.mark.parametrize("args", [["list", "--year", "2013"],
                                   ["list", "--year", "2013", "--json"],
@@ -210,6 +213,7 @@ def test_a_full_standard_output_is_said_in_one_line(sample: Path, args: list[str
         assert (sample / "full" / "2013" / "docx" / "cuba.docx").is_file()
 
 
+@pytest.mark.slow  # a fresh process: in CI (-m slow)
 def test_a_reader_that_leaves_ends_the_command_quietly(sample: Path) -> None:
     """Standard output whose reader leaves (``| head``): the command ends quietly."""
     head = subprocess.run(f"{sys.executable} -m letterforge list --year 2013 | head -1",

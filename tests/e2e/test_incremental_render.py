@@ -7,6 +7,7 @@ import filecmp
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from letterforge.cli import app
@@ -75,6 +76,7 @@ def test_force_renders_every_letter_again(small: Path) -> None:
     assert "Rendered 5 letters (" in render("-j", "1", "-f", "docx", "--force")
 
 
+@pytest.mark.slow  # two worker processes start and import WeasyPrint: in CI (-m slow)
 def test_parallel_render_gives_the_same_bytes_as_serial(small_rendered: Path) -> None:
     small = small_rendered  # rendered with -j 1 into out/
     render("-j", "2", "--out", "parallel")

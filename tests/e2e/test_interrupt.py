@@ -21,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+# every case is a render in a fresh process, stopped from outside: in CI (-m slow)
+pytestmark = pytest.mark.slow
+
 EXTRA = 20  # candidates added so the batch takes a few seconds
 
 

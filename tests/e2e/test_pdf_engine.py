@@ -1,13 +1,13 @@
 """The PDF engine (letterforge/writers/pdf/engine): each speed override switched off alone
 changes no byte; what earlier caches got wrong is right; a version the fixes were not
-made for writes no PDF and says so; the table lists every name replaced.
+made for writes no PDF and says so. (The table of what it replaces, without a render:
+unit/test_pdf_engine_parts.py.)
 
 The reference is always a fresh process (tests/fresh_pdf.py), never this one with its
 caches turned off."""
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import shutil
 import subprocess
@@ -21,6 +21,9 @@ from fresh_pdf import FreshPDFs, pages_to_pdfs
 from conftest import ROOT
 from letterforge.writers.pdf import engine
 
+# every case compares with, or runs, a fresh process: in CI (-m slow)
+pytestmark = pytest.mark.slow
+
 FULL_LETTER = ROOT / "examples" / "full-letter"
 MULTILINGUAL = ROOT / "examples" / "multilingual"
 
@@ -31,7 +34,6 @@ def fresh() -> Any:
         yield server
 
 
-@pytest.mark.slow
 def test_each_speed_override_switched_off_alone_changes_no_byte(fresh: FreshPDFs) -> None:
     """The full example's letter (a letterhead, footer, lists, table, footnotes, images,
     a signature) from fresh processes: with every override on, with each off alone, the
@@ -45,7 +47,6 @@ def test_each_speed_override_switched_off_alone_changes_no_byte(fresh: FreshPDFs
         assert got["mexico"] == every_on["mexico"], off
 
 
-@pytest.mark.slow
 def test_letters_in_other_scripts_are_the_same_bytes_with_every_override_off(
         fresh: FreshPDFs) -> None:
     """French, Arabic (right to left), Chinese and Russian letters, one after
@@ -142,22 +143,6 @@ def test_an_edited_logo_shows_in_the_next_render_of_a_long_lived_process(
     after = here()
     assert after != before
     assert after == fresh.render(folder, 2013, ["mexico"])["mexico"]
-
-
-def test_the_table_lists_every_name_the_engine_replaced() -> None:
-    installed = engine.install()
-    assert set(engine.FIXES) <= installed  # fixes are never off
-    by_name = {o.name: o for o in engine.OVERRIDES}
-    for patch in engine.PATCHES:
-        declared = by_name[patch.override].replaces
-        assert any(fnmatch.fnmatch(patch.where, pattern) for pattern in declared), (
-            patch.override, patch.where, declared)
-    patched = {p.override for p in engine.PATCHES}
-    assert patched == {o.name for o in engine.OVERRIDES if o.name in installed} - {"startup"}
-    # and the module docstring has an entry for each
-    for override in engine.OVERRIDES:
-        assert f"``{override.name}`` ({override.kind}; ``{override.module}.py``)" in (
-            engine.__doc__ or "")
 
 
 #: sitecustomize for a process that believes another WeasyPrint is installed: its

@@ -6,6 +6,7 @@ internals. (WeasyPrint's import in a fresh process: e2e/test_startup.py.)"""
 from __future__ import annotations
 
 import ast
+import fnmatch
 import os
 import re
 import subprocess
@@ -254,3 +255,19 @@ def test_every_import_is_declared() -> None:
     done = subprocess.run([str(exe), "letterforge"], cwd=ROOT, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_table_lists_every_name_the_engine_replaced() -> None:
+    installed = engine.install()
+    assert set(engine.FIXES) <= installed  # fixes are never off
+    by_name = {o.name: o for o in engine.OVERRIDES}
+    for patch in engine.PATCHES:
+        declared = by_name[patch.override].replaces
+        assert any(fnmatch.fnmatch(patch.where, pattern) for pattern in declared), (
+            patch.override, patch.where, declared)
+    patched = {p.override for p in engine.PATCHES}
+    assert patched == {o.name for o in engine.OVERRIDES if o.name in installed} - {"startup"}
+    # and the module docstring has an entry for each
+    for override in engine.OVERRIDES:
+        assert f"``{override.name}`` ({override.kind}; ``{override.module}.py``)" in (
+            engine.__doc__ or "")
