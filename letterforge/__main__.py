@@ -10,12 +10,9 @@ import sys
 
 
 def main() -> None:
-    import signal
+    from .errors import EXIT_INTERRUPTED, INTERRUPTED, stop_on_signals
 
-    from .errors import EXIT_INTERRUPTED, INTERRUPTED, stop_on_signal
-
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    signal.signal(signal.SIGINT, stop_on_signal)
+    stop_on_signals()
     from .parallel import start_early_pdf_helper, stop_early_pdf_helper
 
     try:

@@ -94,12 +94,9 @@ def _main(
 
 
 def main() -> None:
-    import signal
+    from .errors import stop_on_signals
 
-    from .errors import stop_on_signal
-
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    signal.signal(signal.SIGINT, stop_on_signal)
+    stop_on_signals()
     try:
         app(prog_name="letterforge")
     except KeyboardInterrupt:  # Ctrl-C while typer builds the command, before it runs

@@ -156,3 +156,30 @@ def stop_on_signal(signum: int, frame: object) -> None:
     """SIGINT or SIGTERM (a CI timeout, kill): stop as Ctrl-C does, cleanly."""
     STOP_ASKED.set()
     raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM stop the command (:func:`stop_on_signal`). The KeyboardInterrupt
+    that raises where Python cannot pass it on (a weakref callback or a finaliser that
+    runs at that moment: importlib's module locks have one) is not printed as "Exception
+    ignored in ...": STOP_ASKED stops the command all the same, with its one line."""
+    import signal
+    import sys
+
+    global _PREVIOUS_UNRAISABLE_HOOK
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
+    if sys.unraisablehook is not _quiet_interrupts:
+        _PREVIOUS_UNRAISABLE_HOOK = sys.unraisablehook
+        sys.unraisablehook = _quiet_interrupts
+
+
+_PREVIOUS_UNRAISABLE_HOOK: Any = None
+
+
+def _quiet_interrupts(unraisable: Any) -> None:
+    if STOP_ASKED.is_set() and isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    import sys
+
+    (_PREVIOUS_UNRAISABLE_HOOK or sys.__unraisablehook__)(unraisable)

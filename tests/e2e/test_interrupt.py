@@ -112,8 +112,8 @@ def _interrupt(campaign: Path, cmd: list[str], moment: str,
     children = _children(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines() == ["interrupted: nothing was changed"]
+    assert proc.returncode == 130, (out, err)
+    assert err.strip().splitlines() == ["interrupted: nothing was changed"], (out, err)
     assert _snapshot(campaign / "out") == before
     assert sorted(p.name for p in (campaign / "out").iterdir()) == [".2013.lock", "2013"]
     deadline = time.monotonic() + 0.5  # gone within half a second

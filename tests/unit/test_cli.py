@@ -1,8 +1,8 @@
 """What the commands say and how they read their options: help texts in each command's
 words, no internal type labels on options, plurals, the default year, tables that fit
 COLUMNS, options parsed to their types, typer's message for a bad value, a campaign file
-mistake in one line. In-process, nothing rendered. (What a fresh process imports:
-e2e/test_startup.py.)"""
+mistake in one line; a Ctrl-C Python cannot pass on. In-process but for that one, nothing
+rendered. (What a fresh process imports: e2e/test_startup.py.)"""
 
 from __future__ import annotations
 
@@ -161,3 +161,44 @@ def test_a_long_note_folds_at_spaces_in_a_pipe_not_to_twelve_characters(
             "it with --resend if the change must reach the mission")
     text = table(["Candidate", "Status", "Note"], [["Mexico", "sent", note]])
     assert len(text.splitlines()) == 3 and note in text
+
+
+CTRL_C_IN_A_FINALISER = """
+import os, signal, sys
+from letterforge.errors import STOP_ASKED, stop_on_signals
+
+stop_on_signals()
+
+
+class Finaliser:
+    def __del__(self):  # Ctrl-C lands while a finaliser runs (importlib's lock has one)
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(10_000))
+
+
+class Bug:
+    def __del__(self):
+        raise ValueError("a real bug")
+
+
+Finaliser()
+print("went on:", STOP_ASKED.is_set())
+Bug()
+"""
+
+
+def test_a_ctrl_c_python_cannot_pass_on_is_not_printed_but_stops_the_command() -> None:
+    """Where Python cannot raise the KeyboardInterrupt (a finaliser, a weakref callback),
+    it printed "Exception ignored in ..." with a traceback under the command's own line;
+    STOP_ASKED stops the command all the same. Other such errors are still printed."""
+    import signal
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CTRL_C_IN_A_FINALISER],
+                          capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "went on: True\n"
+    assert "KeyboardInterrupt" not in done.stderr
+    assert "ValueError: a real bug" in done.stderr
