@@ -166,26 +166,26 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return min(cpus + 1, 8)
 
 
-# Seconds each test file took in a full run (3 workers on this 2-core machine), rounded:
-# the files run slowest first, so that no worker starts a long file while the others are
-# finishing (pytest-xdist's own order, most tests first, put the few slow end-to-end
-# files last). A file not listed counts as 1 s; the figures only order.
+# Seconds each test file took (3 workers on this 2-core machine; the everyday suite's
+# part or the slow tier's, whichever is longer), rounded: the files run slowest first,
+# so that no worker starts a long file while the others are finishing (pytest-xdist's
+# own order, most tests first, put the few slow end-to-end files last). A file not
+# listed counts as 1 s; the figures only order.
 FILE_COST = {
-    "e2e/test_reproducible.py": 62, "e2e/test_pdf_engine.py": 48,
-    "e2e/test_replies_imap.py": 30,
-    "e2e/test_send_smtp.py": 46, "e2e/test_docs_commands.py": 41,
-    "e2e/test_preview_browser.py": 33, "e2e/test_pdf_engine_differential.py": 28,
-    "e2e/test_interrupt.py": 21, "e2e/test_incremental_render.py": 26,
-    "e2e/test_spreadsheets.py": 6, "e2e/test_command_line.py": 20,
-    "e2e/test_startup.py": 19, "e2e/test_preview_state.py": 18,
-    "e2e/test_libreoffice.py": 15, "e2e/test_campaign_year.py": 14,
-    "e2e/test_languages.py": 14, "e2e/test_rerender.py": 13, "e2e/test_proof.py": 11,
-    "e2e/test_constructs_letter.py": 10, "e2e/test_pdf_writer.py": 9,
-    "e2e/test_full_letter.py": 9, "e2e/test_hostile_inputs.py": 8, "e2e/test_mail.py": 7,
-    "unit/test_incremental.py": 7, "e2e/test_docx_writer.py": 6,
-    "e2e/test_letterhead.py": 5, "e2e/test_scenarios.py": 5,
-    "e2e/test_property_unicode.py": 5, "unit/test_pdf_engine_parts.py": 4,
-    "unit/test_load.py": 4, "e2e/test_seed_letter.py": 3, "e2e/test_letter.py": 2,
+    "e2e/test_pdf_engine.py": 45, "e2e/test_replies_imap.py": 35,
+    "e2e/test_send_smtp.py": 34, "e2e/test_reproducible.py": 27,
+    "e2e/test_libreoffice.py": 26, "e2e/test_interrupt.py": 25,
+    "e2e/test_docs_commands.py": 24, "e2e/test_preview_browser.py": 20,
+    "e2e/test_startup.py": 19, "e2e/test_pdf_engine_differential.py": 19,
+    "e2e/test_incremental_render.py": 12, "e2e/test_command_line.py": 12,
+    "e2e/test_proof.py": 10, "e2e/test_preview_state.py": 10,
+    "e2e/test_campaign_year.py": 10, "e2e/test_languages.py": 9,
+    "e2e/test_constructs_letter.py": 8, "e2e/test_spreadsheets.py": 8,
+    "e2e/test_hostile_inputs.py": 7, "e2e/test_pdf_writer.py": 7, "e2e/test_rerender.py": 7,
+    "unit/test_incremental.py": 7, "e2e/test_full_letter.py": 6, "e2e/test_scenarios.py": 6,
+    "e2e/test_property_unicode.py": 5, "e2e/test_letterhead.py": 4,
+    "e2e/test_docx_writer.py": 4, "unit/test_pdf_engine_parts.py": 4, "e2e/test_mail.py": 4,
+    "unit/test_load.py": 3, "e2e/test_seed_letter.py": 3, "e2e/test_letter.py": 2,
     "unit/test_writer_docx.py": 2, "unit/test_images.py": 2,
 }
 
