@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from ..errors import OutputError, Problem, display_path
 from ..files import write_atomic
+from ..send.ledger import now
 from .classify import COPY, Reading
 
 FOLDER = "replies"
@@ -99,7 +100,7 @@ class Store:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(target, data)
         record = {"folder": folder, "uidvalidity": uidvalidity, "uid": uid,
-                  "file": path, "new": before is None, "read": _now(), **reading.as_json()}
+                  "file": path, "new": before is None, "read": now(), **reading.as_json()}
         self._append(record)
         return record
 
@@ -123,12 +124,6 @@ class Store:
     def messages(self) -> list[dict[str, Any]]:
         """Every message read, once each (by digest), in the order first read."""
         return list(self._first.values())
-
-
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ends_with_newline(path: Path) -> bool:
