@@ -55,6 +55,7 @@ def read_replies(batch: Path, config: ImapConfig,
     report = RepliesReport()
     with batch_lock(batch):
         store = Store.open(batch)
+        store.sweep()
         try:
             with Mailbox(config) as box:
                 for folder in config.folders:

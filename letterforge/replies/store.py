@@ -49,19 +49,18 @@ class Store:
 
     @classmethod
     def open(cls, batch: Path) -> Store:
-        """The store of ``batch`` (call holding the batch's lock): what was read, and no
-        temporary file a killed run left half-written beside the messages."""
+        """The store of ``batch``: what was read (status reads it without the lock)."""
         store = cls(batch)
         path = store.root / READ_LOG
         if path.exists():
             for record in _records(path):
                 store._remember(record)
-        store._sweep()
         return store
 
-    def _sweep(self) -> None:
+    def sweep(self) -> None:
         """Remove the temporary files (``.<name>.eml.<random>``, write_atomic's) that a
-        run killed while saving a message left: its message is fetched again."""
+        run killed while saving a message left: its message is fetched again. Only by a
+        run holding the batch's lock: another run's file being written is one too."""
         if not self.root.is_dir():
             return
         for folder in self.root.iterdir():

@@ -198,7 +198,9 @@ def test_each_message_is_kept_once_and_a_killed_runs_line_is_read_again(
     leftover = saved.parent / f".{saved.name}.k3x_9q"
     leftover.write_bytes(data[:10])
     (saved.parent / ".notes").write_text("the user's")
-    Store.open(tmp_path).close()
+    Store.open(tmp_path).close()  # status reads without the lock: removes nothing
+    assert len(list(saved.parent.iterdir())) == 3
+    Store.open(tmp_path).sweep()  # a replies run, holding the lock
     assert sorted(p.name for p in saved.parent.iterdir()) == [".notes", saved.name]
     # killed while writing a line: the line is passed over, the message read again
     log = tmp_path / "replies" / READ_LOG
