@@ -35,7 +35,7 @@ def mbox_chunks(messages: Iterable[bytes]) -> Iterator[bytes]:
     one message at a time, so a large batch is never held whole."""
     for data in messages:
         out = bytearray()
-        parsed = _headers(data)
+        parsed = headers(data)
         sender = parseaddr(str(parsed["From"] or ""))[1] or "MAILER-DAEMON"
         date = parsed["Date"]
         when = date.datetime if date is not None and hasattr(date, "datetime") else None
@@ -70,8 +70,9 @@ def _head(data: bytes) -> bytes:
     return data[:min(ends)] if ends else data
 
 
-def _headers(data: bytes) -> EmailMessage:
-    """A message's headers only (the attached PDF is not decoded)."""
+def headers(data: bytes) -> EmailMessage:
+    """A message's headers only: the attached PDF is neither decoded nor read line by
+    line."""
     from email.parser import BytesHeaderParser
 
     parsed = BytesHeaderParser(policy=policy.default).parsebytes(_head(data))
@@ -109,7 +110,7 @@ def outbox_rows(entries: Iterable[tuple[str, str, bytes]]) -> bytes:
     """outbox.csv: one row per message (candidate, rel path, bytes); no Bcc column."""
     rows = []
     for candidate, rel, data in entries:
-        msg = _headers(data)
+        msg = headers(data)
         rows.append([
             candidate,
             ", ".join(a for _, a in getaddresses([str(msg["To"] or "")])),

@@ -24,8 +24,6 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from email import policy
-from email.parser import BytesHeaderParser
 from html import escape
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from . import __version__
 from .errors import LetterforgeError, ManifestError, Problem, display_path
 from .files import write_atomic
 from .lock import BatchLock
+from .mailfiles import headers
 from .manifest import MANIFEST, LetterEntry, Manifest, file_sha256
 from .preview import compare
 from .preview.pages import (
@@ -234,7 +233,7 @@ def _recipients(eml: bytes | None) -> tuple[str, str]:
     """To and Cc of the e-mail (Bcc is never shown)."""
     if eml is None:
         return "", ""
-    msg = BytesHeaderParser(policy=policy.default).parsebytes(eml)
+    msg = headers(eml)
     return str(msg["To"] or ""), str(msg["Cc"] or "")
 
 

@@ -9,13 +9,12 @@ import smtplib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from email import policy
-from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
 from ..errors import SendError, UsageError, display_path
+from ..mailfiles import headers
 from ..manifest import MANIFEST, Manifest, file_sha256, sha256
 from .ledger import (
     CHANGED,
@@ -141,7 +140,7 @@ def load_batch(batch: Path) -> list[Outgoing]:
                                 "render the batch again") from exc
             # only the headers are read (the PDF attachment is sent as it is): parsing
             # every e-mail in full took most of a dry run
-            msg = BytesHeaderParser(policy=policy.default).parsebytes(data)
+            msg = headers(data)
             to = [a for _, a in getaddresses([str(msg.get("To", ""))]) if a]
             cc = [a for _, a in getaddresses([str(msg.get("Cc", ""))]) if a]
             bcc = [a for _, a in getaddresses([str(msg.get("Bcc", ""))]) if a]
