@@ -209,39 +209,52 @@ def classify(messages: Sequence[Outgoing], ledger: Ledger,
                 f"a run stopped while handing it to the server ({last.get('time', '')}): "
                 "check whether it arrived, then --mark-sent or --resend")
         elif sent is not None:
-            if sent.get("sha256") != m.sha256:
-                m.state, m.note = CHANGED, (
-                    f"sent {sent.get('time', '')}, and the letter has changed since; "
-                    "--resend to send the new version")
-            elif sent.get("state") == PARTIAL:
-                m.state, m.refused = PARTIAL, _refused_of(sent)
-                m.note = _partial_note(m, sent)
-            else:
-                m.state, m.note = SENT, f"sent {sent.get('time', '')}".strip()
-                gone = _bounced(sent, (bounces or {}).get(m.slug, []))
-                if gone:
-                    m.state, m.refused = PARTIAL, gone
-                    m.note = (
-                        f"sent {sent.get('time', '')}, then bounced: "
-                        + "; ".join(f"{a} ({why})" for a, why in gone.items())
-                        + ": correct the address in the candidates file and render again, "
-                        f"then --resend {m.candidate!r}; or --resend {m.candidate!r} to "
-                        "try the same address again")
-        elif last is not None and last.get("state") == FAILED:
-            m.state, m.note = PENDING, f"failed before: {last.get('reason', '')}"
+            _classify_sent(m, sent, (bounces or {}).get(m.slug, []))
         else:
             m.state = PENDING
-        other = ledger.sent_to.get(frozenset(r.lower() for r in m.recipients))
-        if m.state == PENDING and other is not None and other.get("slug") not in slugs:
-            m.state, m.note = CHANGED, (
-                f"a letter to the same recipients was sent as {other.get('file')} "
-                f"({other.get('time', '')}), a letter no longer in the batch (was the "
-                "candidate renamed?); --resend to send this one too")
-        if m.state == PENDING and m.edited:
-            m.state, m.note = EDITED, (
-                f"{' and '.join(m.edited)} changed after rendering (edited by hand?): the "
-                "e-mail carries the rendered PDF, not those edits; render again, or "
-                f"--resend {m.candidate!r} to send the rendered PDF as is")
+            if last is not None and last.get("state") == FAILED:
+                m.note = f"failed before: {last.get('reason', '')}"
+            _classify_pending(m, ledger, slugs)
+
+
+def _classify_sent(m: Outgoing, sent: dict[str, Any], failures: list[dict[str, Any]]) -> None:
+    """A letter the ledger says was sent: sent, sent and changed since, or partly
+    refused (by the server then, or by a bounce since)."""
+    if sent.get("sha256") != m.sha256:
+        m.state, m.note = CHANGED, (
+            f"sent {sent.get('time', '')}, and the letter has changed since; "
+            "--resend to send the new version")
+    elif sent.get("state") == PARTIAL:
+        m.state, m.refused = PARTIAL, _refused_of(sent)
+        m.note = _partial_note(m, sent)
+    else:
+        m.state, m.note = SENT, f"sent {sent.get('time', '')}".strip()
+        gone = _bounced(sent, failures)
+        if gone:
+            m.state, m.refused = PARTIAL, gone
+            m.note = (
+                f"sent {sent.get('time', '')}, then bounced: "
+                + "; ".join(f"{a} ({why})" for a, why in gone.items())
+                + ": correct the address in the candidates file and render again, "
+                f"then --resend {m.candidate!r}; or --resend {m.candidate!r} to "
+                "try the same address again")
+
+
+def _classify_pending(m: Outgoing, ledger: Ledger, slugs: set[str]) -> None:
+    """A letter never sent under its name: held back when the same recipients got a
+    letter no longer in the batch (a renamed candidate), or when its DOCX or PDF was
+    edited after rendering (the e-mail carries the rendered PDF)."""
+    other = ledger.sent_to.get(frozenset(r.lower() for r in m.recipients))
+    if other is not None and other.get("slug") not in slugs:
+        m.state, m.note = CHANGED, (
+            f"a letter to the same recipients was sent as {other.get('file')} "
+            f"({other.get('time', '')}), a letter no longer in the batch (was the "
+            "candidate renamed?); --resend to send this one too")
+    elif m.edited:
+        m.state, m.note = EDITED, (
+            f"{' and '.join(m.edited)} changed after rendering (edited by hand?): the "
+            "e-mail carries the rendered PDF, not those edits; render again, or "
+            f"--resend {m.candidate!r} to send the rendered PDF as is")
 
 
 def _resend_to(m: Outgoing) -> list[str] | None:
