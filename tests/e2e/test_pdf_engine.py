@@ -112,8 +112,11 @@ def test_what_earlier_caches_got_wrong_is_laid_out_afresh(fresh: FreshPDFs, case
     css, (template,) = REGRESSIONS[case]
     pages = _pages(template)
     here = pages_to_pdfs(css, pages)  # one after the other, in this long-lived process
+    alone: dict[str, bytes] = {}  # the third page is the first again: one fresh process
     for page, data in zip(pages, here, strict=True):
-        assert fresh.pages(css, [page])[0] == data, case
+        if page not in alone:
+            alone[page] = fresh.pages(css, [page])[0]
+        assert alone[page] == data, case
 
 
 def test_an_edited_logo_shows_in_the_next_render_of_a_long_lived_process(
