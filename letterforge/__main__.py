@@ -10,7 +10,7 @@ import sys
 
 
 def main() -> None:
-    from .errors import EXIT_INTERRUPTED, INTERRUPTED, stop_on_signals
+    from .errors import EXIT_INTERRUPTED, end_interrupted, stop_on_signals
 
     stop_on_signals()
     from .parallel import start_early_pdf_helper, stop_early_pdf_helper
@@ -20,7 +20,7 @@ def main() -> None:
             start_early_pdf_helper(sys.argv[1:])
             from .cli import main as cli_main
         except KeyboardInterrupt:  # Ctrl-C while the CLI is imported
-            print(INTERRUPTED, file=sys.stderr)
+            end_interrupted()
             sys.exit(EXIT_INTERRUPTED)
         cli_main()
     finally:

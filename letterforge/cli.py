@@ -17,7 +17,7 @@ import typer.core
 import typer.main
 
 from .commands import COMMANDS
-from .errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, INTERRUPTED
+from .errors import EXIT_CODES_HELP, EXIT_INTERRUPTED
 
 
 class CommandTable(typer.core.TyperGroup):
@@ -94,14 +94,18 @@ def _main(
 
 
 def main() -> None:
-    from .errors import stop_on_signals
+    from .errors import end_interrupted, stop_on_signals
 
     stop_on_signals()
     try:
         app(prog_name="letterforge")
     except KeyboardInterrupt:  # Ctrl-C while typer builds the command, before it runs
-        print(INTERRUPTED, file=sys.stderr)
+        end_interrupted()
         sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:  # typer's, for a Ctrl-C while it parses, is silent
+            end_interrupted()
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -152,6 +152,29 @@ class Interrupted(LetterforgeError):
 STOP_ASKED = threading.Event()
 
 
+#: Set once the command has said, in its one line, that it was interrupted.
+INTERRUPT_SAID = threading.Event()
+
+
+def end_interrupted() -> None:
+    """Before the process exits 130 (Ctrl-C, SIGTERM): the command's one line, unless it
+    said it already, and an exit with that code, not a death by SIGINT.
+
+    * typer turns a KeyboardInterrupt that lands while it parses the options (it
+      imports pydantic then) into exit 130 without a word.
+    * CPython notes a KeyboardInterrupt raised inside ``exec`` or ``eval`` of a string
+      as unhandled even when the program catches it; dataclasses and typing build code
+      so while modules are imported, where a Ctrl-C lands. ``python -m letterforge``
+      then killed itself with SIGINT as it exited (status -2, not 130). An ``exec`` of
+      a string that ends normally clears that note."""
+    import sys
+
+    if not INTERRUPT_SAID.is_set():
+        INTERRUPT_SAID.set()
+        print(INTERRUPTED, file=sys.stderr, flush=True)
+    exec("")  # clears CPython's note of an unhandled KeyboardInterrupt (see above)
+
+
 def stop_on_signal(signum: int, frame: object) -> None:
     """SIGINT or SIGTERM (a CI timeout, kill): stop as Ctrl-C does, cleanly."""
     STOP_ASKED.set()

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from ..errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPTED, LetterforgeError
+from ..errors import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    INTERRUPT_SAID,
+    INTERRUPTED,
+    LetterforgeError,
+)
 
 if TYPE_CHECKING:  # the commands import what they use: --help imports none of it
     from ..config import Campaign, Inputs
@@ -105,12 +112,16 @@ def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
     try:
         return func(*args, **kwargs)
     except LetterforgeError as exc:
-        prefix = "interrupted" if exc.exit_code == EXIT_INTERRUPTED else "error"
+        prefix = "error"
+        if exc.exit_code == EXIT_INTERRUPTED:
+            prefix = "interrupted"
+            INTERRUPT_SAID.set()
         typer.echo(f"{prefix}: {exc}", err=True)
         emit({"ok": False, "exit_code": exc.exit_code, "error": str(exc),
                "problems": [p.as_json() for p in exc.problems]})
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
+        INTERRUPT_SAID.set()
         typer.echo(INTERRUPTED, err=True)
         emit({"ok": False, "exit_code": EXIT_INTERRUPTED, "error": INTERRUPTED,
                "problems": []})

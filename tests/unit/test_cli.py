@@ -202,3 +202,62 @@ def test_a_ctrl_c_python_cannot_pass_on_is_not_printed_but_stops_the_command() -
     assert done.stdout == "went on: True\n"
     assert "KeyboardInterrupt" not in done.stderr
     assert "ValueError: a real bug" in done.stderr
+
+
+#: Ctrl-C lands while a module is imported, inside code that dataclasses (or typing)
+#: builds with exec(); the program catches it and exits 130. Run with ``python -m``.
+CTRL_C_IN_EXEC = """
+import sys
+from letterforge.errors import end_interrupted
+
+try:
+    exec("raise KeyboardInterrupt")
+except KeyboardInterrupt:
+    print("interrupted: nothing was changed", file=sys.stderr)
+    from letterforge.errors import INTERRUPT_SAID
+    INTERRUPT_SAID.set()
+    end_interrupted()
+    sys.exit(130)
+"""
+
+
+def test_a_ctrl_c_caught_inside_exec_still_exits_130_not_by_sigint(tmp_path: Path) -> None:
+    """CPython notes a KeyboardInterrupt raised in exec() of a string as unhandled even
+    when it is caught, and ``python -m letterforge`` then killed itself with SIGINT as
+    it exited (-2, not 130). The line the command said is not said twice."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "ctrl_c_in_exec.py").write_text(CTRL_C_IN_EXEC, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
+    done = subprocess.run([sys.executable, "-m", "ctrl_c_in_exec"], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert (done.returncode, done.stderr) == (130, "interrupted: nothing was changed\n")
+
+
+def test_a_ctrl_c_while_typer_parses_the_options_is_said(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    """typer turns a KeyboardInterrupt that lands while it reads the options (it imports
+    pydantic then, lazily) into exit 130 without a word: the command says its line."""
+    import sys
+
+    import typer.core
+
+    from letterforge import cli, errors
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    # where typer reads an option's value (its pydantic adapters)
+    monkeypatch.setattr(typer.core, "build_runtime_param", interrupted)
+    monkeypatch.chdir(tmp_path)  # no campaign here: a render never starts
+    monkeypatch.setattr(sys, "argv", ["letterforge", "render", "--year", "2013"])
+    monkeypatch.setattr(errors, "stop_on_signals", lambda: None)  # keep pytest's handlers
+    errors.INTERRUPT_SAID.clear()
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    errors.INTERRUPT_SAID.clear()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "interrupted: nothing was changed\n"
