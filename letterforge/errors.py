@@ -10,7 +10,7 @@ back. Anything that is not a :class:`LetterforgeError` is a bug and keeps its tr
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,10 +169,25 @@ def end_interrupted() -> None:
       a string that ends normally clears that note."""
     import sys
 
-    if not INTERRUPT_SAID.is_set():
-        INTERRUPT_SAID.set()
-        print(INTERRUPTED, file=sys.stderr, flush=True)
+    say_interrupted(lambda: print(INTERRUPTED, file=sys.stderr, flush=True))
     exec("")  # clears CPython's note of an unhandled KeyboardInterrupt (see above)
+
+
+def say_interrupted(say: Callable[[], None]) -> None:
+    """``say()`` the command's one line about the interrupt, unless it was said: with
+    SIGINT and SIGTERM held back until the line is written and marked said, so that a
+    second Ctrl-C neither cuts it off nor has it said twice (it lands after, and the
+    command still exits 130)."""
+    import signal
+
+    if INTERRUPT_SAID.is_set():
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        say()
+        INTERRUPT_SAID.set()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def stop_on_signal(signum: int, frame: object) -> None:

@@ -22,9 +22,9 @@ from ..errors import (
     EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
-    INTERRUPT_SAID,
     INTERRUPTED,
     LetterforgeError,
+    say_interrupted,
 )
 
 if TYPE_CHECKING:  # the commands import what they use: --help imports none of it
@@ -112,17 +112,16 @@ def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
     try:
         return func(*args, **kwargs)
     except LetterforgeError as exc:
-        prefix = "error"
         if exc.exit_code == EXIT_INTERRUPTED:
-            prefix = "interrupted"
-            INTERRUPT_SAID.set()
-        typer.echo(f"{prefix}: {exc}", err=True)
+            line = f"interrupted: {exc}"
+            say_interrupted(lambda: typer.echo(line, err=True))
+        else:
+            typer.echo(f"error: {exc}", err=True)
         emit({"ok": False, "exit_code": exc.exit_code, "error": str(exc),
                "problems": [p.as_json() for p in exc.problems]})
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        INTERRUPT_SAID.set()
-        typer.echo(INTERRUPTED, err=True)
+        say_interrupted(lambda: typer.echo(INTERRUPTED, err=True))
         emit({"ok": False, "exit_code": EXIT_INTERRUPTED, "error": INTERRUPTED,
                "problems": []})
         raise typer.Exit(EXIT_INTERRUPTED) from None

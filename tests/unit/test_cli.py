@@ -261,3 +261,34 @@ def test_a_ctrl_c_while_typer_parses_the_options_is_said(
     errors.INTERRUPT_SAID.clear()
     assert stopped.value.code == 130
     assert capsys.readouterr().err == "interrupted: nothing was changed\n"
+
+
+def test_a_second_ctrl_c_while_the_line_is_said_lands_after_it() -> None:
+    """People press Ctrl-C twice: the second one, landing as the command writes its
+    line, neither cuts the line off (typer would then exit 130 without a word) nor
+    has it said twice; it is raised once the line is written and marked said."""
+    import signal
+    import threading
+
+    from letterforge import errors
+
+    said: list[str] = []
+
+    def say() -> None:
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # the second Ctrl-C
+        sum(range(1000))  # where Python would run the handler
+        said.append("interrupted: nothing was changed")
+
+    errors.INTERRUPT_SAID.clear()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            errors.say_interrupted(say)
+            sum(range(1000))
+        assert said == ["interrupted: nothing was changed"]
+        assert errors.INTERRUPT_SAID.is_set()
+        errors.say_interrupted(lambda: said.append("again"))
+        assert len(said) == 1
+    finally:
+        signal.signal(signal.SIGINT, old)
+        errors.INTERRUPT_SAID.clear()
