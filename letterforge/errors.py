@@ -157,20 +157,23 @@ INTERRUPT_SAID = threading.Event()
 
 
 def end_interrupted() -> None:
-    """Before the process exits 130 (Ctrl-C, SIGTERM): the command's one line, unless it
-    said it already, and an exit with that code, not a death by SIGINT.
+    """The process is about to exit 130 (Ctrl-C, SIGTERM): SIGINT and SIGTERM are held
+    back for the rest of the exit, so that the status is 130 and the exit is not cut
+    short; then the command's one line, unless it said it already.
 
     * typer turns a KeyboardInterrupt that lands while it parses the options (it
       imports pydantic then) into exit 130 without a word.
-    * CPython notes a KeyboardInterrupt raised inside ``exec`` or ``eval`` of a string
-      as unhandled even when the program catches it; dataclasses and typing build code
-      so while modules are imported, where a Ctrl-C lands. ``python -m letterforge``
-      then killed itself with SIGINT as it exited (status -2, not 130). An ``exec`` of
-      a string that ends normally clears that note."""
+    * An interrupt that lands while modules are imported can be raised inside code
+      that dataclasses or typing run with ``exec``/``eval``; CPython counts such a
+      KeyboardInterrupt as unhandled even when the command caught it, and at the end
+      of ``python -m letterforge`` sends the process SIGINT (status -2, not 130).
+      Held back, that signal is never delivered and the exit status is the command's.
+      The same holds a further Ctrl-C while Python shuts down."""
+    import signal
     import sys
 
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     say_interrupted(lambda: print(INTERRUPTED, file=sys.stderr, flush=True))
-    exec("")  # clears CPython's note of an unhandled KeyboardInterrupt (see above)
 
 
 def say_interrupted(say: Callable[[], None]) -> None:
